@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Modules follow the data flow: capture → reassembly → HTTP → exchanges → (pairing, browser rules) → reports → CLI.
+let package = Package(
+    name: "corscope",
+    products: [
+        .executable(name: "corscope", targets: ["corscope"]),
+        // The browser-rule engine is pure (no I/O, no globals) so any tool can call it.
+        .library(name: "BrowserRules", targets: ["BrowserRules"]),
+        .library(name: "CorscopePipeline", targets: ["CorscopeExchanges"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(name: "CorscopeCapture", dependencies: ["CPcap", "CZlib"]),
+        .target(name: "CorscopeReassembly", dependencies: ["CorscopeCapture"]),
+        .target(name: "CorscopeHTTP", dependencies: ["CorscopeReassembly", "CZlib"]),
+        .target(name: "CorscopeExchanges", dependencies: ["CorscopeCapture", "CorscopeReassembly", "CorscopeHTTP"]),
+        .target(name: "BrowserRules"),
+        .target(
+            name: "CorscopeCLI",
+            dependencies: [
+                "CorscopeExchanges", "BrowserRules",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "corscope", dependencies: ["CorscopeCLI"]),
+        .testTarget(name: "CorscopeCaptureTests", dependencies: ["CorscopeCapture"]),
+        .testTarget(name: "CorscopeReassemblyTests", dependencies: ["CorscopeReassembly"]),
+        .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP"]),
+        .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges"]),
+        .testTarget(name: "BrowserRulesTests", dependencies: ["BrowserRules"]),
+        .testTarget(name: "CorscopeCLITests", dependencies: ["CorscopeCLI"]),
+    ]
+)

@@ -1,0 +1,44 @@
+/// A capture timestamp with nanosecond precision.
+///
+/// Every capture is opened with nanosecond precision so that microsecond and nanosecond files
+/// compare on one scale.
+public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var seconds: Int64
+    public var nanoseconds: Int32
+
+    public init(seconds: Int64, nanoseconds: Int32) {
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+    }
+
+    public static let zero = Timestamp(seconds: 0, nanoseconds: 0)
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        lhs.seconds != rhs.seconds ? lhs.seconds < rhs.seconds : lhs.nanoseconds < rhs.nanoseconds
+    }
+
+    /// Total nanoseconds since the epoch; fits in Int64 until the year 2262.
+    public var totalNanoseconds: Int64 { seconds &* 1_000_000_000 &+ Int64(nanoseconds) }
+
+    public init(totalNanoseconds: Int64) {
+        var s = totalNanoseconds / 1_000_000_000
+        var n = totalNanoseconds % 1_000_000_000
+        if n < 0 { n += 1_000_000_000; s -= 1 }
+        self.init(seconds: s, nanoseconds: Int32(n))
+    }
+
+    public func adding(seconds delta: Double) -> Timestamp {
+        Timestamp(totalNanoseconds: totalNanoseconds &+ Int64(delta * 1e9))
+    }
+
+    /// Seconds (with fraction) from `other` to `self`.
+    public func seconds(since other: Timestamp) -> Double {
+        Double(totalNanoseconds &- other.totalNanoseconds) / 1e9
+    }
+
+    /// `1700000000.123456789`: exact, sortable, what NDJSON carries.
+    public var description: String {
+        let frac = String(nanoseconds)
+        return "\(seconds)." + String(repeating: "0", count: max(0, 9 - frac.count)) + frac
+    }
+}

@@ -1,0 +1,178 @@
+import CorscopeCapture
+import CorscopeReassembly
+
+/// A protocol oddity seen while parsing: recorded on the exchange (like Zeek's weird.log),
+/// never thrown, so the rest of the stream is still analysed.
+public enum HTTPAnomaly: String, Sendable, Hashable, CaseIterable, Codable {
+    /// A line ended in LF without CR.
+    case bareLineFeed = "bare_lf"
+    /// A header value continued on the next line (RFC 9112 §5.2 obs-fold).
+    case obsoleteLineFolding = "obs_fold"
+    /// Whitespace between a field name and the colon.
+    case whitespaceBeforeColon = "space_before_colon"
+    /// A header line without a colon, or with an empty name; kept out of the fields.
+    case malformedHeaderLine = "malformed_header_line"
+    /// Header bytes that are not valid UTF-8 (kept byte-exact; shown as ISO-8859-1).
+    case nonUTF8HeaderBytes = "non_utf8_header_bytes"
+    case invalidRequestLine = "invalid_request_line"
+    case invalidStatusLine = "invalid_status_line"
+    /// The head exceeded the header byte or field-count cap; the rest of the stream is skipped.
+    case headerTooLarge = "header_too_large"
+    /// Several Content-Length fields with different values, or a value that is not a number.
+    case invalidContentLength = "invalid_content_length"
+    /// Both Transfer-Encoding and Content-Length (a request-smuggling signal).
+    case contentLengthWithTransferEncoding = "content_length_with_transfer_encoding"
+    /// A Transfer-Encoding that does not end in chunked.
+    case unsupportedTransferEncoding = "unsupported_transfer_encoding"
+    case invalidChunkSize = "invalid_chunk_size"
+    /// A chunk's data was not followed by CRLF.
+    case malformedChunkTerminator = "malformed_chunk_terminator"
+    /// Bytes of this message were never captured (a TCP gap inside it).
+    case contentGap = "content_gap"
+    /// A gap cut the message head or framing; parsing resumed at the next message start found.
+    case messageInterruptedByGap = "message_interrupted_by_gap"
+    /// Bytes that could not be parsed as HTTP were skipped while looking for a message start.
+    case skippedUnparsableBytes = "skipped_unparsable_bytes"
+    /// A response whose request was not captured.
+    case responseWithoutRequest = "response_without_request"
+    /// A request that got no response before the connection ended.
+    case requestWithoutResponse = "request_without_response"
+    /// The stream ended before the message was complete.
+    case incompleteMessage = "incomplete_message"
+    /// The body was longer than the kept-body cap; counts are still exact.
+    case bodyTruncated = "body_truncated"
+    /// Content-Encoding could not be decoded (corrupt data or an unknown coding).
+    case contentDecodingFailed = "content_decoding_failed"
+    /// Decoding stopped at the decompression cap (a possible decompression bomb).
+    case decompressionCapReached = "decompression_cap_reached"
+    /// `Content-Encoding: deflate` was raw deflate instead of zlib-wrapped.
+    case rawDeflate = "raw_deflate"
+    /// 101 Switching Protocols (e.g. WebSocket): the rest of the connection is not HTTP/1.
+    case protocolSwitched = "protocol_switched"
+    /// A successful CONNECT: the rest of the connection is a tunnel.
+    case tunnelEstablished = "tunnel_established"
+    /// Data after the final message of a connection marked `Connection: close`, or after a switch.
+    case dataAfterClose = "data_after_close"
+    /// More than one interim (1xx) response before the final one.
+    case multipleInterimResponses = "multiple_interim_responses"
+    /// The first bytes of a direction were not a message start (capture began mid-stream).
+    case midstreamStart = "midstream_start"
+}
+
+public struct HTTPVersion: Hashable, Sendable, CustomStringConvertible {
+    public var major: UInt8
+    public var minor: UInt8
+    public init(major: UInt8, minor: UInt8) { self.major = major; self.minor = minor }
+    public static let http1_0 = HTTPVersion(major: 1, minor: 0)
+    public static let http1_1 = HTTPVersion(major: 1, minor: 1)
+    public var description: String { "HTTP/\(major).\(minor)" }
+}
+
+public struct HTTPRequestHead: Sendable, Hashable {
+    /// Case kept as sent: `patch` is not `PATCH` (CORS compares methods case-sensitively).
+    public var method: String
+    public var target: String
+    public var version: HTTPVersion
+    public var headers: HTTPHeaderFields
+
+    public init(method: String, target: String, version: HTTPVersion, headers: HTTPHeaderFields) {
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+    }
+}
+
+public struct HTTPResponseHead: Sendable, Hashable {
+    public var version: HTTPVersion
+    public var status: Int
+    public var reason: String
+    public var headers: HTTPHeaderFields
+
+    public init(version: HTTPVersion, status: Int, reason: String, headers: HTTPHeaderFields) {
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+    }
+}
+
+/// A message body as framed on the wire and, when it had a Content-Encoding, decoded.
+public struct HTTPBody: Sendable, Hashable {
+    /// Body bytes on the wire after transfer decoding (de-chunked), before content decoding.
+    public var wireLength: Int = 0
+    /// Bytes after content decoding, when a Content-Encoding was decoded (nil otherwise).
+    public var decodedLength: Int?
+    /// The Content-Encoding codings, in the order they were applied.
+    public var contentEncoding: [String] = []
+    /// The first bytes of the (decoded when possible) body, up to the kept-body cap.
+    public var kept: [UInt8] = []
+    /// `kept` holds less than the whole body.
+    public var isTruncated: Bool = false
+    /// Bytes of the body that were never captured.
+    public var missingBytes: Int = 0
+
+    public init() {}
+}
+
+public struct HTTPRequest: Sendable, Hashable {
+    public var head: HTTPRequestHead
+    public var body: HTTPBody
+    public var trailers: HTTPHeaderFields
+    public var firstByte: Timestamp
+    public var lastByte: Timestamp
+
+    public init(head: HTTPRequestHead, body: HTTPBody = HTTPBody(), trailers: HTTPHeaderFields = HTTPHeaderFields(), firstByte: Timestamp, lastByte: Timestamp) {
+        self.head = head
+        self.body = body
+        self.trailers = trailers
+        self.firstByte = firstByte
+        self.lastByte = lastByte
+    }
+}
+
+public struct HTTPResponse: Sendable, Hashable {
+    public var head: HTTPResponseHead
+    public var body: HTTPBody
+    public var trailers: HTTPHeaderFields
+    public var firstByte: Timestamp
+    public var lastByte: Timestamp
+
+    public init(head: HTTPResponseHead, body: HTTPBody = HTTPBody(), trailers: HTTPHeaderFields = HTTPHeaderFields(), firstByte: Timestamp, lastByte: Timestamp) {
+        self.head = head
+        self.body = body
+        self.trailers = trailers
+        self.firstByte = firstByte
+        self.lastByte = lastByte
+    }
+}
+
+/// One request and its response on one connection. Either side may be missing: a response
+/// whose request was not captured is still reported.
+public struct HTTPExchange: Sendable {
+    public var connection: ConnectionInfo
+    /// Position of this exchange on its connection, from 0.
+    public var index: Int
+    public var request: HTTPRequest?
+    /// Interim (1xx) responses that came before the final one, e.g. `100 Continue`.
+    public var interimResponses: [HTTPResponseHead]
+    public var response: HTTPResponse?
+    /// Anomalies in the order first seen, each once.
+    public var anomalies: [HTTPAnomaly]
+
+    public init(connection: ConnectionInfo, index: Int, request: HTTPRequest?, interimResponses: [HTTPResponseHead] = [], response: HTTPResponse?, anomalies: [HTTPAnomaly] = []) {
+        self.connection = connection
+        self.index = index
+        self.request = request
+        self.interimResponses = interimResponses
+        self.response = response
+        self.anomalies = anomalies
+    }
+
+    public mutating func flag(_ anomaly: HTTPAnomaly) {
+        if !anomalies.contains(anomaly) { anomalies.append(anomaly) }
+    }
+
+    /// Bytes of either message that were never captured.
+    public var missingBytes: Int { (request?.body.missingBytes ?? 0) + (response?.body.missingBytes ?? 0) }
+}

@@ -1,0 +1,109 @@
+/// Header fields exactly as they were on the wire: raw bytes, in order, duplicates kept.
+///
+/// The bytes are the source of truth; `String` views are made on demand, so a header with
+/// invalid bytes or a duplicated `Access-Control-Allow-Origin` stays visible byte-exact.
+public struct HTTPHeaderFields: Sendable, Hashable {
+    /// Byte offsets of one field inside `storage`.
+    public struct Span: Sendable, Hashable {
+        public var nameStart: Int32
+        public var nameEnd: Int32
+        public var valueStart: Int32
+        public var valueEnd: Int32
+    }
+
+    /// Names and values back to back; a field's bytes are addressed by its `Span`.
+    public private(set) var storage: [UInt8] = []
+    public private(set) var spans: [Span] = []
+
+    public init() {}
+
+    /// Builds fields from (name, value) string pairs, in order (tests, HAR input).
+    public init(_ pairs: [(String, String)]) {
+        for (name, value) in pairs { append(name: Array(name.utf8), value: Array(value.utf8)) }
+    }
+
+    public var count: Int { spans.count }
+    public var isEmpty: Bool { spans.isEmpty }
+
+    public mutating func reserveCapacity(bytes: Int, fields: Int) {
+        storage.reserveCapacity(bytes)
+        spans.reserveCapacity(fields)
+    }
+
+    public mutating func append<N: Collection, V: Collection>(name: N, value: V)
+    where N.Element == UInt8, V.Element == UInt8 {
+        let nameStart = Int32(storage.count)
+        storage.append(contentsOf: name)
+        let valueStart = Int32(storage.count)
+        storage.append(contentsOf: value)
+        spans.append(Span(nameStart: nameStart, nameEnd: valueStart, valueStart: valueStart, valueEnd: Int32(storage.count)))
+    }
+
+    /// Appends bytes to the value of the last field (obs-fold continuation lines).
+    public mutating func extendLastValue<V: Collection>(with bytes: V) where V.Element == UInt8 {
+        guard !spans.isEmpty else { return }
+        storage.append(contentsOf: bytes)
+        spans[spans.count - 1].valueEnd = Int32(storage.count)
+    }
+
+    public func nameBytes(at index: Int) -> ArraySlice<UInt8> {
+        let s = spans[index]
+        return storage[Int(s.nameStart)..<Int(s.nameEnd)]
+    }
+
+    public func valueBytes(at index: Int) -> ArraySlice<UInt8> {
+        let s = spans[index]
+        return storage[Int(s.valueStart)..<Int(s.valueEnd)]
+    }
+
+    public func name(at index: Int) -> String { HTTPText.string(nameBytes(at: index)) }
+    public func value(at index: Int) -> String { HTTPText.string(valueBytes(at: index)) }
+
+    /// All fields as (name, value) strings, in order, duplicates kept.
+    public var pairs: [(name: String, value: String)] {
+        (0..<count).map { (name(at: $0), value(at: $0)) }
+    }
+
+    /// Indexes of the fields whose name equals `name`, ASCII case-insensitively.
+    public func indexes(named name: String) -> [Int] {
+        let wanted = Array(name.utf8)
+        return (0..<count).filter { HTTPText.equalsIgnoringASCIICase(nameBytes(at: $0), wanted) }
+    }
+
+    /// Every value of the fields named `name`, in order, not joined.
+    public func values(named name: String) -> [String] { indexes(named: name).map(value(at:)) }
+
+    /// The first value of the fields named `name`.
+    public func first(named name: String) -> String? {
+        let wanted = Array(name.utf8)
+        for i in 0..<count where HTTPText.equalsIgnoringASCIICase(nameBytes(at: i), wanted) { return value(at: i) }
+        return nil
+    }
+
+    public func contains(named name: String) -> Bool { first(named: name) != nil }
+}
+
+/// Byte-level text helpers shared by the parser and the header views.
+public enum HTTPText {
+    /// UTF-8 when the bytes are valid UTF-8; otherwise each byte maps to U+0000–U+00FF
+    /// (ISO-8859-1), so no byte is ever lost or replaced by U+FFFD.
+    public static func string<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        var allASCII = true
+        for b in bytes where b >= 0x80 { allASCII = false; break }
+        if allASCII { return String(decoding: bytes, as: UTF8.self) }
+        if let utf8 = String(validating: bytes, as: UTF8.self) { return utf8 }
+        return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    }
+
+    @inline(__always)
+    public static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte &- 0x41 < 26 ? byte | 0x20 : byte
+    }
+
+    public static func equalsIgnoringASCIICase<A: Collection, B: Collection>(_ a: A, _ b: B) -> Bool
+    where A.Element == UInt8, B.Element == UInt8 {
+        guard a.count == b.count else { return false }
+        for (x, y) in zip(a, b) where lowercased(x) != lowercased(y) { return false }
+        return true
+    }
+}

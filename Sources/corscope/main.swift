@@ -1,0 +1,2 @@
+import CorscopeCLI
+Corscope.main()
