@@ -38,6 +38,8 @@ public enum StreamEndReason: String, Sendable {
     case endOfCapture
     /// A memory cap forced the connection out.
     case evicted
+    /// A new connection (a SYN with another initial sequence number) reused the same addresses and ports.
+    case superseded
 }
 
 /// What the assembler feeds: in-order bytes, gaps and ends, per direction

@@ -1,0 +1,42 @@
+# corscope: the two commands in README.md are `make demo` and `make test`.
+# Swift lives outside Debian; its usual place is added in case the shell profile was not read.
+export PATH := $(PATH):/opt/swift/usr/bin
+SWIFT ?= swift
+CORSCOPE := .build/release/corscope
+DEMO_CAPTURE ?= Captures/nginx-cors.pcap
+
+.PHONY: demo test build deps bench captures variants reports clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build -c release --product corscope
+
+# The main job on a bundled capture.
+demo: build
+	$(CORSCOPE) exchanges $(DEMO_CAPTURE)
+	$(CORSCOPE) exchanges --stats $(DEMO_CAPTURE)
+
+# Every test: unit tests per stage, the tshark differential suite, end-to-end CLI tests.
+test:
+	@scripts/install-deps.sh test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# Throughput against tshark on a large generated capture (see scripts/bench.sh).
+bench:
+	@scripts/install-deps.sh bench
+	$(SWIFT) build -c release --product corscope
+	scripts/bench.sh
+
+# Re-record the sample captures of real traffic, and the edge-case variants derived from them.
+captures:
+	Captures/record.sh
+	python3 Captures/make-variants.py
+
+variants:
+	python3 Captures/make-variants.py
+
+clean:
+	rm -rf .build

@@ -1,0 +1,142 @@
+import ArgumentParser
+import CorscopeCapture
+import CorscopeExchanges
+import CorscopeHTTP
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ExchangesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exchanges",
+        abstract: "List the HTTP/1.x exchanges reassembled from captures.",
+        discussion: """
+            One line per exchange; with --json, one JSON object per line (NDJSON, documented in \
+            docs/exchange-json.md). A truncated capture is analysed up to the cut, with a warning; \
+            a file that is not a capture is an error (exit status 1) and the other files are still read.
+            """
+    )
+
+    @Flag(name: .long, help: "Print NDJSON: one object per exchange.")
+    var json = false
+
+    @Flag(name: .long, help: "Run the whole pipeline but print only the counts.")
+    var stats = false
+
+    @Flag(name: .customLong("progress"), inversion: .prefixedNo,
+          help: "Show a progress bar on stderr (default: when stderr is a terminal).")
+    var progress: Bool?
+
+    @Option(name: .long, help: "Bytes of each body kept (decoded) for analysis.")
+    var keptBodyBytes = HTTPConfiguration().keptBodyBytes
+
+    @Argument(help: "pcap or pcapng files, optionally gzip-compressed.")
+    var files: [String]
+
+    func run() throws {
+        let output = OutputBuffer(stream: stdout)
+        var json = JSONWriter(capacity: 1 << 16)
+        var configuration = ExchangePipeline.Configuration()
+        configuration.http.keptBodyBytes = keptBodyBytes
+        let printEach = !stats
+        let asJSON = self.json
+        let pipeline = ExchangePipeline(configuration: configuration) { exchange in
+            guard printEach else { return }
+            if asJSON {
+                ExchangeJSON.write(exchange, to: &json)
+                json.newline()
+                if json.bytes.count >= 1 << 16 {
+                    output.write(json.bytes)
+                    json.removeAll()
+                }
+            } else {
+                output.write(ExchangeLine.format(exchange))
+            }
+        }
+
+        let started = Terminal.monotonicSeconds()
+        let showProgress = progress ?? Terminal.stderrIsTerminal
+        var failures = 0
+        var warnings = 0
+        for file in files {
+            let bar = showProgress ? ProgressBar(label: file) : nil
+            do {
+                let result = try pipeline.read(file: file, progress: bar.map { bar in
+                    { consumed, total in bar.update(consumed: consumed, total: total, exchanges: pipeline.statistics.exchanges) }
+                })
+                bar?.clear()
+                switch result.outcome {
+                case .complete: break
+                case .truncated(let message):
+                    warnings += 1
+                    Terminal.warn("warning: \(file): truncated capture (\(message)); analysed the \(result.statistics.capture.packets) packets before the cut")
+                case .readError(let message):
+                    warnings += 1
+                    Terminal.warn("warning: \(file): read stopped early (\(message)); analysed the \(result.statistics.capture.packets) packets before it")
+                }
+            } catch {
+                bar?.clear()
+                failures += 1
+                Terminal.warn("error: \(error)")
+            }
+        }
+        output.write(json.bytes)
+        json.removeAll()
+
+        let totals = pipeline.statistics
+        if stats {
+            if asJSON {
+                output.write(StatisticsReport.json(totals))
+            } else {
+                output.write(StatisticsReport.text(totals))
+            }
+        }
+        output.flush()
+        let elapsed = Terminal.monotonicSeconds() - started
+        Terminal.warn(StatisticsReport.summary(totals, files: files.count, failures: failures, warnings: warnings, seconds: elapsed))
+        if failures > 0 { throw ExitCode(1) }
+    }
+}
+
+/// The one-line text form of an exchange.
+enum ExchangeLine {
+    static func format(_ exchange: HTTPExchange) -> String {
+        var line = ""
+        let time = exchange.request?.firstByte ?? exchange.response?.firstByte ?? exchange.connection.firstSeen
+        line += UTCTime.format(time)
+        line += "  \(exchange.connection.client) → \(exchange.connection.server)  "
+        if let request = exchange.request {
+            line += "\(request.head.method) \(request.head.target)"
+        } else {
+            line += "(request not captured)"
+        }
+        line += "  → "
+        if let response = exchange.response {
+            line += "\(response.head.status) \(response.head.reason)"
+            line += "  \(response.body.wireLength) B"
+        } else {
+            line += "(no response)"
+        }
+        if exchange.missingBytes > 0 { line += "  gap \(exchange.missingBytes) B" }
+        if !exchange.anomalies.isEmpty {
+            line += "  [" + exchange.anomalies.map(\.rawValue).joined(separator: ",") + "]"
+        }
+        return line + "\n"
+    }
+}
+
+enum UTCTime {
+    /// `2026-11-22T22:01:44.123456789Z`
+    static func format(_ time: Timestamp) -> String {
+        var seconds = time_t(time.seconds)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(time.nanoseconds, 9))Z"
+    }
+}

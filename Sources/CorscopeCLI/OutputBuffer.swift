@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Buffers bytes for a C stream and writes them in large blocks: per-line `print` is far too
+/// slow for NDJSON at capture speed.
+final class OutputBuffer {
+    private var buffer: [UInt8] = []
+    private let stream: UnsafeMutablePointer<FILE>
+    private let blockSize: Int
+
+    init(stream: UnsafeMutablePointer<FILE>, blockSize: Int = 1 << 16) {
+        self.stream = stream
+        self.blockSize = blockSize
+        buffer.reserveCapacity(blockSize * 2)
+    }
+
+    func write(_ bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= blockSize { flush() }
+    }
+
+    func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= blockSize { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        _ = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, stream) }
+        fflush(stream)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    deinit { flush() }
+}
+
+enum Terminal {
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    static func warn(_ message: String) {
+        fputs("corscope: \(message)\n", stderr)
+    }
+
+    /// Wall-clock seconds, for progress and the summary line only (never for analysis).
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// A one-line progress bar on stderr, redrawn at most a few times a second.
+final class ProgressBar {
+    private let label: String
+    private var lastDraw = 0.0
+    private var drawn = false
+
+    init(label: String) { self.label = label }
+
+    func update(consumed: Int64, total: Int64, exchanges: Int) {
+        let now = Terminal.monotonicSeconds()
+        guard now - lastDraw >= 0.2 else { return }
+        lastDraw = now
+        let fraction = total > 0 ? min(1, Double(consumed) / Double(total)) : 0
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+        let line = "\r[\(bar)] \(Int(fraction * 100))% \(consumed / 1_000_000)/\(total / 1_000_000) MB \(exchanges) exchanges  \(label)"
+        fputs(line, stderr)
+        drawn = true
+    }
+
+    func clear() {
+        if drawn { fputs("\r\u{1B}[K", stderr) }
+        drawn = false
+    }
+}

@@ -1,0 +1,87 @@
+import CorscopeHTTP
+
+/// The NDJSON shape of one exchange: a documented, stable interface (see `docs/exchange-json.md`)
+/// that later stages and other tools build on.
+public enum ExchangeJSON {
+    /// Writes one exchange as a JSON object (no trailing newline). `extra` may add fields at the
+    /// end of the object (the CORS verdict does).
+    public static func write(_ exchange: HTTPExchange, to json: inout JSONWriter,
+                             extra: ((inout JSONWriter) -> Void)? = nil) {
+        json.beginObject()
+        json.key("id"); json.string("\(exchange.connection.id).\(exchange.index)")
+        json.key("connection"); json.int(exchange.connection.id)
+        json.key("index"); json.int(exchange.index)
+        json.key("client"); json.string(exchange.connection.client.description)
+        json.key("server"); json.string(exchange.connection.server.description)
+        json.key("request")
+        if let request = exchange.request {
+            json.beginObject()
+            json.key("method"); json.string(request.head.method)
+            json.key("target"); json.string(request.head.target)
+            json.key("version"); json.string(request.head.version.description)
+            json.key("headers"); writeFields(request.head.headers, to: &json)
+            writeMessageTail(body: request.body, trailers: request.trailers,
+                             firstByte: request.firstByte.description, lastByte: request.lastByte.description, to: &json)
+            json.endObject()
+        } else {
+            json.null()
+        }
+        json.key("interim")
+        json.beginArray()
+        for head in exchange.interimResponses {
+            json.beginObject()
+            json.key("status"); json.int(head.status)
+            json.key("reason"); json.string(head.reason)
+            json.key("headers"); writeFields(head.headers, to: &json)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("response")
+        if let response = exchange.response {
+            json.beginObject()
+            json.key("status"); json.int(response.head.status)
+            json.key("reason"); json.string(response.head.reason)
+            json.key("version"); json.string(response.head.version.description)
+            json.key("headers"); writeFields(response.head.headers, to: &json)
+            writeMessageTail(body: response.body, trailers: response.trailers,
+                             firstByte: response.firstByte.description, lastByte: response.lastByte.description, to: &json)
+            json.endObject()
+        } else {
+            json.null()
+        }
+        json.key("missingBytes"); json.int(exchange.missingBytes)
+        json.key("anomalies")
+        json.beginArray()
+        for anomaly in exchange.anomalies { json.string(anomaly.rawValue) }
+        json.endArray()
+        extra?(&json)
+        json.endObject()
+    }
+
+    /// Fields as ordered `[name, value]` pairs, duplicates kept.
+    public static func writeFields(_ fields: HTTPHeaderFields, to json: inout JSONWriter) {
+        json.beginArray()
+        for index in 0..<fields.count {
+            json.beginArray()
+            json.string(bytes: fields.nameBytes(at: index))
+            json.string(bytes: fields.valueBytes(at: index))
+            json.endArray()
+        }
+        json.endArray()
+    }
+
+    private static func writeMessageTail(body: HTTPBody, trailers: HTTPHeaderFields, firstByte: String,
+                                         lastByte: String, to json: inout JSONWriter) {
+        json.key("trailers"); writeFields(trailers, to: &json)
+        json.key("firstByte"); json.number(text: firstByte)
+        json.key("lastByte"); json.number(text: lastByte)
+        json.key("bodyBytes"); json.int(body.wireLength)
+        json.key("decodedBodyBytes")
+        if let decoded = body.decodedLength { json.int(decoded) } else { json.null() }
+        json.key("contentEncoding")
+        json.beginArray()
+        for coding in body.contentEncoding { json.string(coding) }
+        json.endArray()
+        json.key("missingBytes"); json.int(body.missingBytes)
+    }
+}

@@ -1,0 +1,89 @@
+import CorscopeCapture
+import CorscopeHTTP
+import CorscopeReassembly
+
+/// Capture file → decoded segments → TCP reassembly → HTTP/1.x exchanges, streaming: memory
+/// grows with open connections, never with the file.
+public final class ExchangePipeline {
+    public struct Configuration: Sendable {
+        public var assembler = AssemblerConfiguration()
+        public var http = HTTPConfiguration()
+        public init() {}
+    }
+
+    /// What reading one file gave: how it ended, and its counts.
+    public struct FileResult: Sendable {
+        public var path: String
+        public var outcome: ReadOutcome
+        public var statistics: PipelineStatistics
+    }
+
+    public let configuration: Configuration
+    private let onExchange: (HTTPExchange) -> Void
+    /// Totals over every file read so far.
+    public private(set) var statistics = PipelineStatistics()
+    private var nextConnectionID = 0
+
+    public init(configuration: Configuration = .init(), onExchange: @escaping (HTTPExchange) -> Void) {
+        self.configuration = configuration
+        self.onExchange = onExchange
+    }
+
+    /// Reads one capture file to its end and flushes every connection in it.
+    ///
+    /// - Parameter progress: called now and then with (bytes of the file consumed, file size).
+    /// - Throws: `CaptureError` when the file cannot be opened or is not a capture; a truncated
+    ///   file is not an error: its outcome says so, and everything before the cut was analysed.
+    public func read(file path: String, progress: ((Int64, Int64) -> Void)? = nil) throws -> FileResult {
+        let reader = try CaptureFileReader(path: path)
+        let sink = ExchangeSink(configuration: configuration.http, onExchange: onExchange)
+        let assembler = TCPAssembler(factory: sink, configuration: configuration.assembler,
+                                     firstConnectionID: nextConnectionID)
+        let decoder = PacketDecoder()
+        var packetsSinceProgress = 0
+        let outcome = reader.forEachPacket { packet in
+            decoder.decode(packet) { segment in assembler.process(segment) }
+            if let progress {
+                packetsSinceProgress += 1
+                if packetsSinceProgress == 8192 {
+                    packetsSinceProgress = 0
+                    progress(reader.bytesConsumed, reader.fileSize)
+                }
+            }
+        }
+        assembler.flushAll()
+        nextConnectionID = assembler.nextConnectionID
+
+        var fileStatistics = sink.statistics
+        fileStatistics.capture = decoder.statistics
+        fileStatistics.reassembly = assembler.statistics
+        fileStatistics.fileBytes = reader.fileSize
+        statistics.add(fileStatistics)
+        return FileResult(path: path, outcome: outcome, statistics: fileStatistics)
+    }
+}
+
+/// Makes one HTTP analyzer per connection and counts what they emit.
+final class ExchangeSink: TCPStreamFactory {
+    private let configuration: HTTPConfiguration
+    private let onExchange: (HTTPExchange) -> Void
+    var statistics = PipelineStatistics()
+
+    init(configuration: HTTPConfiguration, onExchange: @escaping (HTTPExchange) -> Void) {
+        self.configuration = configuration
+        self.onExchange = onExchange
+    }
+
+    func makeHandler(for connection: ConnectionInfo) -> any TCPStreamHandler {
+        HTTP1ConnectionAnalyzer(connection: connection, configuration: configuration) { [unowned self] exchange in
+            statistics.count(exchange)
+            onExchange(exchange)
+        }
+    }
+
+    func connectionClosed(_ connection: ConnectionInfo, handler: any TCPStreamHandler) {
+        if let analyzer = handler as? HTTP1ConnectionAnalyzer {
+            statistics.http.add(analyzer.statistics)
+        }
+    }
+}

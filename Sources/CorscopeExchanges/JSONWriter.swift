@@ -1,0 +1,131 @@
+import CorscopeHTTP
+
+/// A streaming JSON writer into a byte buffer.
+///
+/// `JSONEncoder` is an order of magnitude too slow for NDJSON at capture speed and reorders
+/// keys; this writes fields in the order given, escapes bytes directly, and never builds an
+/// intermediate tree. The caller is responsible for well-formed nesting.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    /// Whether the next value at the current nesting level needs a leading comma.
+    private var needsComma = false
+
+    public init(capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
+
+    public mutating func removeAll(keepingCapacity: Bool = true) {
+        bytes.removeAll(keepingCapacity: keepingCapacity)
+        needsComma = false
+    }
+
+    public mutating func appendRaw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func newline() {
+        bytes.append(0x0A)
+        needsComma = false
+    }
+
+    private mutating func separate() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        needsComma = true
+    }
+
+    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
+    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
+    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
+    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+
+    /// Writes `"name":` — the next call writes the value.
+    public mutating func key(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        needsComma = false
+    }
+
+    public mutating func key(_ name: String) {
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    public mutating func null() { separate(); appendRaw("null") }
+    public mutating func bool(_ value: Bool) { separate(); if value { appendRaw("true") } else { appendRaw("false") } }
+
+    public mutating func int(_ value: Int) {
+        separate()
+        if value == 0 { bytes.append(UInt8(ascii: "0")); return }
+        var magnitude = value.magnitude
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while magnitude > 0 {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[i]) }
+        }
+    }
+
+    public mutating func double(_ value: Double) {
+        separate()
+        bytes.append(contentsOf: (value.isFinite ? "\(value)" : "null").utf8)
+    }
+
+    /// A number written exactly as the given text (e.g. a nanosecond timestamp), not via Double.
+    public mutating func number(text: String) {
+        separate()
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    public mutating func string(_ value: String) {
+        separate()
+        var value = value
+        value.withUTF8 { escape(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Writes header bytes as a JSON string: valid UTF-8 as is, other bytes as U+0000–U+00FF
+    /// (the same mapping `HTTPText.string` uses), so nothing is lost or replaced.
+    public mutating func string(bytes raw: ArraySlice<UInt8>) {
+        separate()
+        var ascii = true
+        for b in raw where b >= 0x80 { ascii = false; break }
+        if ascii {
+            raw.withUnsafeBytes { escape($0) }
+        } else {
+            var text = HTTPText.string(raw)
+            text.withUTF8 { escape(UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private mutating func escape(_ source: UnsafeRawBufferPointer) {
+        bytes.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for i in 0..<source.count {
+            let b = source[i]
+            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") && b != 0x7F { continue }
+            if runStart < i { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: source[runStart..<i])) }
+            runStart = i + 1
+            switch b {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            default:
+                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                          Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
+            }
+        }
+        if runStart < source.count { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: source[runStart...])) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,57 @@
+import CorscopeCapture
+import CorscopeHTTP
+import CorscopeReassembly
+
+/// Everything the pipeline counted, stage by stage: what `exchanges --stats` prints.
+public struct PipelineStatistics: Sendable {
+    public var fileBytes: Int64 = 0
+    public var capture = CaptureStatistics()
+    public var reassembly = AssemblerStatistics()
+    public var http = HTTPStreamStatistics()
+    public var exchanges = 0
+    public var requests = 0
+    public var responses = 0
+    public var headerFields = 0
+    public var bodyBytes = 0
+    public var decodedBodyBytes = 0
+    /// Exchanges flagged with each anomaly.
+    public var anomalies: [HTTPAnomaly: Int] = [:]
+    /// Exchanges with at least one anomaly.
+    public var anomalousExchanges = 0
+
+    public init() {}
+
+    mutating func count(_ exchange: HTTPExchange) {
+        exchanges += 1
+        if let request = exchange.request {
+            requests += 1
+            headerFields += request.head.headers.count + request.trailers.count
+            bodyBytes += request.body.wireLength
+            decodedBodyBytes += request.body.decodedLength ?? request.body.wireLength
+        }
+        for interim in exchange.interimResponses { headerFields += interim.headers.count }
+        if let response = exchange.response {
+            responses += 1
+            headerFields += response.head.headers.count + response.trailers.count
+            bodyBytes += response.body.wireLength
+            decodedBodyBytes += response.body.decodedLength ?? response.body.wireLength
+        }
+        for anomaly in exchange.anomalies { anomalies[anomaly, default: 0] += 1 }
+        if !exchange.anomalies.isEmpty { anomalousExchanges += 1 }
+    }
+
+    mutating func add(_ other: PipelineStatistics) {
+        fileBytes += other.fileBytes
+        capture.add(other.capture)
+        reassembly.add(other.reassembly)
+        http.add(other.http)
+        exchanges += other.exchanges
+        requests += other.requests
+        responses += other.responses
+        headerFields += other.headerFields
+        bodyBytes += other.bodyBytes
+        decodedBodyBytes += other.decodedBodyBytes
+        for (anomaly, count) in other.anomalies { anomalies[anomaly, default: 0] += count }
+        anomalousExchanges += other.anomalousExchanges
+    }
+}

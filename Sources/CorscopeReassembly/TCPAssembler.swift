@@ -1,0 +1,444 @@
+import CorscopeCapture
+
+/// Reassembles TCP segments into ordered byte streams, one `TCPStreamHandler` per connection.
+///
+/// ### Policies
+/// - **Overlaps and retransmissions:** the first copy of a byte wins. Bytes already delivered
+///   are never delivered again; their count is `retransmittedBytes`.
+/// - **Holes:** data after a hole is buffered (up to the caps) until the hole is filled, or
+///   given up on as a gap when: the receiver acknowledged data beyond the hole (the bytes were on
+///   the wire but not in the capture), the hole is older than `holeTimeout` in capture time, a
+///   buffer cap is reached, or the connection ends.
+/// - **Mid-stream pickup:** a connection first seen without its SYN starts at the first payload
+///   byte seen; the server is guessed from the ports (a well-known or lower port).
+/// - **Time:** idle connections are flushed by capture time, never by wall clock, so a capture
+///   analyses the same way however fast it is read.
+public final class TCPAssembler {
+    public let configuration: AssemblerConfiguration
+    public private(set) var statistics = AssemblerStatistics()
+    private let factory: any TCPStreamFactory
+
+    private var connections: [FlowKey: Connection] = [:]
+    /// The id the next new connection gets; ids count up from `firstConnectionID`.
+    public private(set) var nextConnectionID: Int
+    private var bufferedBytesTotal = 0
+    private var lastSweep: Timestamp?
+    private var now = Timestamp.zero
+    /// Consecutive packets usually belong to the same connection: skip the hash lookup then.
+    private var lastConnection: Connection?
+
+    /// - Parameter firstConnectionID: where connection ids start, so that several captures read
+    ///   one after another keep distinct ids.
+    public init(factory: any TCPStreamFactory, configuration: AssemblerConfiguration = .init(), firstConnectionID: Int = 0) {
+        self.factory = factory
+        self.configuration = configuration
+        self.nextConnectionID = firstConnectionID
+    }
+
+    /// Connections currently open.
+    public var openConnections: Int { connections.count }
+
+    /// Feeds one segment. Segments should come in capture order.
+    public func process(_ segment: TCPSegment) {
+        statistics.segments += 1
+        statistics.payloadBytes += segment.payload.count
+        if segment.time > now { now = segment.time }
+        sweepIfDue()
+
+        guard let connection = connection(for: segment) else { return }
+        connection.lastSeen = now
+        let direction: FlowDirection = segment.source == connection.info.client ? .clientToServer : .serverToClient
+        let half = connection.halves[direction.rawValue]
+        let flags = segment.flags
+
+        if flags.contains(.rst) {
+            close(connection, reason: .reset)
+            return
+        }
+        var sequence = segment.sequence
+        if flags.contains(.syn) {
+            if !half.isInitialised || !half.hasDelivered {
+                half.nextSequence = sequence &+ 1
+                half.isInitialised = true
+            }
+            if flags.contains(.ack) { connection.info.sawHandshake = true }
+            sequence = sequence &+ 1
+        }
+        if !segment.payload.isEmpty {
+            receive(segment.payload, sequence: sequence, on: half, of: connection, direction: direction)
+        }
+        if flags.contains(.fin) {
+            half.finSequence = sequence &+ UInt32(truncatingIfNeeded: segment.payload.count)
+        }
+        if flags.contains(.ack) {
+            acknowledged(upTo: segment.acknowledgment, on: connection.halves[direction.reversed.rawValue],
+                         of: connection, direction: direction.reversed)
+        }
+        endIfFinished(half, of: connection, direction: direction)
+        if connection.halves[0].hasEnded && connection.halves[1].hasEnded {
+            remove(connection)
+        }
+    }
+
+    /// Ends every open connection (end of capture): holes become gaps, handlers see `end`.
+    public func flushAll(reason: StreamEndReason = .endOfCapture) {
+        for connection in connections.values.sorted(by: { $0.info.id < $1.info.id }) {
+            close(connection, reason: reason)
+        }
+    }
+
+    /// Closes connections idle since before `time` and gives up on holes older than the hole
+    /// timeout; called automatically as capture time advances, and by live capture on a timer.
+    public func flush(olderThan time: Timestamp) {
+        if time > now { now = time }
+        let idleCutoff = now.adding(seconds: -configuration.idleTimeout)
+        let holeCutoff = now.adding(seconds: -configuration.holeTimeout)
+        var idle: [Connection] = []
+        for connection in connections.values {
+            if connection.lastSeen < idleCutoff {
+                idle.append(connection)
+                continue
+            }
+            for (index, half) in connection.halves.enumerated() {
+                while let oldest = half.oldestPendingTime, oldest < holeCutoff {
+                    skipHole(on: half, of: connection, direction: FlowDirection(rawValue: index)!)
+                }
+            }
+        }
+        for connection in idle.sorted(by: { $0.info.id < $1.info.id }) {
+            statistics.idleConnections += 1
+            close(connection, reason: .idle)
+        }
+    }
+
+    // MARK: - Connections
+
+    private func sweepIfDue() {
+        guard let last = lastSweep else { lastSweep = now; return }
+        if now.seconds(since: last) >= configuration.sweepInterval {
+            lastSweep = now
+            flush(olderThan: now)
+        }
+    }
+
+    private func connection(for segment: TCPSegment) -> Connection? {
+        if let last = lastConnection, last.matches(segment.source, segment.destination) {
+            if segment.flags.contains(.syn) && !segment.flags.contains(.ack),
+               last.isReused(bySYNFrom: segment.source, sequence: segment.sequence) {
+                close(last, reason: .superseded)
+            } else {
+                return last
+            }
+        }
+        let key = FlowKey(segment.source, segment.destination)
+        if let existing = connections[key] {
+            if segment.flags.contains(.syn) && !segment.flags.contains(.ack),
+               existing.isReused(bySYNFrom: segment.source, sequence: segment.sequence) {
+                close(existing, reason: .superseded)
+            } else {
+                lastConnection = existing
+                return existing
+            }
+        }
+        // A connection starts at a SYN or at the first payload; bare ACKs, FINs and RSTs of
+        // connections never seen carry nothing to analyse.
+        guard segment.flags.contains(.syn) || !segment.payload.isEmpty else { return nil }
+        if connections.count >= configuration.maxConnections { evictLeastRecentlyActive() }
+
+        let client: Endpoint
+        let server: Endpoint
+        if segment.flags.contains(.syn) {
+            let fromClient = !segment.flags.contains(.ack)
+            client = fromClient ? segment.source : segment.destination
+            server = fromClient ? segment.destination : segment.source
+        } else if Self.isLikelyServerPort(segment.source.port, comparedTo: segment.destination.port) {
+            client = segment.destination
+            server = segment.source
+        } else {
+            client = segment.source
+            server = segment.destination
+        }
+        let info = ConnectionInfo(id: nextConnectionID, client: client, server: server,
+                                  sawHandshake: false, firstSeen: segment.time)
+        nextConnectionID += 1
+        let connection = Connection(key: key, info: info, time: now)
+        if segment.flags.contains(.syn) && !segment.flags.contains(.ack) {
+            connection.clientInitialSequence = segment.sequence
+        }
+        connections[key] = connection
+        lastConnection = connection
+        return connection
+    }
+
+    /// Ports servers listen on are usually well known or lower than the client's ephemeral port.
+    static func isLikelyServerPort(_ port: UInt16, comparedTo other: UInt16) -> Bool {
+        let wellKnown: Set<UInt16> = [80, 443, 8000, 8008, 8080, 8081, 8443, 8888, 3000, 5000, 9000]
+        let a = wellKnown.contains(port), b = wellKnown.contains(other)
+        if a != b { return a }
+        return port < other
+    }
+
+    private func handler(for connection: Connection) -> any TCPStreamHandler {
+        if let handler = connection.handler { return handler }
+        let handler = factory.makeHandler(for: connection.info)
+        connection.handler = handler
+        statistics.connections += 1
+        if !connection.info.sawHandshake { statistics.connectionsWithoutHandshake += 1 }
+        return handler
+    }
+
+    private func evictLeastRecentlyActive() {
+        guard let victim = connections.values.min(by: { $0.lastSeen < $1.lastSeen }) else { return }
+        statistics.evictedConnections += 1
+        close(victim, reason: .evicted)
+    }
+
+    private func close(_ connection: Connection, reason: StreamEndReason) {
+        for (index, half) in connection.halves.enumerated() where !half.hasEnded {
+            let direction = FlowDirection(rawValue: index)!
+            while !half.pending.isEmpty { skipHole(on: half, of: connection, direction: direction) }
+            // Bytes the FIN or the peer's ACK prove were sent but never captured.
+            if half.isInitialised, connection.handler != nil {
+                var end = half.finSequence ?? half.nextSequence
+                if let ack = half.highestAcknowledged, TCPSequence.distance(from: end, to: ack) > 0,
+                   half.finSequence == nil {
+                    end = ack
+                }
+                let missing = TCPSequence.distance(from: half.nextSequence, to: end)
+                if missing > 0 { declareGap(missing, on: half, of: connection, direction: direction) }
+            }
+            half.hasEnded = true
+            if let handler = connection.handler {
+                handler.end(direction: direction, time: now,
+                            reason: reason == .reset || half.finSequence == nil ? reason : .fin)
+            }
+        }
+        remove(connection)
+    }
+
+    private func remove(_ connection: Connection) {
+        guard connections.removeValue(forKey: connection.key) != nil else { return }
+        for half in connection.halves { bufferedBytesTotal -= half.pendingBytes; half.dropPending() }
+        if lastConnection === connection { lastConnection = nil }
+        if let handler = connection.handler { factory.connectionClosed(connection.info, handler: handler) }
+    }
+
+    // MARK: - Bytes
+
+    private func receive(_ payload: UnsafeRawBufferPointer, sequence: UInt32, on half: HalfStream,
+                         of connection: Connection, direction: FlowDirection) {
+        if half.hasEnded { statistics.retransmittedBytes += payload.count; return }
+        if !half.isInitialised {
+            half.nextSequence = sequence
+            half.isInitialised = true
+        }
+        let offset = TCPSequence.distance(from: half.nextSequence, to: sequence)
+        if offset > 0 {
+            buffer(payload, sequence: sequence, on: half, of: connection, direction: direction)
+            return
+        }
+        let alreadyDelivered = -offset
+        if alreadyDelivered >= payload.count {
+            statistics.retransmittedBytes += payload.count
+            return
+        }
+        statistics.retransmittedBytes += alreadyDelivered
+        deliver(UnsafeRawBufferPointer(rebasing: payload[alreadyDelivered...]), on: half, of: connection,
+                direction: direction, time: now)
+        drain(half, of: connection, direction: direction)
+    }
+
+    @inline(__always)
+    private func deliver(_ bytes: UnsafeRawBufferPointer, on half: HalfStream, of connection: Connection,
+                         direction: FlowDirection, time: Timestamp) {
+        half.nextSequence = half.nextSequence &+ UInt32(truncatingIfNeeded: bytes.count)
+        half.hasDelivered = true
+        statistics.deliveredBytes += bytes.count
+        handler(for: connection).receive(bytes, direction: direction, time: time)
+    }
+
+    /// Delivers buffered segments that have become contiguous.
+    private func drain(_ half: HalfStream, of connection: Connection, direction: FlowDirection) {
+        while let first = half.pending.first {
+            let offset = TCPSequence.distance(from: half.nextSequence, to: first.sequence)
+            if offset > 0 { return }
+            half.removeFirstPending()
+            bufferedBytesTotal -= first.bytes.count
+            let alreadyDelivered = -offset
+            if alreadyDelivered >= first.bytes.count {
+                statistics.retransmittedBytes += first.bytes.count
+                continue
+            }
+            statistics.retransmittedBytes += alreadyDelivered
+            first.bytes.withUnsafeBytes { raw in
+                deliver(UnsafeRawBufferPointer(rebasing: raw[alreadyDelivered...]), on: half, of: connection,
+                        direction: direction, time: first.time)
+            }
+        }
+    }
+
+    private func buffer(_ payload: UnsafeRawBufferPointer, sequence: UInt32, on half: HalfStream,
+                        of connection: Connection, direction: FlowDirection) {
+        statistics.outOfOrderSegments += 1
+        half.insertPending(PendingSegment(sequence: sequence, bytes: Array(payload), time: now))
+        bufferedBytesTotal += payload.count
+        statistics.peakBufferedBytes = max(statistics.peakBufferedBytes, bufferedBytesTotal)
+
+        while connection.bufferedBytes > configuration.maxBufferedBytesPerConnection, !half.pending.isEmpty {
+            statistics.gapsForcedByBufferCap += 1
+            skipHole(on: half, of: connection, direction: direction)
+        }
+        if bufferedBytesTotal > configuration.maxBufferedBytesTotal {
+            for other in connections.values.sorted(by: { $0.lastSeen < $1.lastSeen }) {
+                for (index, otherHalf) in other.halves.enumerated() {
+                    while !otherHalf.pending.isEmpty && bufferedBytesTotal > configuration.maxBufferedBytesTotal {
+                        statistics.gapsForcedByBufferCap += 1
+                        skipHole(on: otherHalf, of: other, direction: FlowDirection(rawValue: index)!)
+                    }
+                }
+                if bufferedBytesTotal <= configuration.maxBufferedBytesTotal { break }
+            }
+        }
+    }
+
+    /// Gives up on the hole before the first buffered segment.
+    private func skipHole(on half: HalfStream, of connection: Connection, direction: FlowDirection) {
+        guard let first = half.pending.first else { return }
+        let missing = TCPSequence.distance(from: half.nextSequence, to: first.sequence)
+        if missing > 0 {
+            declareGap(missing, on: half, of: connection, direction: direction)
+        }
+        drain(half, of: connection, direction: direction)
+        endIfFinished(half, of: connection, direction: direction)
+    }
+
+    private func declareGap(_ length: Int, on half: HalfStream, of connection: Connection, direction: FlowDirection) {
+        statistics.gaps += 1
+        statistics.gapBytes += length
+        half.nextSequence = half.nextSequence &+ UInt32(truncatingIfNeeded: length)
+        handler(for: connection).gap(length: length, direction: direction, time: now)
+    }
+
+    /// The peer acknowledged `ack`: bytes before it were sent, so a hole it covers will never
+    /// be filled by the capture.
+    private func acknowledged(upTo ack: UInt32, on half: HalfStream, of connection: Connection, direction: FlowDirection) {
+        guard half.isInitialised else { return }
+        if let highest = half.highestAcknowledged {
+            if TCPSequence.distance(from: highest, to: ack) > 0 { half.highestAcknowledged = ack }
+        } else {
+            half.highestAcknowledged = ack
+        }
+        // Only when the acknowledgment also covers buffered data: an ACK that merely runs ahead
+        // of a reordered capture must not turn late data into a gap.
+        while let first = half.pending.first,
+              TCPSequence.distance(from: first.sequence &+ UInt32(truncatingIfNeeded: first.bytes.count), to: ack) >= 0 {
+            skipHole(on: half, of: connection, direction: direction)
+        }
+        // An acknowledged FIN proves every byte before it reached the peer.
+        if half.pending.isEmpty, !half.hasEnded, let fin = half.finSequence,
+           TCPSequence.distance(from: fin, to: ack) > 0 {
+            let missing = TCPSequence.distance(from: half.nextSequence, to: fin)
+            if missing > 0 { declareGap(missing, on: half, of: connection, direction: direction) }
+        }
+        endIfFinished(half, of: connection, direction: direction)
+    }
+
+    private func endIfFinished(_ half: HalfStream, of connection: Connection, direction: FlowDirection) {
+        guard !half.hasEnded, let fin = half.finSequence, half.pending.isEmpty,
+              TCPSequence.distance(from: half.nextSequence, to: fin) <= 0 else { return }
+        half.hasEnded = true
+        connection.handler?.end(direction: direction, time: now, reason: .fin)
+    }
+}
+
+// MARK: - Per-connection state
+
+/// Both directions of a connection share one key: the endpoints in a canonical order.
+struct FlowKey: Hashable {
+    let low: Endpoint
+    let high: Endpoint
+
+    init(_ a: Endpoint, _ b: Endpoint) {
+        if FlowKey.precedes(a, b) { low = a; high = b } else { low = b; high = a }
+    }
+
+    private static func precedes(_ a: Endpoint, _ b: Endpoint) -> Bool {
+        if a.port != b.port { return a.port < b.port }
+        switch (a.address, b.address) {
+        case (.v4(let x), .v4(let y)): return x < y
+        case (.v6(let xh, let xl), .v6(let yh, let yl)): return xh != yh ? xh < yh : xl < yl
+        case (.v4, .v6): return true
+        case (.v6, .v4): return false
+        }
+    }
+}
+
+struct PendingSegment {
+    var sequence: UInt32
+    var bytes: [UInt8]
+    var time: Timestamp
+}
+
+/// One direction of a connection.
+final class HalfStream {
+    var nextSequence: UInt32 = 0
+    var isInitialised = false
+    var hasDelivered = false
+    var hasEnded = false
+    var finSequence: UInt32?
+    var highestAcknowledged: UInt32?
+    /// Out-of-order segments, sorted by sequence relative to `nextSequence`.
+    private(set) var pending: [PendingSegment] = []
+    private(set) var pendingBytes = 0
+
+    var oldestPendingTime: Timestamp? { pending.lazy.map(\.time).min() }
+
+    func insertPending(_ segment: PendingSegment) {
+        let offset = TCPSequence.distance(from: nextSequence, to: segment.sequence)
+        var index = pending.count
+        while index > 0, TCPSequence.distance(from: nextSequence, to: pending[index - 1].sequence) > offset {
+            index -= 1
+        }
+        pending.insert(segment, at: index)
+        pendingBytes += segment.bytes.count
+    }
+
+    func removeFirstPending() {
+        pendingBytes -= pending.removeFirst().bytes.count
+    }
+
+    func dropPending() {
+        pending.removeAll()
+        pendingBytes = 0
+    }
+}
+
+final class Connection {
+    let key: FlowKey
+    var info: ConnectionInfo
+    var handler: (any TCPStreamHandler)?
+    let halves = [HalfStream(), HalfStream()]
+    var lastSeen: Timestamp
+    var clientInitialSequence: UInt32?
+
+    init(key: FlowKey, info: ConnectionInfo, time: Timestamp) {
+        self.key = key
+        self.info = info
+        self.lastSeen = time
+    }
+
+    var bufferedBytes: Int { halves[0].pendingBytes + halves[1].pendingBytes }
+
+    @inline(__always)
+    func matches(_ source: Endpoint, _ destination: Endpoint) -> Bool {
+        (source == info.client && destination == info.server) || (source == info.server && destination == info.client)
+    }
+
+    /// A SYN from the client with a new initial sequence number starts a new connection on the
+    /// same addresses and ports.
+    func isReused(bySYNFrom source: Endpoint, sequence: UInt32) -> Bool {
+        guard source == info.client, halves[0].hasDelivered || halves[1].hasDelivered else { return false }
+        if let isn = clientInitialSequence { return isn != sequence }
+        return true
+    }
+}

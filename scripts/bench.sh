@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# make bench: records a large capture of real HTTP/1.1 CORS traffic on loopback (nginx + wrk +
+# tcpdump), then times corscope and tshark on the same file and prints MB/s, exchanges/s, peak
+# RSS and the ratios. The capture is kept in Captures/bench/ (git-ignored) and reused.
+#   BENCH_MB=500   minimum capture size in MB      BENCH_EXCHANGES=500000   minimum exchanges
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CORSCOPE=${CORSCOPE:-.build/release/corscope}
+MIN_MB=${BENCH_MB:-500}
+MIN_EXCHANGES=${BENCH_EXCHANGES:-500000}
+dir=Captures/bench
+capture=$dir/cors-load.pcap
+mkdir -p "$dir"
+work=$(mktemp -d)
+cleanup() {
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  [ -n "${tcpdump_pid:-}" ] && kill "$tcpdump_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+record() {
+  local port=18931
+  mkdir -p "$work/logs"
+  # A CORS API the way it is usually configured: origin reflection, credentials, Vary.
+  head -c 700 /dev/urandom | base64 -w 0 | head -c 700 > "$work/body.json"
+  cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$port;
+    location /api/ {
+      if (\$request_method = OPTIONS) {
+        add_header Access-Control-Allow-Origin \$http_origin always;
+        add_header Access-Control-Allow-Methods "GET, POST, PUT, DELETE" always;
+        add_header Access-Control-Allow-Headers "Content-Type, Authorization, X-Request-Id" always;
+        add_header Access-Control-Max-Age 600 always;
+        return 204;
+      }
+      add_header Access-Control-Allow-Origin \$http_origin always;
+      add_header Access-Control-Allow-Credentials true always;
+      add_header Vary Origin always;
+      default_type application/json;
+      alias $work/body.json;
+    }
+  }
+}
+CONF
+  cat > "$work/cors.lua" <<'LUA'
+local n = 0
+request = function()
+  n = n + 1
+  local origin = "https://app" .. (n % 7) .. ".example.com"
+  if n % 5 == 0 then
+    return wrk.format("OPTIONS", "/api/items/" .. n, {
+      ["Origin"] = origin, ["Access-Control-Request-Method"] = "PUT",
+      ["Access-Control-Request-Headers"] = "content-type,x-request-id",
+      ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+      ["Sec-Fetch-Mode"] = "cors", ["Accept"] = "*/*" })
+  end
+  return wrk.format("GET", "/api/items/" .. n, {
+    ["Origin"] = origin, ["Accept"] = "application/json",
+    ["Cookie"] = "session=bench" .. n, ["Sec-Fetch-Mode"] = "cors", ["Sec-Fetch-Site"] = "cross-site",
+    ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36" })
+end
+LUA
+  nginx -c "$work/nginx.conf" -p "$work"
+  sleep 0.5
+  tcpdump -i lo -s 0 -B 262144 -U -w "$capture.tmp" "tcp port $port" 2>"$work/tcpdump.log" &
+  tcpdump_pid=$!
+  sleep 1
+  local seconds=5
+  while :; do
+    timeout 120 wrk -t 2 -c 64 -d "${seconds}s" -s "$work/cors.lua" "http://127.0.0.1:$port/" > "$work/wrk.txt" || true
+    local size_mb=$(( $(stat -c %s "$capture.tmp") / 1000000 ))
+    [ "$size_mb" -ge "$MIN_MB" ] && break
+    [ "$seconds" -ge 120 ] && break
+    seconds=$(( seconds * 2 ))
+  done
+  sleep 1
+  kill "$tcpdump_pid"; wait "$tcpdump_pid" 2>/dev/null || true
+  tcpdump_pid=""
+  cat "$work/tcpdump.log" >&2
+  mv "$capture.tmp" "$capture"
+}
+
+if [ ! -f "$capture" ] || [ "$(( $(stat -c %s "$capture") / 1000000 ))" -lt "$MIN_MB" ]; then
+  echo "recording $capture (>= $MIN_MB MB of nginx + wrk traffic on loopback)..." >&2
+  record
+fi
+
+size=$(stat -c %s "$capture")
+mb=$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1e6 }')
+
+# run LABEL COMMAND...: prints "seconds peak_rss_kb" for the command, output discarded.
+run() {
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" > "$work/$label.out" 2> "$work/$label.err" || {
+    echo "$label failed:" >&2; tail -5 "$work/$label.err" >&2; exit 1; }
+  cat "$work/time.txt"
+}
+
+read -r stats_s stats_kb < <(run stats "$CORSCOPE" exchanges --stats "$capture")
+exchanges=$(grep -Eo '"?exchanges"?[=: ]+[0-9]+' "$work/stats.out" | grep -Eo '[0-9]+$' | head -1)
+read -r json_s json_kb < <(run json "$CORSCOPE" exchanges --json "$capture")
+read -r tshark_s tshark_kb < <(run tshark tshark -r "$capture" -Y http.request -T fields -e tcp.stream -e http.request.method -e http.request.uri)
+tshark_requests=$(wc -l < "$work/tshark.out")
+
+rate() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
+echo
+echo "capture: $capture  $mb MB  $exchanges exchanges (tshark saw $tshark_requests requests)"
+printf "%-32s %10s %12s %14s %10s\n" "" "seconds" "MB/s" "exchanges/s" "peak RSS"
+printf "%-32s %10s %12s %14s %9sM\n" "corscope exchanges --stats" "$stats_s" "$(rate "$mb" "$stats_s")" "$(rate "$exchanges" "$stats_s")" "$((stats_kb / 1024))"
+printf "%-32s %10s %12s %14s %9sM\n" "corscope exchanges --json" "$json_s" "$(rate "$mb" "$json_s")" "$(rate "$exchanges" "$json_s")" "$((json_kb / 1024))"
+printf "%-32s %10s %12s %14s %9sM\n" "tshark -Y http.request" "$tshark_s" "$(rate "$mb" "$tshark_s")" "$(rate "$tshark_requests" "$tshark_s")" "$((tshark_kb / 1024))"
+echo "ratio --stats / tshark: $(rate "$tshark_s" "$stats_s")x   ratio --json / tshark: $(rate "$tshark_s" "$json_s")x"
+echo "targets: --stats >= 300 MB/s, --json >= 100 MB/s, peak RSS <= 100 MB"
