@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "CorscopeReassembly", dependencies: ["CorscopeCapture"]),
         .target(name: "CorscopeHTTP", dependencies: ["CorscopeReassembly", "CZlib"]),
         .target(name: "CorscopeExchanges", dependencies: ["CorscopeCapture", "CorscopeReassembly", "CorscopeHTTP"]),
+        .target(name: "CorscopePairing", dependencies: ["CorscopeHTTP"]),
         .target(name: "BrowserRules"),
         .target(
             name: "CorscopeCLI",
@@ -41,6 +42,7 @@ let package = Package(
         .testTarget(name: "CorscopeReassemblyTests", dependencies: ["CorscopeReassembly"]),
         .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP"]),
         .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges"]),
+        .testTarget(name: "CorscopePairingTests", dependencies: ["CorscopePairing"]),
         .testTarget(name: "BrowserRulesTests", dependencies: ["BrowserRules"]),
         .testTarget(name: "CorscopeCLITests", dependencies: ["CorscopeCLI"]),
     ]

@@ -12,6 +12,7 @@ dir=Captures/bench
 capture=$dir/cors-load.pcap
 mkdir -p "$dir"
 work=$(mktemp -d)
+chmod 755 "$work"  # nginx workers run unprivileged and must read the body file
 cleanup() {
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   [ -n "${tcpdump_pid:-}" ] && kill "$tcpdump_pid" 2>/dev/null || true
@@ -45,7 +46,8 @@ http {
       add_header Access-Control-Allow-Credentials true always;
       add_header Vary Origin always;
       default_type application/json;
-      alias $work/body.json;
+      root $work;
+      try_files /body.json =404;
     }
   }
 }

@@ -1,0 +1,173 @@
+import CorscopeCapture
+import CorscopeHTTP
+
+/// How a cross-origin request relates to the CORS preflights seen before it.
+public enum PreflightLink: Sendable {
+    /// The exchange is itself a preflight.
+    case isPreflight
+    /// The preflight sent for this request, just before it.
+    case paired(HTTPExchange)
+    /// No preflight right before it, but an earlier matching one whose answer a browser may
+    /// still have cached; `age` is seconds from that preflight's response to this request.
+    case cachedCandidate(HTTPExchange, age: Double)
+    /// No matching preflight on the wire.
+    case none
+}
+
+/// Pairs each CORS preflight (OPTIONS with `Origin` and `Access-Control-Request-Method`) with
+/// the request it guarded.
+///
+/// A browser sends the request only after the preflight's response, from the same client, for
+/// the same origin and URL, with the method the preflight named and the headers it listed. The
+/// pairer keeps recent preflights (bounded in time and count), so it runs on a stream of
+/// exchanges in capture order; memory does not grow with the capture.
+public final class PreflightPairer {
+    public struct Configuration: Sendable {
+        /// Longest time between a preflight's response and its request for the two to be paired.
+        public var pairingWindow: Double = 30
+        /// How long an earlier preflight is remembered as a cache candidate (Chromium caps
+        /// Access-Control-Max-Age at two hours).
+        public var cacheHorizon: Double = 7200
+        /// Preflights remembered at most, oldest forgotten first.
+        public var maxRemembered: Int = 20_000
+        public init() {}
+    }
+
+    private struct Remembered {
+        var exchange: HTTPExchange
+        var key: Key
+        var method: String
+        var requestHeaders: [String]
+        var answeredAt: Timestamp
+        var consumed = false
+    }
+
+    /// Same client machine (connections differ: Chromium sends preflights without credentials,
+    /// often on another socket), same origin, same URL.
+    struct Key: Hashable {
+        var client: IPAddress
+        var server: Endpoint
+        var origin: String
+        var url: String
+    }
+
+    public let configuration: Configuration
+    private var remembered: [Key: [Remembered]] = [:]
+    private var order: [(Key, Timestamp)] = []
+    private var count = 0
+    /// Preflights whose pairing window passed without a request, handed out by `expired`.
+    private var unanswered: [HTTPExchange] = []
+
+    public init(configuration: Configuration = .init()) {
+        self.configuration = configuration
+    }
+
+    /// Whether an exchange is a CORS preflight request.
+    public static func isPreflight(_ exchange: HTTPExchange) -> Bool {
+        guard let head = exchange.request?.head, head.method == "OPTIONS" else { return false }
+        return head.headers.contains(named: "Origin") && head.headers.contains(named: "Access-Control-Request-Method")
+    }
+
+    /// Looks an exchange up against the preflights seen so far, and remembers it when it is one.
+    public func link(_ exchange: HTTPExchange) -> PreflightLink {
+        guard let request = exchange.request, let key = Self.key(for: exchange) else { return .none }
+        if Self.isPreflight(exchange) {
+            remember(exchange, key: key)
+            return .isPreflight
+        }
+        guard var candidates = remembered[key] else { return .none }
+        let method = request.head.method
+        let sentHeaders = Set((0..<request.head.headers.count).map {
+            HTTPText.string(request.head.headers.nameBytes(at: $0)).lowercased()
+        })
+        var cached: (Int, Double)?
+        for index in candidates.indices.reversed() {
+            let candidate = candidates[index]
+            let age = request.firstByte.seconds(since: candidate.answeredAt)
+            guard age >= 0, candidate.method == method,
+                  candidate.requestHeaders.allSatisfy(sentHeaders.contains) else { continue }
+            if !candidate.consumed && age <= configuration.pairingWindow {
+                candidates[index].consumed = true
+                remembered[key] = candidates
+                return .paired(candidate.exchange)
+            }
+            if cached == nil && age <= configuration.cacheHorizon { cached = (index, age) }
+        }
+        if let (index, age) = cached { return .cachedCandidate(candidates[index].exchange, age: age) }
+        return .none
+    }
+
+    /// Preflights older than the pairing window at capture time `now` that no request followed:
+    /// a failed preflight (the browser never sent the request), or a request not captured.
+    public func expired(at now: Timestamp) -> [HTTPExchange] {
+        let cutoff = now.adding(seconds: -configuration.pairingWindow)
+        let forgetBefore = now.adding(seconds: -configuration.cacheHorizon)
+        var expired = unanswered
+        unanswered.removeAll()
+        for key in Array(remembered.keys) {
+            guard var entries = remembered[key] else { continue }
+            for index in entries.indices where !entries[index].consumed && entries[index].answeredAt < cutoff {
+                entries[index].consumed = true
+                expired.append(entries[index].exchange)
+            }
+            entries.removeAll { $0.answeredAt < forgetBefore }
+            count -= (remembered[key]?.count ?? 0) - entries.count
+            remembered[key] = entries.isEmpty ? nil : entries
+        }
+        return expired.sorted { $0.connection.id != $1.connection.id ? $0.connection.id < $1.connection.id : $0.index < $1.index }
+    }
+
+    /// Every preflight not followed by its request (end of the capture).
+    public func drain() -> [HTTPExchange] {
+        var all = unanswered
+        unanswered.removeAll()
+        for entries in remembered.values {
+            all += entries.filter { !$0.consumed }.map(\.exchange)
+        }
+        remembered.removeAll()
+        count = 0
+        return all.sorted { $0.connection.id != $1.connection.id ? $0.connection.id < $1.connection.id : $0.index < $1.index }
+    }
+
+    private func remember(_ exchange: HTTPExchange, key: Key) {
+        guard let head = exchange.request?.head else { return }
+        let method = head.headers.first(named: "Access-Control-Request-Method") ?? ""
+        let headers = head.headers.values(named: "Access-Control-Request-Headers")
+            .flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: " \t").lowercased() }
+            .filter { !$0.isEmpty }
+        let answeredAt = exchange.response?.lastByte ?? exchange.request?.lastByte ?? exchange.connection.firstSeen
+        remembered[key, default: []].append(Remembered(exchange: exchange, key: key, method: method,
+                                                       requestHeaders: headers, answeredAt: answeredAt))
+        count += 1
+        if count > configuration.maxRemembered { forgetOldest() }
+    }
+
+    private func forgetOldest() {
+        guard let (key, index) = remembered.flatMap({ key, entries in entries.indices.map { (key, $0) } })
+            .min(by: { remembered[$0.0]![$0.1].answeredAt < remembered[$1.0]![$1.1].answeredAt }) else { return }
+        var entries = remembered[key]!
+        let oldest = entries.remove(at: index)
+        if !oldest.consumed { unanswered.append(oldest.exchange) }
+        remembered[key] = entries.isEmpty ? nil : entries
+        count -= 1
+    }
+
+    static func key(for exchange: HTTPExchange) -> Key? {
+        guard let head = exchange.request?.head, let origin = head.headers.first(named: "Origin") else { return nil }
+        let host = head.headers.first(named: "Host") ?? exchange.connection.server.description
+        // Absolute-form targets (through a proxy) already name the host.
+        let url = head.target.hasPrefix("/") ? host.lowercased() + head.target : head.target
+        return Key(client: exchange.connection.client.address, server: exchange.connection.server,
+                   origin: origin, url: url)
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        var slice = Substring(self)
+        while let first = slice.first, set.contains(first) { slice.removeFirst() }
+        while let last = slice.last, set.contains(last) { slice.removeLast() }
+        return String(slice)
+    }
+}
