@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# Re-record every corscope sample capture from REAL loopback traffic.
+#
+#   sudo Captures/record.sh            # everything (deps, captures, variants)
+#   Captures/record.sh nginx edge      # only some groups
+#   groups: nginx edge nano browser sll ipv6 variants   (default: all of them)
+#
+# Runs as root (tcpdump/dumpcap on lo).  Installs missing dependencies with
+# apt-get (tcpdump tshark nginx-light curl chromium chromium-driver python3-pip)
+# and pip (selenium).  Every server listens on 127.0.0.1 / ::1 high ports only,
+# every wait is bounded, and an EXIT trap kills everything this script started.
+# Idempotent: outputs are written to a temp dir and moved over the old files.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$HERE"
+
+GROUPS_ALL="nginx edge nano browser sll ipv6 variants"
+GROUPS_RUN="${*:-$GROUPS_ALL}"
+PAGE_ORIGIN="http://127.0.0.1:18082"
+PORTS_FILTER="tcp portrange 18080-18099"
+PY="${PYTHON:-python3}"
+
+log() { printf '[record %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+want() { [[ " $GROUPS_RUN " == *" $1 "* ]]; }
+
+# ------------------------------------------------------------------ deps
+APT_UPDATED=0
+apt_install() {
+    [ "$#" -gt 0 ] || return 0
+    if [ "$APT_UPDATED" = 0 ]; then
+        log "apt-get update"
+        DEBIAN_FRONTEND=noninteractive apt-get update -q
+        APT_UPDATED=1
+    fi
+    # wireshark-common asks whether non-root users may capture: answer "no".
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+    log "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+ensure_deps() {
+    local need=()
+    command -v tcpdump >/dev/null || need+=(tcpdump)
+    command -v tshark >/dev/null || need+=(tshark)
+    command -v dumpcap >/dev/null || need+=(tshark)
+    command -v editcap >/dev/null || need+=(tshark)
+    command -v nginx >/dev/null || need+=(nginx-light)
+    command -v curl >/dev/null || need+=(curl)
+    command -v gzip >/dev/null || need+=(gzip)
+    command -v "$PY" >/dev/null || need+=(python3)
+    if want browser; then
+        [ -x /usr/bin/chromium ] || need+=(chromium)
+        [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+    fi
+    # shellcheck disable=SC2207
+    need=($(printf '%s\n' "${need[@]}" | sort -u))
+    apt_install "${need[@]}"
+    if want browser && ! "$PY" -c 'import selenium' 2>/dev/null; then
+        if ! "$PY" -m pip --version >/dev/null 2>&1; then apt_install python3-pip; fi
+        log "pip install selenium"
+        "$PY" -m pip install -q selenium 2>/dev/null ||
+            "$PY" -m pip install -q --break-system-packages selenium   # Debian 12: PEP 668
+    fi
+}
+
+# ------------------------------------------------------------------ process bookkeeping
+TMP="$(mktemp -d /tmp/corscope-record.XXXXXX)"
+chmod 755 "$TMP"
+PIDS=()
+cleanup() {
+    local rc=$?
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        kill "${PIDS[$i]}" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 1 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null || true
+    done
+    rm -rf "$TMP"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_port() {  # host port: wait (max 10 s) until something accepts on it
+    local host=$1 port=$2
+    for _ in $(seq 1 100); do
+        if "$PY" -c "import socket,sys; socket.create_connection(('$host',$port),0.2).close()" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    log "nothing listening on $host:$port"; return 1
+}
+
+start_nginx() {
+    local pfx="$TMP/nginx"
+    rm -rf "$pfx"; mkdir -p "$pfx/tmp"; cp -r "$HERE/servers/www" "$pfx/www"
+    chmod -R a+rX "$pfx"
+    nginx -p "$pfx/" -c "$HERE/servers/nginx-cors.conf" -e "$pfx/error.log" -t -q
+    timeout 600 nginx -p "$pfx/" -c "$HERE/servers/nginx-cors.conf" -e "$pfx/error.log" &
+    PIDS+=($!)
+    NGINX_STARTED=1
+    wait_port 127.0.0.1 18080; wait_port 127.0.0.1 18082; wait_port 127.0.0.1 18083
+}
+
+start_testserver() {  # host port
+    "$PY" "$HERE/servers/testserver.py" --host "$1" --port "$2" --lifetime 600 >"$TMP/testserver-$2.log" 2>&1 &
+    PIDS+=($!)
+    [ "$1:$2" = 127.0.0.1:18090 ] && TS4_STARTED=1
+    wait_port "$1" "$2"
+}
+
+stop_pid() {  # stop one of our processes and forget it
+    local p=$1
+    kill "$p" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+    local keep=()
+    for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
+    PIDS=("${keep[@]}")
+}
+
+CAP_PID=""
+TS4_STARTED=0
+NGINX_STARTED=0
+cap_start() {  # tool outfile [extra args...]   tool = tcpdump | dumpcap
+    local tool=$1 out=$2; shift 2
+    local err="$TMP/cap.err"; : >"$err"
+    if [ "$tool" = dumpcap ]; then
+        dumpcap -q -i lo -f "$PORTS_FILTER" -w "$out" "$@" 2>"$err" &
+    else
+        tcpdump -Z root -n -U -s 0 "$@" -w "$out" "$PORTS_FILTER" 2>"$err" &
+    fi
+    CAP_PID=$!; PIDS+=("$CAP_PID")
+    for _ in $(seq 1 100); do  # wait (max 10 s) for the capture to be live
+        grep -qiE 'listening on|capturing on' "$err" && break
+        kill -0 "$CAP_PID" 2>/dev/null || { cat "$err" >&2; return 1; }
+        sleep 0.1
+    done
+    sleep 0.3
+}
+cap_stop() {
+    sleep 0.5  # let the last FIN/ACKs land
+    kill -INT "$CAP_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
+    stop_pid "$CAP_PID"
+    grep -iE 'packets (captured|received)|dropped' "$TMP/cap.err" >&2 || true
+}
+
+install_capture() {  # tmpfile name
+    mv -f "$1" "$HERE/$2"; chmod 644 "$HERE/$2"
+    log "wrote $2 ($(stat -c %s "$HERE/$2") bytes)"
+}
+
+# curl wrapper: never aborts the script, always bounded
+c() { curl -sS -m 5 "$@" >/dev/null || log "curl exit $? for: $*"; }
+O=(-H "Origin: $PAGE_ORIGIN")
+
+# ------------------------------------------------------------------ traffic
+nginx_traffic() {
+    local A=http://127.0.0.1:18080
+    # keep-alive: several requests on one connection
+    c "${O[@]}" "$A/api/noalways/ok" "$A/api/noalways/notfound" "$A/api/always/notfound" "$A/api/noalways/error"
+    # origin reflection with a cookie, wildcard + credentials
+    c "${O[@]}" -b "session=s3cr3t" "$A/api/reflect"
+    c -H "Origin: http://evil.example" -b "session=s3cr3t" "$A/api/reflect"
+    c "${O[@]}" -b "session=s3cr3t" "$A/api/wildcard-creds"
+    # preflights: 204, narrow, 405 (static), redirect to login
+    local PF=(-X OPTIONS "${O[@]}" -H "Access-Control-Request-Method: PUT"
+              -H "Access-Control-Request-Headers: content-type,x-custom-token")
+    c "${PF[@]}" "$A/api/preflight-204"
+    c "${O[@]}" -X PUT -H "Content-Type: application/json" -H "X-Custom-Token: t0k3n" -b "session=s3cr3t" \
+        --data '{"put":true}' "$A/api/preflight-204"
+    c "${PF[@]}" "$A/api/preflight-narrow"
+    c "${PF[@]}" "$A/static/data.json"
+    c -X OPTIONS "${O[@]}" -H "Access-Control-Request-Method: DELETE" "$A/api/private"
+    c "${O[@]}" -X POST --data 'x=1' "$A/static/data.json"      # 405 for POST on a static file
+    # gzip'd JSON (chunked) and the identity version, HEAD
+    c "${O[@]}" --compressed "$A/api/data.json"
+    c "${O[@]}" "$A/api/data.json"
+    c "${O[@]}" -I "$A/static/data.json"
+    # proxy_pass: duplicated ACAO, and the hidden variant (also records nginx->testserver hop)
+    c "${O[@]}" "$A/proxy/cors" "$A/proxy-hide/cors"
+    # redirects to another origin (followed: second connection to :18083)
+    c "${O[@]}" -L "$A/api/redirect-301"
+    c "${O[@]}" -L "$A/api/redirect-302"
+    c "${O[@]}" "$A/api/redirect-nocors"
+    # HTTP/1.0 client (connection closes after the response)
+    c -0 "${O[@]}" "$A/api/wildcard"
+    # page origin (Set-Cookie)
+    c "$PAGE_ORIGIN/index.html"
+}
+
+edge_traffic() {  # host port
+    local H=$1 P=$2 B
+    if [[ $H == *:* ]]; then B="http://[$H]:$P"; else B="http://$H:$P"; fi
+    # keep-alive with several requests, incl. 304 via --next (same connection)
+    c "${O[@]}" "$B/json/ka-1" "$B/json/ka-2" "$B/etag" --next -H 'If-None-Match: "v1"' "$B/etag"
+    # pipelining (several requests in one segment; and split across segments)
+    "$PY" "$HERE/clients/rawclient.py" "$H" "$P" pipeline >/dev/null
+    "$PY" "$HERE/clients/rawclient.py" "$H" "$P" pipeline-split >/dev/null
+    # chunked with extensions + trailers; response split into small segments
+    c "$B/chunked" "$B/split"
+    # close-delimited HTTP/1.0 response
+    c -0 "$B/close"
+    # HEAD with Content-Length (and the GET), 204
+    c -I "$B/head"
+    c "$B/head" "$B/nocontent"
+    # 100-continue, and a chunked request body
+    c "${O[@]}" -H 'Expect: 100-continue' -H 'Content-Type: application/json' --data '{"upload":"expect-100"}' "$B/upload"
+    c -H 'Transfer-Encoding: chunked' --data 'chunked request body' "$B/upload"
+    # content codings (gzip, zlib deflate, raw deflate, gzip+chunked)
+    c --compressed "$B/gzip" "$B/deflate-zlib" "$B/deflate-raw" "$B/gzip-chunked"
+    # CORS preflight + duplicated ACAO
+    c -X OPTIONS "${O[@]}" -H 'Access-Control-Request-Method: PUT' -H 'Access-Control-Request-Headers: content-type' "$B/cors"
+    c "${O[@]}" "$B/dup-acao"
+    # malformed-ish framing: obs-fold, bare LF, non-UTF-8 header bytes
+    c "$B/obsfold"
+    c "$B/barelf"
+    c "$B/nonutf8"
+    # CONNECT tunnel (the server acts as the tunnel's far end)
+    c -p -x "$B" "$B/json/through-tunnel"
+    # WebSocket upgrade + frames
+    "$PY" "$HERE/clients/rawclient.py" "$H" "$P" websocket >/dev/null
+}
+
+# ------------------------------------------------------------------ groups
+ensure_deps
+log "groups: $GROUPS_RUN"
+T0=$(date +%s)
+
+if want nginx; then
+    log "nginx CORS capture"
+    start_testserver 127.0.0.1 18090   # proxy_pass upstream
+    start_nginx
+    cap_start tcpdump "$TMP/nginx-cors.pcap" -i lo
+    nginx_traffic
+    cap_stop
+    install_capture "$TMP/nginx-cors.pcap" nginx-cors.pcap
+    gzip -9 -n -c "$HERE/nginx-cors.pcap" >"$TMP/nginx-cors.pcap.gz"
+    install_capture "$TMP/nginx-cors.pcap.gz" nginx-cors.pcap.gz
+fi
+
+if want edge || want nano || want sll || want browser; then
+    [ "$TS4_STARTED" = 1 ] || start_testserver 127.0.0.1 18090
+fi
+
+if want edge; then
+    log "HTTP/1.x edge-case capture (testserver)"
+    cap_start tcpdump "$TMP/edge-http1.pcap" -i lo
+    edge_traffic 127.0.0.1 18090
+    cap_stop
+    install_capture "$TMP/edge-http1.pcap" edge-http1.pcap
+fi
+
+if want nano; then
+    log "nanosecond pcap"
+    cap_start tcpdump "$TMP/keepalive-nano.pcap" -i lo --time-stamp-precision=nano
+    c "${O[@]}" "http://127.0.0.1:18090/json/nano-1" "http://127.0.0.1:18090/chunked" "http://127.0.0.1:18090/split"
+    "$PY" "$HERE/clients/rawclient.py" 127.0.0.1 18090 pipeline >/dev/null
+    cap_stop
+    install_capture "$TMP/keepalive-nano.pcap" keepalive-nano.pcap
+fi
+
+if want browser || want sll; then
+    [ "$NGINX_STARTED" = 1 ] || start_nginx
+fi
+
+if want browser; then
+    log "Chromium CORS capture (pcapng via dumpcap)"
+    cap_start dumpcap "$TMP/chromium-cors.pcapng"
+    if timeout 120 "$PY" "$HERE/browser/run_browser.py" --out "$TMP/chromium-cors.results.json"; then
+        cap_stop
+        install_capture "$TMP/chromium-cors.pcapng" chromium-cors.pcapng
+        install_capture "$TMP/chromium-cors.results.json" chromium-cors.results.json
+    else
+        cap_stop
+        log "Chromium run FAILED; chromium-cors.pcapng not updated"
+    fi
+fi
+
+if want sll; then
+    log "Linux cooked captures (tcpdump -i any): SLL2 (default) and SLL v1"
+    for v in sll2 sll1; do
+        args=(-i any)
+        [ "$v" = sll1 ] && args+=(-y LINUX_SLL)
+        cap_start tcpdump "$TMP/any-$v.pcap" "${args[@]}"
+        c "${O[@]}" "http://127.0.0.1:18080/api/noalways/ok" "http://127.0.0.1:18080/api/noalways/notfound"
+        c -X OPTIONS "${O[@]}" -H 'Access-Control-Request-Method: PUT' "http://127.0.0.1:18080/api/preflight-204"
+        c "${O[@]}" "http://127.0.0.1:18080/proxy/cors"
+        c "http://127.0.0.1:18090/chunked"
+        cap_stop
+        install_capture "$TMP/any-$v.pcap" "any-$v.pcap"
+    done
+fi
+
+if want ipv6; then
+    log "IPv6 capture (testserver on ::1)"
+    start_testserver ::1 18091
+    cap_start tcpdump "$TMP/ipv6-edge.pcap" -i lo
+    B="http://[::1]:18091"
+    c -g "${O[@]}" "$B/json/v6-1" "$B/json/v6-2" "$B/chunked"
+    c -g -X OPTIONS "${O[@]}" -H 'Access-Control-Request-Method: PUT' -H 'Access-Control-Request-Headers: content-type' "$B/cors"
+    c -g "${O[@]}" -X PUT -H 'Content-Type: application/json' -H 'Expect: 100-continue' --data '{"v6":true}' "$B/cors"
+    c -g "$B/dup-acao" "$B/gzip" --compressed
+    "$PY" "$HERE/clients/rawclient.py" ::1 18091 pipeline >/dev/null
+    c -g -0 "$B/close"
+    cap_stop
+    install_capture "$TMP/ipv6-edge.pcap" ipv6-edge.pcap
+fi
+
+if want variants; then
+    log "variants"
+    "$PY" "$HERE/make-variants.py"
+fi
+
+log "done in $(( $(date +%s) - T0 )) s"
