@@ -35,7 +35,7 @@ struct ExchangesCommand: ParsableCommand {
     var files: [String]
 
     func run() throws {
-        let output = OutputBuffer(stream: stdout)
+        let output = OutputBuffer()
         var json = JSONWriter(capacity: 1 << 16)
         var configuration = ExchangePipeline.Configuration()
         configuration.http.keptBodyBytes = keptBodyBytes

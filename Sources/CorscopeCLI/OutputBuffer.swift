@@ -4,15 +4,15 @@ import Glibc
 import Darwin
 #endif
 
-/// Buffers bytes for a C stream and writes them in large blocks: per-line `print` is far too
-/// slow for NDJSON at capture speed.
+/// Buffers bytes for a file descriptor and writes them in large blocks: per-line `print` is far
+/// too slow for NDJSON at capture speed.
 final class OutputBuffer {
     private var buffer: [UInt8] = []
-    private let stream: UnsafeMutablePointer<FILE>
+    private let descriptor: Int32
     private let blockSize: Int
 
-    init(stream: UnsafeMutablePointer<FILE>, blockSize: Int = 1 << 16) {
-        self.stream = stream
+    init(descriptor: Int32 = STDOUT_FILENO, blockSize: Int = 1 << 16) {
+        self.descriptor = descriptor
         self.blockSize = blockSize
         buffer.reserveCapacity(blockSize * 2)
     }
@@ -29,8 +29,7 @@ final class OutputBuffer {
 
     func flush() {
         guard !buffer.isEmpty else { return }
-        _ = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, stream) }
-        fflush(stream)
+        Terminal.writeAll(buffer, to: descriptor)
         buffer.removeAll(keepingCapacity: true)
     }
 
@@ -41,7 +40,29 @@ enum Terminal {
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
     static func warn(_ message: String) {
-        fputs("corscope: \(message)\n", stderr)
+        writeAll(Array("corscope: \(message)\n".utf8), to: STDERR_FILENO)
+    }
+
+    static func writeError(_ text: String) {
+        writeAll(Array(text.utf8), to: STDERR_FILENO)
+    }
+
+    /// Writes every byte, retrying short writes and EINTR; a closed pipe ends the process quietly.
+    static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    if errno == EPIPE { exit(0) }
+                    return
+                }
+            }
+        }
     }
 
     /// Wall-clock seconds, for progress and the summary line only (never for analysis).
@@ -69,12 +90,12 @@ final class ProgressBar {
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
         let line = "\r[\(bar)] \(Int(fraction * 100))% \(consumed / 1_000_000)/\(total / 1_000_000) MB \(exchanges) exchanges  \(label)"
-        fputs(line, stderr)
+        Terminal.writeError(line)
         drawn = true
     }
 
     func clear() {
-        if drawn { fputs("\r\u{1B}[K", stderr) }
+        if drawn { Terminal.writeError("\r\u{1B}[K") }
         drawn = false
     }
 }

@@ -59,6 +59,7 @@ public final class TCPAssembler {
         if flags.contains(.syn) {
             if !half.isInitialised || !half.hasDelivered {
                 half.nextSequence = sequence &+ 1
+                half.startSequence = half.nextSequence
                 half.isInitialised = true
             }
             if flags.contains(.ack) { connection.info.sawHandshake = true }
@@ -230,6 +231,7 @@ public final class TCPAssembler {
         if half.hasEnded { statistics.retransmittedBytes += payload.count; return }
         if !half.isInitialised {
             half.nextSequence = sequence
+            half.startSequence = sequence
             half.isInitialised = true
         }
         let offset = TCPSequence.distance(from: half.nextSequence, to: sequence)
@@ -382,6 +384,8 @@ struct PendingSegment {
 /// One direction of a connection.
 final class HalfStream {
     var nextSequence: UInt32 = 0
+    /// Where delivery started: the byte after the SYN, or the first byte seen mid-stream.
+    var startSequence: UInt32?
     var isInitialised = false
     var hasDelivered = false
     var hasEnded = false
@@ -439,6 +443,13 @@ final class Connection {
     func isReused(bySYNFrom source: Endpoint, sequence: UInt32) -> Bool {
         guard source == info.client, halves[0].hasDelivered || halves[1].hasDelivered else { return false }
         if let isn = clientInitialSequence { return isn != sequence }
+        // Picked up mid-stream: a SYN that precedes what the client has sent so far, by less
+        // than a window, is this connection's own SYN arriving late in the capture.
+        let client = halves[FlowDirection.clientToServer.rawValue]
+        if let start = client.startSequence {
+            let distance = TCPSequence.distance(from: sequence &+ 1, to: start)
+            if distance >= 0 && distance < 1 << 20 { return false }
+        }
         return true
     }
 }
