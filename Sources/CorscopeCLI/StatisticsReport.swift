@@ -24,9 +24,15 @@ enum StatisticsReport {
             ("anomalous_exchanges", s.anomalousExchanges),
             ("skipped_http_bytes", s.http.skippedBytes),
         ]
-        for (name, value) in s.capture.namedCounts where value > 0 && !rows.contains(where: { $0.0 == name }) {
-            rows.append(("skipped_packets." + name, value))
-        }
+        let skipped: [(String, Int)] = [
+            ("non_tcp", s.capture.nonTCP), ("non_ip", s.capture.nonIP),
+            ("unsupported_link_type", s.capture.unsupportedLinkType), ("malformed", s.capture.malformed),
+            ("ip_fragments_dropped", s.capture.ipFragmentsDropped),
+        ]
+        rows.append(("skipped_packets", skipped.reduce(0) { $0 + $1.1 }))
+        for (name, value) in skipped where value > 0 { rows.append(("skipped_packets." + name, value)) }
+        if s.capture.truncatedBySnaplen > 0 { rows.append(("truncated_by_snaplen", s.capture.truncatedBySnaplen)) }
+        if s.capture.ipDatagramsReassembled > 0 { rows.append(("ip_datagrams_reassembled", s.capture.ipDatagramsReassembled)) }
         for anomaly in HTTPAnomaly.allCases {
             if let count = s.anomalies[anomaly] { rows.append(("anomaly." + anomaly.rawValue, count)) }
         }
@@ -58,8 +64,8 @@ enum StatisticsReport {
         let rate = seconds > 0 ? mb / seconds : 0
         var text = "\(files) file\(files == 1 ? "" : "s"), \(s.capture.packets) packets, \(s.reassembly.connections) connections, "
         text += "\(s.exchanges) exchanges, \(s.reassembly.gaps) gaps, \(s.anomalousExchanges) with anomalies"
-        let skipped = s.capture.packets - s.capture.tcpPackets
-        if skipped > 0 { text += ", \(skipped) non-TCP or undecodable packets skipped" }
+        let skipped = s.capture.nonTCP + s.capture.nonIP + s.capture.unsupportedLinkType + s.capture.malformed
+        if skipped > 0 { text += ", \(skipped) packets skipped (non-TCP, unsupported or malformed)" }
         if warnings > 0 { text += ", \(warnings) warning\(warnings == 1 ? "" : "s")" }
         if failures > 0 { text += ", \(failures) unreadable file\(failures == 1 ? "" : "s")" }
         let roundedSeconds = Double(Int(seconds * 100)) / 100
