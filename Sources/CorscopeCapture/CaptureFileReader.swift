@@ -28,7 +28,6 @@ public final class CaptureFileReader {
     private let handle: OpaquePointer
     /// The zlib stream libpcap reads through; owned by the cookie FILE that pcap_close closes.
     private let gzipStream: gzFile?
-    private var closed = false
 
     /// Opens a capture file. Throws `CaptureError` when the file cannot be read or is not a
     /// capture libpcap understands.
@@ -82,14 +81,13 @@ public final class CaptureFileReader {
     }
 
     deinit {
-        if !closed { pcap_close(handle) }
+        pcap_close(handle)  // closes the FILE too, and through the cookie the zlib stream
     }
 
     /// How far into the on-disk file reading has progressed (compressed offset for gzip files),
     /// for a progress bar; compare with `fileSize`. Costs a system call: poll it, don't call it
     /// per packet.
     public var bytesConsumed: Int64 {
-        if closed { return fileSize }
         if let gzipStream {
             let offset = gzoffset(gzipStream)
             return offset < 0 ? 0 : Int64(offset)
@@ -106,7 +104,6 @@ public final class CaptureFileReader {
     /// is allocated per packet.
     @discardableResult
     public func forEachPacket(_ body: (borrowing RawPacket) throws -> Void) rethrows -> ReadOutcome {
-        if closed { return .complete }
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var bytes: UnsafePointer<UInt8>?
         let linkType = self.linkType
@@ -129,7 +126,7 @@ public final class CaptureFileReader {
         }
     }
 
-    /// Classifies the end of the packet stream and releases libpcap's handle.
+    /// Classifies the end of the packet stream.
     private func finish(pcapResult: Int32) -> ReadOutcome {
         let outcome: ReadOutcome
         if pcapResult == PCAP_ERROR_BREAK {

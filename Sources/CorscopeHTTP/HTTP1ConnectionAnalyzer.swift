@@ -1,0 +1,192 @@
+import CorscopeCapture
+import CorscopeReassembly
+
+/// Turns the two byte streams of one TCP connection into `HTTPExchange`s.
+///
+/// One incremental parser runs per direction; a FIFO of request heads pairs each final
+/// response with its request and tells the response parser whether a body can follow (HEAD,
+/// CONNECT). Exchanges are emitted in order, numbered 0, 1, 2… per connection, as soon as the
+/// response (and its request) is complete; what is left is emitted once both directions end.
+///
+/// ### Policies
+/// * A gap inside a Content-Length, chunk-data or close-delimited body is counted in
+///   `HTTPBody.missingBytes` (`content_gap`); a gap anywhere else ends the message
+///   (`message_interrupted_by_gap`) and the parser resynchronises on the next start line.
+/// * After a client-side gap outside a body, whole requests may be lost, so later responses
+///   may pair with the wrong request and a lost HEAD/CONNECT makes response framing a guess.
+///   Those exchanges carry `response_framing_uncertain` until the queue is drained, and the
+///   response parser relies on resync if the guess was wrong.
+/// * A request with `Upgrade` (or CONNECT) pauses the client parser, holding its next bytes,
+///   until the response decides: 101 (or 2xx to CONNECT) stops both parsers and counts the
+///   rest as non-HTTP bytes; any other response resumes parsing of the held bytes.
+///
+/// Not thread-safe: feed one connection from one thread.
+public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
+    public let connection: ConnectionInfo
+    public let configuration: HTTPConfiguration
+    private let emit: (HTTPExchange) -> Void
+
+    private var requestParser: HTTP1MessageParser<HTTP1ConnectionAnalyzer>!
+    private var responseParser: HTTP1MessageParser<HTTP1ConnectionAnalyzer>!
+    private var queue = RequestQueue()
+    private var pendingInterim: [HTTPResponseHead] = []
+    private var pendingInterimAnomalies: [HTTPAnomaly] = []
+    private var nextIndex = 0
+    private var clientEnded = false
+    private var serverEnded = false
+    private var finished = false
+    /// A client-side gap outside a body may have swallowed requests (see the type comment).
+    private var requestsMayBeLost = false
+    private var requestCount = 0
+    private var responseCount = 0
+
+    /// - Parameters:
+    ///   - connection: The connection the bytes belong to; copied into every exchange.
+    ///   - configuration: Caps and decoding switches.
+    ///   - emit: Called synchronously, in index order, for every exchange.
+    public init(connection: ConnectionInfo, configuration: HTTPConfiguration = .init(), emit: @escaping (HTTPExchange) -> Void) {
+        self.connection = connection
+        self.configuration = configuration
+        self.emit = emit
+        requestParser = HTTP1MessageParser(role: .request, configuration: configuration, delegate: self)
+        responseParser = HTTP1MessageParser(role: .response, configuration: configuration, delegate: self)
+    }
+
+    /// Counters so far for this connection.
+    public var statistics: HTTPStreamStatistics {
+        var s = HTTPStreamStatistics()
+        s.requestBytesParsed = requestParser.bytesParsed
+        s.responseBytesParsed = responseParser.bytesParsed
+        s.skippedBytes = requestParser.skippedBytes + responseParser.skippedBytes
+        s.gapBytes = requestParser.gapBytes + responseParser.gapBytes
+        s.headerFields = requestParser.headerFields + responseParser.headerFields
+        s.bodyWireBytes = requestParser.bodyWireBytes + responseParser.bodyWireBytes
+        s.requests = requestCount
+        s.responses = responseCount
+        s.exchanges = nextIndex
+        return s
+    }
+
+    // MARK: TCPStreamHandler
+
+    public func receive(_ data: UnsafeRawBufferPointer, direction: FlowDirection, time: Timestamp) {
+        parser(for: direction).receive(data, time: time)
+    }
+
+    public func gap(length: Int, direction: FlowDirection, time: Timestamp) {
+        parser(for: direction).gap(length: length, time: time)
+    }
+
+    public func end(direction: FlowDirection, time: Timestamp, reason: StreamEndReason) {
+        guard !finished else { return }
+        parser(for: direction).end(time: time)
+        if direction == .clientToServer { clientEnded = true } else { serverEnded = true }
+        if clientEnded && serverEnded { finish(time: time) }
+    }
+
+    @inline(__always)
+    private func parser(for direction: FlowDirection) -> HTTP1MessageParser<HTTP1ConnectionAnalyzer> {
+        direction == .clientToServer ? requestParser : responseParser
+    }
+
+    // MARK: Pairing
+
+    private func emitReady() {
+        while let ready = queue.popReadyFront() { emitExchange(ready) }
+    }
+
+    private func emitExchange(_ pending: PendingExchange) {
+        var exchange = HTTPExchange(
+            connection: connection, index: nextIndex, request: pending.request,
+            interimResponses: pending.interimResponses, response: pending.response, anomalies: pending.anomalies)
+        if exchange.interimResponses.count > 1 { exchange.flag(.multipleInterimResponses) }
+        nextIndex += 1
+        emit(exchange)
+    }
+
+    /// Both directions ended: finish held bytes and emit everything left.
+    private func finish(time: Timestamp) {
+        if requestParser.isPaused {
+            // No response decided the switch; the held bytes are most likely more HTTP.
+            requestParser.resume(time: time)
+            requestParser.end(time: time)
+        }
+        finished = true
+        var rest = queue.popAll()
+        if !pendingInterim.isEmpty {
+            if let i = rest.firstIndex(where: { $0.response == nil }) {
+                rest[i].interimResponses += pendingInterim
+            } else {
+                var orphan = PendingExchange(methodKind: RequestMethodKind(), request: nil, requestDone: true)
+                orphan.interimResponses = pendingInterim
+                orphan.anomalies = [.responseWithoutRequest]
+                rest.append(orphan)
+            }
+            pendingInterim = []
+        }
+        for var pending in rest {
+            if pending.request != nil && pending.response == nil { pending.anomalies.appendOnce(.requestWithoutResponse) }
+            emitExchange(pending)
+        }
+    }
+}
+
+extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
+    func parserDidParseRequestHead(_ kind: RequestMethodKind) {
+        queue.appendRequestHead(kind)
+        if queue.pendingCount > configuration.maxPendingRequests, var oldest = queue.popOldest() {
+            oldest.anomalies.appendOnce(.requestWithoutResponse)
+            requestsMayBeLost = true
+            emitExchange(oldest)
+        }
+    }
+
+    func requestForNextResponse() -> RequestMethodKind? {
+        queue.nextUnanswered
+    }
+
+    func parserDidComplete(_ message: HTTP1Message, role: HTTP1Role) {
+        switch role {
+        case .request:
+            requestCount += 1
+            guard let head = message.requestHead else { return }
+            let request = HTTPRequest(head: head, body: message.body, trailers: message.trailers, firstByte: message.firstByte, lastByte: message.lastByte)
+            if !queue.completeRequest(request, anomalies: message.anomalies) {
+                // Not announced (cannot happen with the parser as written); keep it anyway.
+                queue.appendRequestHead(message.methodKind)
+                _ = queue.completeRequest(request, anomalies: message.anomalies)
+            }
+            emitReady()
+        case .response:
+            responseCount += 1
+            guard let head = message.responseHead else { return }
+            if message.disposition == .interim {
+                pendingInterim.append(head)
+                pendingInterimAnomalies.append(contentsOf: message.anomalies)
+                return
+            }
+            let response = HTTPResponse(head: head, body: message.body, trailers: message.trailers, firstByte: message.firstByte, lastByte: message.lastByte)
+            let answered = queue.nextUnanswered
+            var extra = pendingInterimAnomalies
+            if requestsMayBeLost { extra.append(.responseFramingUncertain) }
+            queue.answer(with: response, interim: pendingInterim, anomalies: message.anomalies, extra: extra)
+            pendingInterim = []
+            pendingInterimAnomalies = []
+            if !queue.hasUnansweredRequest && !requestParser.isPaused { requestsMayBeLost = false }
+            emitReady()
+            switch message.disposition {
+            case .switchedProtocols, .tunnel:
+                requestParser.stop()
+            case .normal, .interim:
+                if requestParser.isPaused && !queue.hasUnansweredRequest {
+                    _ = answered
+                    requestParser.resume(time: message.lastByte)
+                }
+            }
+        }
+    }
+
+    func parserMayHaveLostMessages(role: HTTP1Role) {
+        if role == .request { requestsMayBeLost = true }
+    }
+}

@@ -1,0 +1,61 @@
+import CorscopeCapture
+
+/// What a response's framing depends on from the request it answers (RFC 9112 §6.3).
+struct RequestMethodKind: Hashable, Sendable {
+    var isHEAD = false
+    var isCONNECT = false
+    /// The request asked for a protocol switch (`Upgrade` field): the client's next bytes may
+    /// not be HTTP, so its parser pauses until the response decides.
+    var requestsUpgrade = false
+}
+
+/// How a message's body is delimited.
+enum BodyFraming: Equatable {
+    case none
+    case length(Int)
+    case chunked
+    case untilClose
+}
+
+/// One parsed message, before it is paired into an `HTTPExchange`.
+struct HTTP1Message {
+    enum StartLine {
+        case request(method: String, target: String)
+        case response(status: Int, reason: String)
+    }
+
+    enum Disposition {
+        case normal
+        /// 1xx other than 101: another response follows for the same request.
+        case interim
+        /// 101: the rest of the connection is another protocol.
+        case switchedProtocols
+        /// 2xx to CONNECT: the rest of the connection is a tunnel.
+        case tunnel
+    }
+
+    var startLine: StartLine
+    var version: HTTPVersion
+    var headers: HTTPHeaderFields
+    var trailers = HTTPHeaderFields()
+    var body = HTTPBody()
+    var firstByte: Timestamp
+    var lastByte: Timestamp
+    var anomalies: [HTTPAnomaly] = []
+    var disposition: Disposition = .normal
+    var methodKind = RequestMethodKind()
+
+    mutating func flag(_ anomaly: HTTPAnomaly) {
+        if !anomalies.contains(anomaly) { anomalies.append(anomaly) }
+    }
+
+    var requestHead: HTTPRequestHead? {
+        guard case .request(let method, let target) = startLine else { return nil }
+        return HTTPRequestHead(method: method, target: target, version: version, headers: headers)
+    }
+
+    var responseHead: HTTPResponseHead? {
+        guard case .response(let status, let reason) = startLine else { return nil }
+        return HTTPResponseHead(version: version, status: status, reason: reason, headers: headers)
+    }
+}

@@ -1,0 +1,844 @@
+import CorscopeCapture
+
+/// What a direction's parser tells the connection about (the analyzer implements it).
+protocol HTTP1MessageParserDelegate: AnyObject {
+    /// A request head was parsed; its body (if any) follows. Called in stream order.
+    func parserDidParseRequestHead(_ kind: RequestMethodKind)
+    /// The request the next final response answers, or nil when none was captured.
+    func requestForNextResponse() -> RequestMethodKind?
+    /// A message is complete (requests; interim and final responses).
+    func parserDidComplete(_ message: HTTP1Message, role: HTTP1Role)
+    /// A gap outside a body: whole messages may have been lost in this direction.
+    func parserMayHaveLostMessages(role: HTTP1Role)
+}
+
+/// Which side a parser reads: the client sends requests, the server responses.
+enum HTTP1Role { case request, response }
+
+/// Incremental, tolerant HTTP/1 parser for one direction of a connection.
+///
+/// It is a push parser over raw bytes: `receive` parses straight from the caller's buffer and
+/// copies into `carry` only what cannot be decided yet (a head or framing line cut by a
+/// segment boundary, a resync candidate, bytes held while a protocol switch is pending).
+/// Anything unexpected becomes a flag on the message, never an error: on bytes that are not a
+/// message start it resynchronises by scanning for the next plausible start line.
+final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
+    private enum State {
+        /// Between messages: skips empty lines, then a head starts.
+        case idle
+        /// Collecting a head; its first byte is at offset 0 of the unconsumed bytes.
+        case head
+        /// Scanning for the next plausible message start.
+        case resync
+        case lengthBody(remaining: Int)
+        case closeDelimitedBody
+        case chunkSizeLine
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers
+        /// Holding bytes until the response to an upgrade/CONNECT request says whether the
+        /// connection stays HTTP.
+        case paused
+        /// The rest of the direction is not parsed (protocol switch, tunnel, head cap, end).
+        case stopped
+    }
+
+    let role: HTTP1Role
+    private let configuration: HTTPConfiguration
+    unowned(unsafe) let delegate: Delegate
+
+    private var state: State = .idle
+    /// Unconsumed bytes kept across `receive` calls; empty on the fast path.
+    private var carry: [UInt8] = []
+    /// Head/trailer scan position and line ends, relative to the section's first byte, so a
+    /// scan resumes where it stopped when more bytes arrive.
+    private var scanOffset = 0
+    private var lineEnds: [Int32] = []
+    private var message: HTTP1Message?
+    private var body: BodyAccumulator?
+    private var sectionFirstByte = Timestamp.zero
+    private var lastDataTime = Timestamp.zero
+    /// Flags for the next message (bytes skipped before it, a mid-stream start).
+    private var pendingAnomalies: [HTTPAnomaly] = []
+    private var sawFirstByte = false
+    private var resumeIntoResync = false
+
+    private(set) var bytesParsed = 0
+    private(set) var skippedBytes = 0
+    private(set) var gapBytes = 0
+    private(set) var headerFields = 0
+    private(set) var bodyWireBytes = 0
+    private(set) var messages = 0
+
+    init(role: HTTP1Role, configuration: HTTPConfiguration, delegate: Delegate) {
+        self.role = role
+        self.configuration = configuration
+        self.delegate = delegate
+        lineEnds.reserveCapacity(32)
+    }
+
+    var isPaused: Bool { if case .paused = state { return true } else { return false } }
+    var isStopped: Bool { if case .stopped = state { return true } else { return false } }
+
+    // MARK: Input
+
+    func receive(_ data: UnsafeRawBufferPointer, time: Timestamp) {
+        guard data.count > 0 else { return }
+        lastDataTime = time
+        if case .stopped = state {
+            skippedBytes &+= data.count
+            return
+        }
+        if carry.isEmpty {
+            let consumed = run(data, time: time)
+            if consumed < data.count {
+                carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[consumed...]))
+            }
+        } else {
+            carry.append(contentsOf: data)
+            runCarry(time: time)
+        }
+        if case .paused = state, carry.count > configuration.maxHeadBytes {
+            // The response is taking too long to decide; assume the connection stayed HTTP.
+            resume(time: time)
+        }
+    }
+
+    private func runCarry(time: Timestamp) {
+        let consumed = carry.withUnsafeBytes { run($0, time: time) }
+        carry.removeFirst(consumed)
+    }
+
+    func gap(length: Int, time: Timestamp) {
+        guard length > 0 else { return }
+        gapBytes &+= length
+        handleGap(length: length, time: time)
+    }
+
+    private func handleGap(length: Int, time: Timestamp) {
+        switch state {
+        case .lengthBody(let remaining):
+            if length < remaining {
+                body!.noteGap(length)
+                state = .lengthBody(remaining: remaining - length)
+            } else {
+                body!.noteGap(remaining)
+                let overshoot = length > remaining
+                completeMessage(time: time)
+                if overshoot { lostFraming() }
+            }
+        case .chunkData(let remaining):
+            if length <= remaining {
+                body!.noteGap(length)
+                state = length == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - length)
+            } else {
+                body!.noteGap(remaining)
+                interruptMessage(time: time)
+            }
+        case .closeDelimitedBody:
+            // The end of this body is the connection close, which a hole cannot move: count it.
+            body!.noteGap(length)
+        case .head:
+            interruptMessage(time: time)
+        case .chunkSizeLine, .chunkDataEnd, .trailers:
+            interruptMessage(time: time)
+        case .idle:
+            carry.removeAll(keepingCapacity: true)
+            lostFraming()
+        case .resync:
+            skippedBytes &+= carry.count
+            carry.removeAll(keepingCapacity: true)
+        case .paused:
+            // Parse what was held as HTTP, then treat the hole like any other.
+            resume(time: time)
+            if case .paused = state { lostFraming(); return }
+            handleGap(length: length, time: time)
+        case .stopped:
+            break
+        }
+    }
+
+    /// No more bytes in this direction: finish the message in progress.
+    func end(time: Timestamp) {
+        switch state {
+        case .closeDelimitedBody:
+            completeMessage(time: lastDataTime)
+        case .lengthBody, .chunkSizeLine, .chunkData, .chunkDataEnd, .trailers:
+            message?.flag(.incompleteMessage)
+            bytesParsed &+= carry.count
+            carry.removeAll()
+            completeMessage(time: lastDataTime)
+        case .head:
+            salvagePartialHead(flag: .incompleteMessage)
+        case .resync:
+            skippedBytes &+= carry.count
+            carry.removeAll()
+        case .idle, .paused, .stopped:
+            break
+        }
+        if case .paused = state { return }
+        state = .stopped
+    }
+
+    /// Stops parsing for good; held and later bytes count as non-HTTP.
+    func stop() {
+        skippedBytes &+= carry.count
+        carry.removeAll()
+        state = .stopped
+    }
+
+    /// Leaves `.paused`: the held bytes are parsed as HTTP.
+    func resume(time: Timestamp) {
+        guard case .paused = state else { return }
+        state = .idle
+        if !carry.isEmpty { runCarry(time: time) }
+    }
+
+    // MARK: The state machine
+
+    /// Parses from `buf`; returns how many bytes were consumed. The caller keeps the rest and
+    /// presents it again, followed by new bytes.
+    private func run(_ buf: UnsafeRawBufferPointer, time: Timestamp) -> Int {
+        let end = buf.count
+        var p = 0
+        while p < end {
+            switch state {
+            case .idle:
+                let blankStart = p
+                while p < end, buf[p] == HTTP1Syntax.cr || buf[p] == HTTP1Syntax.lf { p += 1 }
+                bytesParsed &+= p - blankStart
+                if p == end { return p }
+                state = .head
+                scanOffset = 0
+                lineEnds.removeAll(keepingCapacity: true)
+                sectionFirstByte = time
+
+            case .head:
+                switch scanSection(buf, start: p, isHead: true) {
+                case .needMore:
+                    return p
+                case .invalidStart:
+                    if !sawFirstByte { flagNext(.midstreamStart) }
+                    flagNext(.skippedUnparsableBytes)
+                    sawFirstByte = true
+                    // The first byte is certainly not a message start; resync after it.
+                    skippedBytes &+= 1
+                    p += 1
+                    state = .resync
+                case .tooLarge:
+                    sawFirstByte = true
+                    let consumed = min(end - p, configuration.maxHeadBytes)
+                    parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<(p + consumed)]), complete: false, time: time)
+                    message?.flag(.headerTooLarge)
+                    announceRequestHead()
+                    bytesParsed &+= consumed
+                    completeMessage(time: time)
+                    skippedBytes &+= end - p - consumed
+                    state = .stopped
+                    return end
+                case .complete(let headEnd):
+                    sawFirstByte = true
+                    parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<headEnd]), complete: true, time: time)
+                    bytesParsed &+= headEnd - p
+                    p = headEnd
+                    startBody(time: time)
+                }
+
+            case .resync:
+                let (position, found) = findMessageStart(buf, from: p)
+                skippedBytes &+= position - p
+                p = position
+                if found {
+                    state = .head
+                    scanOffset = 0
+                    lineEnds.removeAll(keepingCapacity: true)
+                    sectionFirstByte = time
+                } else {
+                    return p
+                }
+
+            case .lengthBody(let remaining):
+                let n = min(remaining, end - p)
+                body!.append(UnsafeRawBufferPointer(rebasing: buf[p..<(p + n)]))
+                p += n
+                bytesParsed &+= n
+                if n == remaining {
+                    completeMessage(time: time)
+                } else {
+                    state = .lengthBody(remaining: remaining - n)
+                }
+
+            case .closeDelimitedBody:
+                body!.append(UnsafeRawBufferPointer(rebasing: buf[p..<end]))
+                bytesParsed &+= end - p
+                p = end
+
+            case .chunkSizeLine:
+                guard let consumed = parseChunkSizeLine(buf, from: p) else {
+                    return p
+                }
+                bytesParsed &+= consumed
+                p += consumed
+
+            case .chunkData(let remaining):
+                let n = min(remaining, end - p)
+                body!.append(UnsafeRawBufferPointer(rebasing: buf[p..<(p + n)]))
+                p += n
+                bytesParsed &+= n
+                state = n == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - n)
+
+            case .chunkDataEnd:
+                if buf[p] == HTTP1Syntax.cr {
+                    if p + 1 == end { return p }
+                    if buf[p + 1] == HTTP1Syntax.lf {
+                        p += 2
+                        bytesParsed &+= 2
+                    } else {
+                        message?.flag(.malformedChunkTerminator)
+                        p += 1
+                        bytesParsed &+= 1
+                    }
+                } else if buf[p] == HTTP1Syntax.lf {
+                    message?.flag(.bareLineFeed)
+                    p += 1
+                    bytesParsed &+= 1
+                } else {
+                    // Tolerate a missing CRLF: the next chunk-size line starts here.
+                    message?.flag(.malformedChunkTerminator)
+                }
+                state = .chunkSizeLine
+
+            case .trailers:
+                // Almost always the trailer section is just the empty line.
+                if scanOffset == 0 && buf[p] == HTTP1Syntax.lf {
+                    message?.flag(.bareLineFeed)
+                    p += 1
+                    bytesParsed &+= 1
+                    completeMessage(time: time)
+                    continue
+                }
+                if scanOffset == 0 && buf[p] == HTTP1Syntax.cr {
+                    if p + 1 == end { return p }
+                    if buf[p + 1] == HTTP1Syntax.lf {
+                        p += 2
+                        bytesParsed &+= 2
+                        completeMessage(time: time)
+                        continue
+                    }
+                }
+                switch scanSection(buf, start: p, isHead: false) {
+                case .needMore:
+                    return p
+                case .invalidStart, .tooLarge:
+                    message?.flag(.headerTooLarge)
+                    bytesParsed &+= end - p
+                    completeMessage(time: time)
+                    state = .stopped
+                    return end
+                case .complete(let sectionEnd):
+                    parseTrailerSection(UnsafeRawBufferPointer(rebasing: buf[p..<sectionEnd]))
+                    bytesParsed &+= sectionEnd - p
+                    p = sectionEnd
+                    completeMessage(time: time)
+                }
+
+            case .paused:
+                return p
+
+            case .stopped:
+                skippedBytes &+= end - p
+                return end
+            }
+        }
+        return p
+    }
+
+    // MARK: Heads
+
+    private enum SectionScan {
+        case needMore
+        case complete(end: Int)
+        case invalidStart
+        case tooLarge
+    }
+
+    /// Finds the empty line that ends a head (or trailer section) starting at `start`,
+    /// recording line ends; validates the start line as soon as it is complete.
+    private func scanSection(_ buf: UnsafeRawBufferPointer, start: Int, isHead: Bool) -> SectionScan {
+        let end = buf.count
+        if isHead && lineEnds.isEmpty {
+            let check = role == .request
+                ? HTTP1Syntax.checkRequestLine(buf, from: start, strict: false, limit: configuration.maxHeadBytes)
+                : HTTP1Syntax.checkStatusLine(buf, from: start, strict: false, limit: configuration.maxHeadBytes)
+            if check == .invalid { return .invalidStart }
+            if check == .needMore { return .needMore }
+        }
+        let limit = min(end, start + configuration.maxHeadBytes)
+        var i = start + scanOffset
+        while let lineFeed = HTTP1Syntax.firstLineFeed(buf, from: i, to: limit) {
+            let lineStart = lineEnds.last.map { start + Int($0) + 1 } ?? start
+            lineEnds.append(Int32(lineFeed - start))
+            let length = lineFeed - lineStart
+            if length == 0 || (length == 1 && buf[lineStart] == HTTP1Syntax.cr) {
+                return .complete(end: lineFeed + 1)
+            }
+            if lineEnds.count > configuration.maxHeaderFields + 1 { return .tooLarge }
+            i = lineFeed + 1
+        }
+        scanOffset = limit - start
+        return end - start >= configuration.maxHeadBytes ? .tooLarge : .needMore
+    }
+
+    /// Builds `message` from a head whose line ends are in `lineEnds`. An incomplete head
+    /// (cut by a gap, the end, or the cap) yields the complete lines only.
+    private func parseHeadSection(_ head: UnsafeRawBufferPointer, complete: Bool, time: Timestamp) {
+        guard let firstLineEnd = lineEnds.first.map({ Int($0) }) else { return }
+        var anomalies = pendingAnomalies
+        pendingAnomalies = []
+        var lineEnd = firstLineEnd
+        if lineEnd > 0 && head[lineEnd - 1] == HTTP1Syntax.cr { lineEnd -= 1 } else { anomalies.appendOnce(.bareLineFeed) }
+        let version: HTTPVersion
+        let startLine: HTTP1Message.StartLine
+        var kind = RequestMethodKind()
+        switch role {
+        case .request:
+            var i = 0
+            while head[i] != HTTP1Syntax.space { i += 1 }
+            let method = UnsafeRawBufferPointer(rebasing: head[0..<i])
+            while head[i] == HTTP1Syntax.space { i += 1 }
+            let targetStart = i
+            while head[i] != HTTP1Syntax.space { i += 1 }
+            let target = UnsafeRawBufferPointer(rebasing: head[targetStart..<i])
+            while head[i] == HTTP1Syntax.space { i += 1 }
+            version = HTTPVersion(major: head[i + 5] &- 0x30, minor: head[i + 7] &- 0x30)
+            kind.isHEAD = HTTP1Syntax.bytesEqual(method, "HEAD")
+            kind.isCONNECT = HTTP1Syntax.bytesEqual(method, "CONNECT")
+            startLine = .request(method: String(decoding: method, as: UTF8.self), target: HTTPText.string(target))
+        case .response:
+            version = HTTPVersion(major: head[5] &- 0x30, minor: head[7] &- 0x30)
+            var i = 8
+            while head[i] == HTTP1Syntax.space { i += 1 }
+            let status = Int(head[i] &- 0x30) * 100 + Int(head[i + 1] &- 0x30) * 10 + Int(head[i + 2] &- 0x30)
+            i += 3
+            while i < lineEnd, HTTP1Syntax.isOWS(head[i]) { i += 1 }
+            let reason = UnsafeRawBufferPointer(rebasing: head[i..<max(i, lineEnd)])
+            startLine = .response(status: status, reason: reason.isEmpty ? "" : HTTPText.string(reason))
+        }
+
+        var fields = HTTPHeaderFields()
+        fields.reserveCapacity(bytes: head.count, fields: max(0, lineEnds.count - 2))
+        var interesting = InterestingFields()
+        parseFieldLines(head, firstLine: 1, into: &fields, anomalies: &anomalies, interesting: &interesting)
+        if !complete { anomalies.appendOnce(.messageInterruptedByGap) }
+
+        if interesting.upgrade { kind.requestsUpgrade = true }
+        var built = HTTP1Message(startLine: startLine, version: version, headers: fields, firstByte: sectionFirstByte, lastByte: time)
+        built.anomalies = anomalies
+        built.methodKind = kind
+        message = built
+        framingInfo = interesting
+        messages &+= 1
+    }
+
+    private var framingInfo = InterestingFields()
+
+    /// Positions of the fields that decide framing and decoding, noted while parsing so they
+    /// need no second lookup.
+    private struct InterestingFields {
+        var contentLength: Int32 = -1
+        var contentLengthCount = 0
+        var transferEncodingCount = 0
+        var contentEncodingCount = 0
+        var upgrade = false
+    }
+
+    private func parseTrailerSection(_ section: UnsafeRawBufferPointer) {
+        guard message != nil else { return }
+        var trailers = HTTPHeaderFields()
+        var anomalies: [HTTPAnomaly] = []
+        var ignored = InterestingFields()
+        parseFieldLines(section, firstLine: 0, into: &trailers, anomalies: &anomalies, interesting: &ignored)
+        message!.trailers = trailers
+        for anomaly in anomalies { message!.flag(anomaly) }
+    }
+
+    /// Parses field lines `lineEnds[firstLine...]` (the final empty line is skipped).
+    private func parseFieldLines(
+        _ head: UnsafeRawBufferPointer, firstLine: Int, into fields: inout HTTPHeaderFields,
+        anomalies: inout [HTTPAnomaly], interesting: inout InterestingFields
+    ) {
+        let lineCount = lineEnds.count
+        var index = firstLine
+        var lineStart = firstLine == 0 ? 0 : Int(lineEnds[firstLine - 1]) + 1
+        while index < lineCount {
+            let lineFeed = Int(lineEnds[index])
+            index += 1
+            let start = lineStart
+            lineStart = lineFeed + 1
+            var end = lineFeed
+            if end > start && head[end - 1] == HTTP1Syntax.cr { end -= 1 } else { anomalies.appendOnce(.bareLineFeed) }
+            if end == start { break } // the empty line ending the section
+
+            let first = head[start]
+            if first == HTTP1Syntax.space || first == HTTP1Syntax.tab {
+                // obs-fold: the line continues the previous value, joined by one space.
+                var valueStart = start
+                while valueStart < end, HTTP1Syntax.isOWS(head[valueStart]) { valueStart += 1 }
+                var valueEnd = end
+                while valueEnd > valueStart, HTTP1Syntax.isOWS(head[valueEnd - 1]) { valueEnd -= 1 }
+                if fields.isEmpty {
+                    anomalies.appendOnce(.malformedHeaderLine)
+                } else {
+                    anomalies.appendOnce(.obsoleteLineFolding)
+                    fields.extendLastValue(with: CollectionOfOne(HTTP1Syntax.space))
+                    fields.extendLastValue(with: UnsafeRawBufferPointer(rebasing: head[valueStart..<valueEnd]))
+                    checkHighBytes(head, valueStart, valueEnd, &anomalies)
+                }
+                continue
+            }
+
+            var colon = start
+            var nameIsToken = true
+            while colon < end {
+                let b = head[colon]
+                if b == HTTP1Syntax.colon { break }
+                if !HTTP1Syntax.isToken(b) { nameIsToken = false }
+                colon += 1
+            }
+            if colon == end || colon == start {
+                anomalies.appendOnce(.malformedHeaderLine)
+                continue
+            }
+            var nameEnd = colon
+            if !nameIsToken {
+                // "Name : value" is common enough to keep (flagged); anything else is dropped.
+                while nameEnd > start, HTTP1Syntax.isOWS(head[nameEnd - 1]) { nameEnd -= 1 }
+                var trimmedIsToken = nameEnd > start
+                for k in start..<nameEnd where !HTTP1Syntax.isToken(head[k]) { trimmedIsToken = false; break }
+                if trimmedIsToken && nameEnd < colon {
+                    anomalies.appendOnce(.whitespaceBeforeColon)
+                } else {
+                    anomalies.appendOnce(.malformedHeaderLine)
+                    continue
+                }
+            }
+            if fields.count >= configuration.maxHeaderFields {
+                anomalies.appendOnce(.headerTooLarge)
+                break
+            }
+            var valueStart = colon + 1
+            while valueStart < end, HTTP1Syntax.isOWS(head[valueStart]) { valueStart += 1 }
+            var valueEnd = end
+            while valueEnd > valueStart, HTTP1Syntax.isOWS(head[valueEnd - 1]) { valueEnd -= 1 }
+            checkHighBytes(head, valueStart, valueEnd, &anomalies)
+
+            let fieldIndex = Int32(fields.count)
+            switch nameEnd - start {
+            case 14 where HTTP1Syntax.nameEquals(head, start, nameEnd, "content-length"):
+                if interesting.contentLength < 0 { interesting.contentLength = fieldIndex }
+                interesting.contentLengthCount += 1
+            case 17 where HTTP1Syntax.nameEquals(head, start, nameEnd, "transfer-encoding"):
+                interesting.transferEncodingCount += 1
+            case 16 where HTTP1Syntax.nameEquals(head, start, nameEnd, "content-encoding"):
+                interesting.contentEncodingCount += 1
+            case 7 where HTTP1Syntax.nameEquals(head, start, nameEnd, "upgrade"):
+                interesting.upgrade = true
+            default:
+                break
+            }
+            fields.append(
+                name: UnsafeRawBufferPointer(rebasing: head[start..<nameEnd]),
+                value: UnsafeRawBufferPointer(rebasing: head[valueStart..<valueEnd]))
+        }
+        headerFields &+= fields.count
+    }
+
+    @inline(__always)
+    private func checkHighBytes(_ head: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ anomalies: inout [HTTPAnomaly]) {
+        var combined: UInt8 = 0
+        for k in start..<end { combined |= head[k] }
+        if combined >= 0x80 && !HTTP1Syntax.isValidUTF8(UnsafeRawBufferPointer(rebasing: head[start..<end])) {
+            anomalies.appendOnce(.nonUTF8HeaderBytes)
+        }
+    }
+
+    // MARK: Framing (RFC 9112 §6.3)
+
+    /// Decides how the body of the message just parsed is delimited, and where parsing goes.
+    private func startBody(time: Timestamp) {
+        guard var current = message else { state = .idle; return }
+        var framing: BodyFraming
+        switch current.startLine {
+        case .request:
+            delegate.parserDidParseRequestHead(current.methodKind)
+            framing = lengthFraming(&current, absentMeans: .none, invalidMeans: .none)
+        case .response(let status, _):
+            let request = delegate.requestForNextResponse()
+            if status < 200 {
+                current.disposition = status == 101 ? .switchedProtocols : .interim
+                framing = .none
+            } else if request?.isCONNECT == true && status < 300 {
+                current.disposition = .tunnel
+                framing = .none
+            } else if request?.isHEAD == true || status == 204 || status == 304 {
+                framing = .none
+            } else {
+                framing = lengthFraming(&current, absentMeans: .untilClose, invalidMeans: .untilClose)
+            }
+        }
+        if framing != .none {
+            body = BodyAccumulator(contentEncoding: contentCodings(current), configuration: configuration)
+        }
+        message = current
+        switch framing {
+        case .none: completeMessage(time: time)
+        case .length(let n): state = .lengthBody(remaining: n)
+        case .chunked: state = .chunkSizeLine
+        case .untilClose: state = .closeDelimitedBody
+        }
+    }
+
+    /// Transfer-Encoding, then Content-Length. Policy, following RFC 9112 §6.3:
+    /// * Transfer-Encoding wins over Content-Length (both present: flagged, a smuggling signal);
+    ///   a Transfer-Encoding whose final coding is not chunked reads until close (flagged).
+    /// * Several Content-Length values that agree ("42, 42" or repeated fields) are one value;
+    ///   disagreeing or non-numeric values are flagged, and the body is then taken as absent
+    ///   for a request (resync recovers if bytes follow) and as close-delimited for a response.
+    private func lengthFraming(_ current: inout HTTP1Message, absentMeans: BodyFraming, invalidMeans: BodyFraming) -> BodyFraming {
+        let info = framingInfo
+        if info.transferEncodingCount > 0 {
+            if info.contentLengthCount > 0 { current.flag(.contentLengthWithTransferEncoding) }
+            var last: String? = nil
+            for i in current.headers.indexes(named: "transfer-encoding") {
+                if let coding = HTTP1Syntax.lowercasedListElements(current.headers.valueBytes(at: i)).last { last = coding }
+            }
+            if last == "chunked" { return .chunked }
+            current.flag(.unsupportedTransferEncoding)
+            return .untilClose
+        }
+        guard info.contentLengthCount > 0 else { return absentMeans }
+        var agreed: Int? = nil
+        var valid = true
+        if info.contentLengthCount == 1 {
+            current.headers.storage.withUnsafeBytes { storage in
+                let span = current.headers.spans[Int(info.contentLength)]
+                let value = UnsafeRawBufferPointer(rebasing: storage[Int(span.valueStart)..<Int(span.valueEnd)])
+                if let n = HTTP1Syntax.decimalValue(value) { agreed = n } else { valid = false }
+            }
+        }
+        if info.contentLengthCount > 1 || (!valid && agreed == nil) {
+            valid = true
+            agreed = nil
+            for i in current.headers.indexes(named: "content-length") {
+                for element in HTTP1Syntax.lowercasedListElements(current.headers.valueBytes(at: i)) {
+                    guard let n = element.utf8.withContiguousStorageIfAvailable({ HTTP1Syntax.decimalValue(UnsafeRawBufferPointer($0)) }) ?? nil,
+                          agreed == nil || agreed == n
+                    else { valid = false; break }
+                    agreed = n
+                }
+            }
+        }
+        guard valid, let length = agreed else {
+            current.flag(.invalidContentLength)
+            return invalidMeans
+        }
+        return length == 0 ? .none : .length(length)
+    }
+
+    private func contentCodings(_ current: HTTP1Message) -> [String] {
+        guard framingInfo.contentEncodingCount > 0 else { return [] }
+        var codings: [String] = []
+        for i in current.headers.indexes(named: "content-encoding") {
+            codings += HTTP1Syntax.lowercasedListElements(current.headers.valueBytes(at: i))
+        }
+        return codings
+    }
+
+    /// Parses `size [; ext] CRLF`. Returns bytes consumed, or nil when the line is incomplete.
+    private func parseChunkSizeLine(_ buf: UnsafeRawBufferPointer, from p: Int) -> Int? {
+        let maxLine = 4096
+        guard let lineFeed = HTTP1Syntax.firstLineFeed(buf, from: p, to: min(buf.count, p + maxLine)) else {
+            if buf.count - p < maxLine { return nil }
+            message?.flag(.invalidChunkSize)
+            failFraming(time: lastDataTime)
+            return 0
+        }
+        var i = p
+        var size = 0
+        while i < lineFeed, let digit = HTTP1Syntax.hexValue(buf[i]) {
+            if size > (Int.max >> 5) { break }
+            size = size << 4 | digit
+            i += 1
+        }
+        var valid = i > p
+        // Whitespace before an extension or the line end is tolerated (llhttp does too).
+        while i < lineFeed, HTTP1Syntax.isOWS(buf[i]) { i += 1 }
+        if i < lineFeed && buf[i] != 0x3B && !(buf[i] == HTTP1Syntax.cr && i + 1 == lineFeed) { valid = false }
+        if !valid {
+            message?.flag(.invalidChunkSize)
+            failFraming(time: lastDataTime)
+            return 0
+        }
+        if lineFeed == p || buf[lineFeed - 1] != HTTP1Syntax.cr { message?.flag(.bareLineFeed) }
+        if size == 0 {
+            state = .trailers
+            scanOffset = 0
+            lineEnds.removeAll(keepingCapacity: true)
+        } else {
+            state = .chunkData(remaining: size)
+        }
+        return lineFeed + 1 - p
+    }
+
+    /// The chunk framing is broken: end the message and look for the next one.
+    private func failFraming(time: Timestamp) {
+        completeMessage(time: time)
+        state = .resync
+        flagNext(.skippedUnparsableBytes)
+    }
+
+    // MARK: Message boundaries
+
+    private func completeMessage(time: Timestamp) {
+        guard var finished = message else { state = .idle; return }
+        message = nil
+        if var collected = body {
+            finished.body = collected.finish()
+            for anomaly in collected.anomalies { finished.flag(anomaly) }
+            bodyWireBytes &+= finished.body.wireLength
+            body = nil
+        }
+        finished.lastByte = time
+        switch finished.disposition {
+        case .switchedProtocols:
+            finished.flag(.protocolSwitched)
+            state = .stopped
+        case .tunnel:
+            finished.flag(.tunnelEstablished)
+            state = .stopped
+        case .normal where finished.methodKind.requestsUpgrade || finished.methodKind.isCONNECT:
+            state = role == .request ? .paused : .idle
+        case .normal, .interim:
+            state = .idle
+        }
+        delegate.parserDidComplete(finished, role: role)
+    }
+
+    /// A gap cut the head or the framing: keep what was parsed, then resynchronise.
+    private func interruptMessage(time: Timestamp) {
+        switch state {
+        case .head:
+            salvagePartialHead(flag: .messageInterruptedByGap)
+        default:
+            message?.flag(.messageInterruptedByGap)
+            if body != nil { body!.noteGap(0) }
+            bytesParsed &+= carry.count
+            carry.removeAll(keepingCapacity: true)
+            completeMessage(time: lastDataTime)
+        }
+        lostFraming()
+    }
+
+    /// A head cut short: if its start line is complete, report the lines seen so far.
+    private func salvagePartialHead(flag anomaly: HTTPAnomaly) {
+        // Complete the line scan over what is held, so every whole line is used.
+        _ = carry.withUnsafeBytes { scanSection($0, start: 0, isHead: true) }
+        if !lineEnds.isEmpty {
+            carry.withUnsafeBytes { held in
+                let usable = Int(lineEnds.last!) + 1
+                parseHeadSection(UnsafeRawBufferPointer(rebasing: held[0..<usable]), complete: false, time: lastDataTime)
+            }
+            message?.flag(anomaly)
+            announceRequestHead()
+            bytesParsed &+= carry.count
+            completeMessage(time: lastDataTime)
+        } else {
+            skippedBytes &+= carry.count
+        }
+        carry.removeAll(keepingCapacity: true)
+        state = .idle
+    }
+
+    private func announceRequestHead() {
+        if role == .request, let current = message { delegate.parserDidParseRequestHead(current.methodKind) }
+    }
+
+    /// After a hole outside a body the next bytes may be anywhere in a message.
+    private func lostFraming() {
+        guard !isStopped else { return }
+        carry.removeAll(keepingCapacity: true)
+        state = .resync
+        sawFirstByte = true
+        delegate.parserMayHaveLostMessages(role: role)
+    }
+
+    private func flagNext(_ anomaly: HTTPAnomaly) {
+        pendingAnomalies.appendOnce(anomaly)
+    }
+
+    // MARK: Resync
+
+    /// Scans for a plausible message start. Returns its position and true, or the position
+    /// from which bytes must be kept (a candidate needing more bytes, or the end) and false.
+    private func findMessageStart(_ buf: UnsafeRawBufferPointer, from start: Int) -> (Int, Bool) {
+        let end = buf.count
+        var i = start
+        while i < end {
+            let b = buf[i]
+            let candidate = role == .response ? b == 0x48 : b &- 0x41 < 26
+            if candidate {
+                let check = role == .request
+                    ? HTTP1Syntax.checkRequestLine(buf, from: i, strict: true, limit: HTTP1Syntax.resyncLineLimit)
+                    : HTTP1Syntax.checkStatusLine(buf, from: i, strict: true, limit: HTTP1Syntax.resyncLineLimit)
+                switch check {
+                case .valid: return (i, true)
+                case .needMore: return (i, false)
+                case .invalid: break
+                }
+            }
+            i += 1
+        }
+        return (end, false)
+    }
+}
+
+extension Array where Element == HTTPAnomaly {
+    mutating func appendOnce(_ anomaly: HTTPAnomaly) {
+        if !contains(anomaly) { append(anomaly) }
+    }
+}
+
+extension HTTP1Syntax {
+    @inline(__always)
+    static func hexValue(_ b: UInt8) -> Int? {
+        switch b {
+        case 0x30...0x39: return Int(b - 0x30)
+        case 0x41...0x46: return Int(b - 0x41 + 10)
+        case 0x61...0x66: return Int(b - 0x61 + 10)
+        default: return nil
+        }
+    }
+
+    /// A non-negative decimal with optional surrounding whitespace; nil when not a number or
+    /// absurdly large.
+    static func decimalValue(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        var i = 0
+        var end = bytes.count
+        while i < end, isOWS(bytes[i]) { i += 1 }
+        while end > i, isOWS(bytes[end - 1]) { end -= 1 }
+        guard i < end, end - i <= 18 else { return nil }
+        var value = 0
+        while i < end {
+            guard isDigit(bytes[i]) else { return nil }
+            value = value * 10 + Int(bytes[i] - 0x30)
+            i += 1
+        }
+        return value
+    }
+
+    static func bytesEqual(_ bytes: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
+        guard bytes.count == text.utf8CodeUnitCount else { return false }
+        for k in 0..<bytes.count where bytes[k] != text.utf8Start[k] { return false }
+        return true
+    }
+}

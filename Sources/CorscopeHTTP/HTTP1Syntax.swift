@@ -1,0 +1,185 @@
+/// Byte-level grammar of HTTP/1 start lines and fields (RFC 9110 §5.6, RFC 9112 §3–5),
+/// written as plain loops over `UnsafeRawBufferPointer` so the hot path has no per-byte calls
+/// through generics or existentials.
+enum HTTP1Syntax {
+    static let cr: UInt8 = 0x0D
+    static let lf: UInt8 = 0x0A
+    static let space: UInt8 = 0x20
+    static let tab: UInt8 = 0x09
+    static let colon: UInt8 = 0x3A
+
+    /// tchar (RFC 9110 §5.6.2).
+    @inline(__always)
+    static func isToken(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
+        default: return false
+        }
+    }
+
+    @inline(__always)
+    static func isOWS(_ b: UInt8) -> Bool { b == space || b == tab }
+
+    @inline(__always)
+    static func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
+
+    enum LineCheck: Equatable {
+        /// A complete, plausible start line; `lineFeed` is the index of its LF.
+        case valid(lineFeed: Int)
+        case invalid
+        /// Consistent so far; more bytes are needed to decide.
+        case needMore
+    }
+
+    /// Longest start line accepted while resynchronising (a real head may be longer, up to the
+    /// head cap, when the parser is already at a message boundary).
+    static let resyncLineLimit = 8 * 1024
+    static let maxMethodLength = 32
+
+    /// Checks `METHOD SP target SP HTTP/d.d [CR] LF` starting at `start`.
+    /// `strict` (resync) wants an upper-case method, a printable-ASCII target and HTTP/1.x, so
+    /// that body text is unlikely to pass for a request line.
+    static func checkRequestLine(_ buf: UnsafeRawBufferPointer, from start: Int, strict: Bool, limit: Int) -> LineCheck {
+        let end = min(buf.count, start + limit)
+        let outOfBytes: LineCheck = buf.count - start < limit ? .needMore : .invalid
+        var i = start
+        while i < end, isToken(buf[i]) {
+            if strict, !(buf[i] &- 0x41 < 26 || buf[i] == 0x2D || buf[i] == 0x5F) { return .invalid }
+            i += 1
+            if i - start > maxMethodLength { return .invalid }
+        }
+        if i == end { return outOfBytes }
+        if i == start || buf[i] != space { return .invalid }
+        while i < end, buf[i] == space { i += 1 }
+        let targetStart = i
+        while i < end {
+            let b = buf[i]
+            if b <= space || b == 0x7F || (strict && b >= 0x80) { break }
+            i += 1
+        }
+        if i == end { return outOfBytes }
+        if i == targetStart || buf[i] != space { return .invalid }
+        while i < end, buf[i] == space { i += 1 }
+        return checkVersionThenEOL(buf, at: i, end: end, strict: strict, outOfBytes: outOfBytes)
+    }
+
+    /// `HTTP/d.d` then `[CR] LF`.
+    private static func checkVersionThenEOL(_ buf: UnsafeRawBufferPointer, at start: Int, end: Int, strict: Bool, outOfBytes: LineCheck) -> LineCheck {
+        var i = start
+        switch checkVersion(buf, at: i, end: end, strict: strict) {
+        case .invalid: return .invalid
+        case .needMore: return outOfBytes
+        case .valid: i += 8
+        }
+        if i == end { return outOfBytes }
+        if buf[i] == cr {
+            i += 1
+            if i == end { return outOfBytes }
+        }
+        return buf[i] == lf ? .valid(lineFeed: i) : .invalid
+    }
+
+    /// `HTTP/d.d` (8 bytes) at `start`; `.valid(lineFeed:)` carries no position here.
+    static func checkVersion(_ buf: UnsafeRawBufferPointer, at start: Int, end: Int, strict: Bool) -> LineCheck {
+        let pattern: StaticString = "HTTP/"
+        var i = start
+        for k in 0..<5 {
+            if i == end { return .needMore }
+            if buf[i] != pattern.utf8Start[k] { return .invalid }
+            i += 1
+        }
+        if i == end { return .needMore }
+        if !isDigit(buf[i]) || (strict && buf[i] != 0x31) { return .invalid }
+        i += 1
+        if i == end { return .needMore }
+        if buf[i] != 0x2E { return .invalid }
+        i += 1
+        if i == end { return .needMore }
+        if !isDigit(buf[i]) { return .invalid }
+        return .valid(lineFeed: -1)
+    }
+
+    /// Checks `HTTP/d.d SP ddd [SP reason] [CR] LF` starting at `start`.
+    static func checkStatusLine(_ buf: UnsafeRawBufferPointer, from start: Int, strict: Bool, limit: Int) -> LineCheck {
+        let end = min(buf.count, start + limit)
+        let outOfBytes: LineCheck = buf.count - start < limit ? .needMore : .invalid
+        var i = start
+        switch checkVersion(buf, at: i, end: end, strict: strict) {
+        case .invalid: return .invalid
+        case .needMore: return outOfBytes
+        case .valid: i += 8
+        }
+        if i == end { return outOfBytes }
+        if buf[i] != space { return .invalid }
+        while i < end, buf[i] == space { i += 1 }
+        for _ in 0..<3 {
+            if i == end { return outOfBytes }
+            if !isDigit(buf[i]) { return .invalid }
+            i += 1
+        }
+        if i == end { return outOfBytes }
+        let afterStatus = buf[i]
+        if afterStatus != space && afterStatus != cr && afterStatus != lf { return .invalid }
+        // The reason phrase is free text up to the end of the line.
+        while i < end, buf[i] != lf { i += 1 }
+        if i == end { return outOfBytes }
+        return .valid(lineFeed: i)
+    }
+
+    /// Index of the first LF in `[from, to)`, or nil.
+    @inline(__always)
+    static func firstLineFeed(_ buf: UnsafeRawBufferPointer, from: Int, to: Int) -> Int? {
+        guard from < to, let base = buf.baseAddress else { return nil }
+        guard let hit = memchr(base + from, Int32(lf), to - from) else { return nil }
+        return base.distance(to: UnsafeRawPointer(hit))
+    }
+
+    /// Compares a field name with a lower-case ASCII name made of letters and '-'.
+    /// `byte | 0x20` folds case; for token bytes it maps nothing else onto a letter or '-'.
+    @inline(__always)
+    static func nameEquals(_ buf: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ lowercase: StaticString) -> Bool {
+        guard end - start == lowercase.utf8CodeUnitCount else { return false }
+        let expected = lowercase.utf8Start
+        for k in 0..<(end - start) where buf[start + k] | 0x20 != expected[k] { return false }
+        return true
+    }
+
+    static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
+    }
+
+    /// Comma-separated list elements of a field value, trimmed and lower-cased (codings).
+    static func lowercasedListElements(_ value: ArraySlice<UInt8>) -> [String] {
+        var result: [String] = []
+        var current: [UInt8] = []
+        func flush() {
+            while let last = current.last, isOWS(last) { current.removeLast() }
+            if !current.isEmpty { result.append(String(decoding: current, as: UTF8.self)) }
+            current.removeAll(keepingCapacity: true)
+        }
+        for b in value {
+            if b == 0x2C { flush(); continue }
+            if current.isEmpty && isOWS(b) { continue }
+            current.append(HTTPText.lowercased(b))
+        }
+        flush()
+        return result
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,38 @@
+/// Limits and switches for `HTTP1ConnectionAnalyzer`. Every cap bounds memory per direction,
+/// so a hostile or corrupt stream cannot make the analyzer grow without limit.
+public struct HTTPConfiguration: Sendable, Hashable {
+    /// Largest message head (start line + fields + terminating empty line) accepted, in bytes.
+    /// A longer head is flagged `header_too_large` and the rest of that direction is skipped.
+    /// Default 64 KiB.
+    public var maxHeadBytes: Int
+    /// Largest number of header (or trailer) fields in one section; more is treated like
+    /// `maxHeadBytes`. Default 512.
+    public var maxHeaderFields: Int
+    /// How many body bytes to keep per message (decoded when the Content-Encoding is decoded).
+    /// Counts are exact regardless. Default 64 KiB.
+    public var keptBodyBytes: Int
+    /// Decode gzip / x-gzip / deflate bodies. Default true.
+    public var decodeBodies: Bool
+    /// Decoding of one body stops after this many decoded bytes (`decompression_cap_reached`).
+    /// Default 16 MiB.
+    public var maxDecodedBytes: Int
+    /// Requests waiting for a response per connection; past it the oldest is reported without
+    /// a response (bounds memory on a stream of unanswered requests). Default 1024.
+    public var maxPendingRequests: Int
+
+    public init(
+        maxHeadBytes: Int = 64 * 1024,
+        maxHeaderFields: Int = 512,
+        keptBodyBytes: Int = 64 * 1024,
+        decodeBodies: Bool = true,
+        maxDecodedBytes: Int = 16 * 1024 * 1024,
+        maxPendingRequests: Int = 1024
+    ) {
+        self.maxHeadBytes = max(64, maxHeadBytes)
+        self.maxHeaderFields = max(1, maxHeaderFields)
+        self.keptBodyBytes = max(0, keptBodyBytes)
+        self.decodeBodies = decodeBodies
+        self.maxDecodedBytes = max(0, maxDecodedBytes)
+        self.maxPendingRequests = max(1, maxPendingRequests)
+    }
+}

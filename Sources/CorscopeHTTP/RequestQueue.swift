@@ -1,0 +1,111 @@
+/// One exchange being assembled: a request (in progress or done) waiting for its response.
+struct PendingExchange {
+    var methodKind: RequestMethodKind
+    var request: HTTPRequest?
+    /// The request message is complete (or there is none to wait for).
+    var requestDone: Bool
+    var interimResponses: [HTTPResponseHead] = []
+    var response: HTTPResponse?
+    var anomalies: [HTTPAnomaly] = []
+
+    var isReadyToEmit: Bool { response != nil && requestDone }
+}
+
+/// The per-connection FIFO that pairs responses with requests. HTTP/1 answers requests in
+/// order, so the n-th final response belongs to the n-th request head (pipelining included).
+struct RequestQueue {
+    private var items: [PendingExchange] = []
+    /// Index of the first item not yet emitted.
+    private var front = 0
+    /// Index of the first item whose request has not completed.
+    private var nextRequestToComplete = 0
+    /// Index of the first item without a final response.
+    private var nextToAnswer = 0
+
+    var isEmpty: Bool { front == items.count }
+    var pendingCount: Int { items.count - front }
+    var hasUnansweredRequest: Bool { nextToAnswer < items.count }
+
+    mutating func appendRequestHead(_ kind: RequestMethodKind) {
+        items.append(PendingExchange(methodKind: kind, request: nil, requestDone: false))
+    }
+
+    /// The request the next final response answers.
+    var nextUnanswered: RequestMethodKind? {
+        nextToAnswer < items.count ? items[nextToAnswer].methodKind : nil
+    }
+
+    /// Fills the oldest request still in progress. Returns false when no head was announced.
+    mutating func completeRequest(_ request: HTTPRequest, anomalies: [HTTPAnomaly]) -> Bool {
+        while nextRequestToComplete < items.count && items[nextRequestToComplete].requestDone { nextRequestToComplete += 1 }
+        guard nextRequestToComplete < items.count else { return false }
+        items[nextRequestToComplete].request = request
+        items[nextRequestToComplete].requestDone = true
+        for anomaly in anomalies { items[nextRequestToComplete].anomalies.appendOnce(anomaly) }
+        nextRequestToComplete += 1
+        return true
+    }
+
+    /// Attaches a final response to the oldest unanswered request, or to a new request-less
+    /// exchange when every captured request is answered. Returns the exchange's position.
+    @discardableResult
+    mutating func answer(
+        with response: HTTPResponse, interim: [HTTPResponseHead], anomalies: [HTTPAnomaly], extra: [HTTPAnomaly]
+    ) -> Int {
+        if nextToAnswer == items.count {
+            var orphan = PendingExchange(methodKind: RequestMethodKind(), request: nil, requestDone: true)
+            orphan.anomalies.append(.responseWithoutRequest)
+            items.append(orphan)
+        }
+        let index = nextToAnswer
+        items[index].response = response
+        items[index].interimResponses += interim
+        for anomaly in anomalies + extra { items[index].anomalies.appendOnce(anomaly) }
+        nextToAnswer += 1
+        return index
+    }
+
+    /// Removes and returns the front exchange when it is complete (emission stays in order).
+    mutating func popReadyFront() -> PendingExchange? {
+        guard front < items.count, items[front].isReadyToEmit else { return nil }
+        let ready = items[front]
+        front += 1
+        compactIfWorthwhile()
+        return ready
+    }
+
+    /// Removes and returns everything left (the connection is over).
+    mutating func popAll() -> [PendingExchange] {
+        let rest = Array(items[front...])
+        items.removeAll()
+        front = 0
+        nextRequestToComplete = 0
+        nextToAnswer = 0
+        return rest
+    }
+
+    /// Gives up on the oldest exchange (too many unanswered requests).
+    mutating func popOldest() -> PendingExchange? {
+        guard front < items.count else { return nil }
+        let oldest = items[front]
+        front += 1
+        nextToAnswer = max(nextToAnswer, front)
+        nextRequestToComplete = max(nextRequestToComplete, front)
+        compactIfWorthwhile()
+        return oldest
+    }
+
+    private mutating func compactIfWorthwhile() {
+        if front == items.count {
+            items.removeAll(keepingCapacity: true)
+            nextRequestToComplete = 0
+            nextToAnswer = 0
+            front = 0
+        } else if front >= 64 && front * 2 >= items.count {
+            items.removeFirst(front)
+            nextRequestToComplete -= front
+            nextToAnswer -= front
+            front = 0
+        }
+    }
+}
