@@ -8,7 +8,7 @@ public enum ExchangeJSON {
     public static func write(_ exchange: HTTPExchange, to json: inout JSONWriter,
                              extra: ((inout JSONWriter) -> Void)? = nil) {
         json.beginObject()
-        json.key("id"); json.string("\(exchange.connection.id).\(exchange.index)")
+        json.key("id"); json.string(exchange.id)
         json.key("connection"); json.int(exchange.connection.id)
         json.key("index"); json.int(exchange.index)
         json.key("client"); json.string(exchange.connection.client.description)

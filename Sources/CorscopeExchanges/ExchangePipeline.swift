@@ -83,7 +83,7 @@ final class ExchangeSink: TCPStreamFactory {
 
     func connectionClosed(_ connection: ConnectionInfo, handler: any TCPStreamHandler) {
         if let analyzer = handler as? HTTP1ConnectionAnalyzer {
-            statistics.http.add(analyzer.statistics)
+            statistics.http += analyzer.statistics
         }
     }
 }

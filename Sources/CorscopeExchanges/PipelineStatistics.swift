@@ -44,7 +44,7 @@ public struct PipelineStatistics: Sendable {
         fileBytes += other.fileBytes
         capture.add(other.capture)
         reassembly.add(other.reassembly)
-        http.add(other.http)
+        http += other.http
         exchanges += other.exchanges
         requests += other.requests
         responses += other.responses

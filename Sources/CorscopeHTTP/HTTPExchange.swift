@@ -176,6 +176,9 @@ public struct HTTPExchange: Sendable {
         if !anomalies.contains(anomaly) { anomalies.append(anomaly) }
     }
 
+    /// `"<connection>.<index>"`: unique within one run.
+    public var id: String { "\(connection.id).\(index)" }
+
     /// Bytes of either message that were never captured.
     public var missingBytes: Int { (request?.body.missingBytes ?? 0) + (response?.body.missingBytes ?? 0) }
 }

@@ -13,6 +13,10 @@ public struct AssemblerConfiguration: Sendable, Hashable {
     public var idleTimeout: Double = 120
     /// A hole that is still unfilled this long (capture time) after data beyond it arrived is skipped.
     public var holeTimeout: Double = 10
+    /// Packets of a connection that may go by after the peer acknowledged data beyond a hole
+    /// before the hole is declared lost: captures reordered at the capture point show ACKs
+    /// before the data they acknowledge.
+    public var reorderingTolerancePackets: Int = 8
     /// How often (capture time) idle connections and old holes are looked for.
     public var sweepInterval: Double = 1
 

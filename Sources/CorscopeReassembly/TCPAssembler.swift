@@ -47,6 +47,7 @@ public final class TCPAssembler {
 
         guard let connection = connection(for: segment) else { return }
         connection.lastSeen = now
+        connection.packets += 1
         let direction: FlowDirection = segment.source == connection.info.client ? .clientToServer : .serverToClient
         let half = connection.halves[direction.rawValue]
         let flags = segment.flags
@@ -330,11 +331,22 @@ public final class TCPAssembler {
         } else {
             half.highestAcknowledged = ack
         }
-        // Only when the acknowledgment also covers buffered data: an ACK that merely runs ahead
-        // of a reordered capture must not turn late data into a gap.
-        while let first = half.pending.first,
-              TCPSequence.distance(from: first.sequence &+ UInt32(truncatingIfNeeded: first.bytes.count), to: ack) >= 0 {
-            skipHole(on: half, of: connection, direction: direction)
+        // Only when the acknowledgment also covers buffered data, and only once a few more
+        // packets went by: in a capture reordered by the capture point itself, the ACK can come
+        // before the data it acknowledges, which is late, not lost.
+        if let first = half.pending.first,
+           TCPSequence.distance(from: first.sequence &+ UInt32(truncatingIfNeeded: first.bytes.count), to: ack) >= 0 {
+            let since = half.holeAcknowledgedAtPacket ?? connection.packets
+            half.holeAcknowledgedAtPacket = since
+            if connection.packets - since >= configuration.reorderingTolerancePackets {
+                while let first = half.pending.first,
+                      TCPSequence.distance(from: first.sequence &+ UInt32(truncatingIfNeeded: first.bytes.count), to: ack) >= 0 {
+                    skipHole(on: half, of: connection, direction: direction)
+                }
+                half.holeAcknowledgedAtPacket = nil
+            }
+        } else if half.pending.isEmpty {
+            half.holeAcknowledgedAtPacket = nil
         }
         // An acknowledged FIN proves every byte before it reached the peer.
         if half.pending.isEmpty, !half.hasEnded, let fin = half.finSequence,
@@ -391,6 +403,8 @@ final class HalfStream {
     var hasEnded = false
     var finSequence: UInt32?
     var highestAcknowledged: UInt32?
+    /// When (in connection packets) the peer first acknowledged data beyond the current hole.
+    var holeAcknowledgedAtPacket: Int?
     /// Out-of-order segments, sorted by sequence relative to `nextSequence`.
     private(set) var pending: [PendingSegment] = []
     private(set) var pendingBytes = 0
@@ -424,6 +438,8 @@ final class Connection {
     let halves = [HalfStream(), HalfStream()]
     var lastSeen: Timestamp
     var clientInitialSequence: UInt32?
+    /// Packets seen on this connection.
+    var packets = 0
 
     init(key: FlowKey, info: ConnectionInfo, time: Timestamp) {
         self.key = key
