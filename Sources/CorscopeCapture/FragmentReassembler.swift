@@ -141,7 +141,7 @@ final class FragmentReassembler {
         }
         if offset == 0 { datagram.upperProtocol = upperProtocol }
         if datagram.bytes.count < end {
-            datagram.bytes.append(contentsOf: repeatElement(0, count: end - datagram.bytes.count))
+            datagram.bytes += [UInt8](repeating: 0, count: end - datagram.bytes.count)
         }
         if !payload.isEmpty {
             datagram.bytes.withUnsafeMutableBytes { target in
