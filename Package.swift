@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(name: "corscope", dependencies: ["CorscopeCLI"]),
         .testTarget(name: "CorscopeCaptureTests", dependencies: ["CorscopeCapture"]),
         .testTarget(name: "CorscopeReassemblyTests", dependencies: ["CorscopeReassembly"]),
-        .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP"]),
+        .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP", "CZlib"]),
         .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges"]),
         .testTarget(name: "BrowserRulesTests", dependencies: ["BrowserRules"]),
         .testTarget(name: "CorscopeCLITests", dependencies: ["CorscopeCLI"]),

@@ -67,6 +67,10 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
         return s
     }
 
+    /// Bytes currently buffered by the parsers (partial heads, held bytes), for memory
+    /// accounting; bounded by `maxHeadBytes` plus one segment per direction.
+    public var heldBytes: Int { requestParser.heldBytes + responseParser.heldBytes }
+
     // MARK: TCPStreamHandler
 
     public func receive(_ data: UnsafeRawBufferPointer, direction: FlowDirection, time: Timestamp) {
@@ -166,7 +170,6 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
                 return
             }
             let response = HTTPResponse(head: head, body: message.body, trailers: message.trailers, firstByte: message.firstByte, lastByte: message.lastByte)
-            let answered = queue.nextUnanswered
             var extra = pendingInterimAnomalies
             if requestsMayBeLost { extra.append(.responseFramingUncertain) }
             queue.answer(with: response, interim: pendingInterim, anomalies: message.anomalies, extra: extra)
@@ -179,7 +182,6 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
                 requestParser.stop()
             case .normal, .interim:
                 if requestParser.isPaused && !queue.hasUnansweredRequest {
-                    _ = answered
                     requestParser.resume(time: message.lastByte)
                 }
             }

@@ -77,6 +77,9 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         lineEnds.reserveCapacity(32)
     }
 
+    /// Bytes held across `receive` calls (bounded by the head cap plus one segment).
+    var heldBytes: Int { carry.count }
+
     var isPaused: Bool { if case .paused = state { return true } else { return false } }
     var isStopped: Bool { if case .stopped = state { return true } else { return false } }
 
