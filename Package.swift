@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(name: "corscope", dependencies: ["CorscopeCLI"]),
         .testTarget(name: "CorscopeCaptureTests", dependencies: ["CorscopeCapture"]),
         .testTarget(name: "CorscopeReassemblyTests", dependencies: ["CorscopeReassembly"]),
-        .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP"]),
+        .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP", "CZlib"]),
         .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges"]),
         .testTarget(name: "CorscopePairingTests", dependencies: ["CorscopePairing"]),
         .testTarget(name: "BrowserRulesTests", dependencies: ["BrowserRules"]),

@@ -51,4 +51,9 @@ static inline FILE *corscope_gz_fopen_cookie(gzFile file) {
     };
     return fopencookie(file, "r", functions);
 }
+
+// deflateInit2 is a macro too (tests compress fixtures with it).
+static inline int corscope_deflateInit2(z_streamp stream, int level, int windowBits) {
+    return deflateInit2(stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY);
+}
 #endif

@@ -35,8 +35,11 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
     private var clientEnded = false
     private var serverEnded = false
     private var finished = false
-    /// A client-side gap outside a body may have swallowed requests (see the type comment).
-    private var requestsMayBeLost = false
+    /// A client-side gap outside a body may have swallowed requests (see the type comment):
+    /// final responses from this ordinal on may be paired with the wrong request.
+    private var uncertainFromResponse: Int? = nil
+    private var requestHeadsAnnounced = 0
+    private var finalResponses = 0
     private var requestCount = 0
     private var responseCount = 0
 
@@ -66,6 +69,10 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
         s.exchanges = nextIndex
         return s
     }
+
+    /// Bytes currently buffered by the parsers (partial heads, held bytes), for memory
+    /// accounting; bounded by `maxHeadBytes` plus one segment per direction.
+    public var heldBytes: Int { requestParser.heldBytes + responseParser.heldBytes }
 
     // MARK: TCPStreamHandler
 
@@ -134,9 +141,12 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
 extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
     func parserDidParseRequestHead(_ kind: RequestMethodKind) {
         queue.appendRequestHead(kind)
+        requestHeadsAnnounced += 1
         if queue.pendingCount > configuration.maxPendingRequests, var oldest = queue.popOldest() {
+            // Dropping the oldest keeps memory bounded; its response, if it ever comes, will
+            // be paired with the next request, so pairing is no longer certain.
             oldest.anomalies.appendOnce(.requestWithoutResponse)
-            requestsMayBeLost = true
+            if uncertainFromResponse == nil { uncertainFromResponse = finalResponses }
             emitExchange(oldest)
         }
     }
@@ -166,20 +176,20 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
                 return
             }
             let response = HTTPResponse(head: head, body: message.body, trailers: message.trailers, firstByte: message.firstByte, lastByte: message.lastByte)
-            let answered = queue.nextUnanswered
             var extra = pendingInterimAnomalies
-            if requestsMayBeLost { extra.append(.responseFramingUncertain) }
+            if let from = uncertainFromResponse, finalResponses >= from { extra.append(.responseFramingUncertain) }
             queue.answer(with: response, interim: pendingInterim, anomalies: message.anomalies, extra: extra)
+            finalResponses += 1
             pendingInterim = []
             pendingInterimAnomalies = []
-            if !queue.hasUnansweredRequest && !requestParser.isPaused { requestsMayBeLost = false }
+            // Once every captured request is answered, later pairs start from a clean slate.
+            if !queue.hasUnansweredRequest && !requestParser.isPaused { uncertainFromResponse = nil }
             emitReady()
             switch message.disposition {
             case .switchedProtocols, .tunnel:
                 requestParser.stop()
             case .normal, .interim:
                 if requestParser.isPaused && !queue.hasUnansweredRequest {
-                    _ = answered
                     requestParser.resume(time: message.lastByte)
                 }
             }
@@ -187,6 +197,6 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
     }
 
     func parserMayHaveLostMessages(role: HTTP1Role) {
-        if role == .request { requestsMayBeLost = true }
+        if role == .request, uncertainFromResponse == nil { uncertainFromResponse = requestHeadsAnnounced }
     }
 }

@@ -77,6 +77,9 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         lineEnds.reserveCapacity(32)
     }
 
+    /// Bytes held across `receive` calls (bounded by the head cap plus one segment).
+    var heldBytes: Int { carry.count }
+
     var isPaused: Bool { if case .paused = state { return true } else { return false } }
     var isStopped: Bool { if case .stopped = state { return true } else { return false } }
 
@@ -146,6 +149,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             carry.removeAll(keepingCapacity: true)
             lostFraming()
         case .resync:
+            if !carry.isEmpty { flagNext(.skippedUnparsableBytes) }
             skippedBytes &+= carry.count
             carry.removeAll(keepingCapacity: true)
         case .paused:
@@ -227,8 +231,9 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                     state = .resync
                 case .tooLarge:
                     sawFirstByte = true
-                    let consumed = min(end - p, configuration.maxHeadBytes)
-                    parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<(p + consumed)]), complete: false, time: time)
+                    // Only complete lines are used; everything after them is skipped.
+                    let consumed = lineEnds.last.map { Int($0) + 1 } ?? 0
+                    parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<(p + consumed)]), time: time)
                     message?.flag(.headerTooLarge)
                     announceRequestHead()
                     bytesParsed &+= consumed
@@ -238,7 +243,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                     return end
                 case .complete(let headEnd):
                     sawFirstByte = true
-                    parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<headEnd]), complete: true, time: time)
+                    parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<headEnd]), time: time)
                     bytesParsed &+= headEnd - p
                     p = headEnd
                     startBody(time: time)
@@ -246,7 +251,10 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
             case .resync:
                 let (position, found) = findMessageStart(buf, from: p)
-                skippedBytes &+= position - p
+                if position > p {
+                    skippedBytes &+= position - p
+                    flagNext(.skippedUnparsableBytes)
+                }
                 p = position
                 if found {
                     state = .head
@@ -391,7 +399,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
     /// Builds `message` from a head whose line ends are in `lineEnds`. An incomplete head
     /// (cut by a gap, the end, or the cap) yields the complete lines only.
-    private func parseHeadSection(_ head: UnsafeRawBufferPointer, complete: Bool, time: Timestamp) {
+    private func parseHeadSection(_ head: UnsafeRawBufferPointer, time: Timestamp) {
         guard let firstLineEnd = lineEnds.first.map({ Int($0) }) else { return }
         var anomalies = pendingAnomalies
         pendingAnomalies = []
@@ -429,7 +437,6 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         fields.reserveCapacity(bytes: head.count, fields: max(0, lineEnds.count - 2))
         var interesting = InterestingFields()
         parseFieldLines(head, firstLine: 1, into: &fields, anomalies: &anomalies, interesting: &interesting)
-        if !complete { anomalies.appendOnce(.messageInterruptedByGap) }
 
         if interesting.upgrade { kind.requestsUpgrade = true }
         var built = HTTP1Message(startLine: startLine, version: version, headers: fields, firstByte: sectionFirstByte, lastByte: time)
@@ -694,7 +701,6 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     private func failFraming(time: Timestamp) {
         completeMessage(time: time)
         state = .resync
-        flagNext(.skippedUnparsableBytes)
     }
 
     // MARK: Message boundaries
@@ -746,7 +752,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         if !lineEnds.isEmpty {
             carry.withUnsafeBytes { held in
                 let usable = Int(lineEnds.last!) + 1
-                parseHeadSection(UnsafeRawBufferPointer(rebasing: held[0..<usable]), complete: false, time: lastDataTime)
+                parseHeadSection(UnsafeRawBufferPointer(rebasing: held[0..<usable]), time: lastDataTime)
             }
             message?.flag(anomaly)
             announceRequestHead()

@@ -52,15 +52,16 @@ struct RequestQueue {
     mutating func answer(
         with response: HTTPResponse, interim: [HTTPResponseHead], anomalies: [HTTPAnomaly], extra: [HTTPAnomaly]
     ) -> Int {
-        if nextToAnswer == items.count {
-            var orphan = PendingExchange(methodKind: RequestMethodKind(), request: nil, requestDone: true)
-            orphan.anomalies.append(.responseWithoutRequest)
-            items.append(orphan)
+        let isOrphan = nextToAnswer == items.count
+        if isOrphan {
+            items.append(PendingExchange(methodKind: RequestMethodKind(), request: nil, requestDone: true))
         }
         let index = nextToAnswer
         items[index].response = response
         items[index].interimResponses += interim
-        for anomaly in anomalies + extra { items[index].anomalies.appendOnce(anomaly) }
+        for anomaly in anomalies { items[index].anomalies.appendOnce(anomaly) }
+        if isOrphan { items[index].anomalies.appendOnce(.responseWithoutRequest) }
+        for anomaly in extra { items[index].anomalies.appendOnce(anomaly) }
         nextToAnswer += 1
         return index
     }
