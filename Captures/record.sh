@@ -3,7 +3,7 @@
 #
 #   sudo Captures/record.sh            # everything (deps, captures, variants)
 #   Captures/record.sh nginx edge      # only some groups
-#   groups: nginx edge nano browser sll ipv6 variants   (default: all of them)
+#   groups: nginx edge nano browser sll ipv6 variants verify   (default: all of them)
 #
 # Runs as root (tcpdump/dumpcap on lo).  Installs missing dependencies with
 # apt-get (tcpdump tshark nginx-light curl chromium chromium-driver python3-pip)
@@ -15,7 +15,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
 
-GROUPS_ALL="nginx edge nano browser sll ipv6 variants"
+GROUPS_ALL="nginx edge nano browser sll ipv6 variants verify"
 GROUPS_RUN="${*:-$GROUPS_ALL}"
 PAGE_ORIGIN="http://127.0.0.1:18082"
 PORTS_FILTER="tcp portrange 18080-18099"
@@ -132,7 +132,7 @@ cap_start() {  # tool outfile [extra args...]   tool = tcpdump | dumpcap
     if [ "$tool" = dumpcap ]; then
         dumpcap -q -i lo -f "$PORTS_FILTER" -w "$out" "$@" 2>"$err" &
     else
-        tcpdump -Z root -n -U -s 0 "$@" -w "$out" "$PORTS_FILTER" 2>"$err" &
+        tcpdump -Z root -n -U --immediate-mode -B 8192 -s 0 "$@" -w "$out" "$PORTS_FILTER" 2>"$err" &
     fi
     CAP_PID=$!; PIDS+=("$CAP_PID")
     for _ in $(seq 1 100); do  # wait (max 10 s) for the capture to be live
@@ -148,6 +148,9 @@ cap_stop() {
     for _ in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
     stop_pid "$CAP_PID"
     grep -iE 'packets (captured|received)|dropped' "$TMP/cap.err" >&2 || true
+    if grep -qE '^[1-9][0-9]* packets dropped by kernel' "$TMP/cap.err"; then
+        log "WARNING: the kernel dropped packets; re-run this group"
+    fi
 }
 
 install_capture() {  # tmpfile name
@@ -315,6 +318,11 @@ fi
 if want variants; then
     log "variants"
     "$PY" "$HERE/make-variants.py"
+fi
+
+if want verify; then
+    log "tshark cross-check -> tshark-summary.txt"
+    "$HERE/verify.sh" >/dev/null
 fi
 
 log "done in $(( $(date +%s) - T0 )) s"
