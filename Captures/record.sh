@@ -17,8 +17,8 @@ cd "$HERE"
 
 GROUPS_ALL="nginx edge nano browser sll ipv6 variants verify"
 GROUPS_RUN="${*:-$GROUPS_ALL}"
-PAGE_ORIGIN="http://127.0.0.1:18082"
-PORTS_FILTER="tcp portrange 18080-18099"
+PAGE_ORIGIN="http://127.0.0.1:24482"
+PORTS_FILTER="tcp portrange 24480-24499"
 PY="${PYTHON:-python3}"
 
 log() { printf '[record %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -94,7 +94,18 @@ wait_port() {  # host port: wait (max 10 s) until something accepts on it
     log "nothing listening on $host:$port"; return 1
 }
 
+require_free() {  # host port...: refuse to record someone else's server
+    local host=$1; shift
+    for port in "$@"; do
+        if "$PY" -c "import socket; socket.create_connection(('$host',$port),0.3).close()" 2>/dev/null; then
+            log "ERROR: $host:$port is already in use by another process; stop it or free the port (nothing recorded)"
+            exit 1
+        fi
+    done
+}
+
 start_nginx() {
+    require_free 127.0.0.1 24480 24482 24483
     local pfx="$TMP/nginx"
     rm -rf "$pfx"; mkdir -p "$pfx/tmp"; cp -r "$HERE/servers/www" "$pfx/www"
     chmod -R a+rX "$pfx"
@@ -102,13 +113,14 @@ start_nginx() {
     timeout 600 nginx -p "$pfx/" -c "$HERE/servers/nginx-cors.conf" -e "$pfx/error.log" &
     PIDS+=($!)
     NGINX_STARTED=1
-    wait_port 127.0.0.1 18080; wait_port 127.0.0.1 18082; wait_port 127.0.0.1 18083
+    wait_port 127.0.0.1 24480; wait_port 127.0.0.1 24482; wait_port 127.0.0.1 24483
 }
 
 start_testserver() {  # host port
+    require_free "$1" "$2"
     "$PY" "$HERE/servers/testserver.py" --host "$1" --port "$2" --lifetime 600 >"$TMP/testserver-$2.log" 2>&1 &
     PIDS+=($!)
-    [ "$1:$2" = 127.0.0.1:18090 ] && TS4_STARTED=1
+    [ "$1:$2" = 127.0.0.1:24490 ] && TS4_STARTED=1
     wait_port "$1" "$2"
 }
 
@@ -164,7 +176,7 @@ O=(-H "Origin: $PAGE_ORIGIN")
 
 # ------------------------------------------------------------------ traffic
 nginx_traffic() {
-    local A=http://127.0.0.1:18080
+    local A=http://127.0.0.1:24480
     # keep-alive: several requests on one connection
     c "${O[@]}" "$A/api/noalways/ok" "$A/api/noalways/notfound" "$A/api/always/notfound" "$A/api/noalways/error"
     # origin reflection with a cookie, wildcard + credentials
@@ -187,7 +199,7 @@ nginx_traffic() {
     c "${O[@]}" -I "$A/static/data.json"
     # proxy_pass: duplicated ACAO, and the hidden variant (also records nginx->testserver hop)
     c "${O[@]}" "$A/proxy/cors" "$A/proxy-hide/cors"
-    # redirects to another origin (followed: second connection to :18083)
+    # redirects to another origin (followed: second connection to :24483)
     c "${O[@]}" -L "$A/api/redirect-301"
     c "${O[@]}" -L "$A/api/redirect-302"
     c "${O[@]}" "$A/api/redirect-nocors"
@@ -237,7 +249,7 @@ T0=$(date +%s)
 
 if want nginx; then
     log "nginx CORS capture"
-    start_testserver 127.0.0.1 18090   # proxy_pass upstream
+    start_testserver 127.0.0.1 24490   # proxy_pass upstream
     start_nginx
     cap_start tcpdump "$TMP/nginx-cors.pcap" -i lo
     nginx_traffic
@@ -248,13 +260,13 @@ if want nginx; then
 fi
 
 if want edge || want nano || want sll || want browser; then
-    [ "$TS4_STARTED" = 1 ] || start_testserver 127.0.0.1 18090
+    [ "$TS4_STARTED" = 1 ] || start_testserver 127.0.0.1 24490
 fi
 
 if want edge; then
     log "HTTP/1.x edge-case capture (testserver)"
     cap_start tcpdump "$TMP/edge-http1.pcap" -i lo
-    edge_traffic 127.0.0.1 18090
+    edge_traffic 127.0.0.1 24490
     cap_stop
     install_capture "$TMP/edge-http1.pcap" edge-http1.pcap
 fi
@@ -262,8 +274,8 @@ fi
 if want nano; then
     log "nanosecond pcap"
     cap_start tcpdump "$TMP/keepalive-nano.pcap" -i lo --time-stamp-precision=nano
-    c "${O[@]}" "http://127.0.0.1:18090/json/nano-1" "http://127.0.0.1:18090/chunked" "http://127.0.0.1:18090/split"
-    "$PY" "$HERE/clients/rawclient.py" 127.0.0.1 18090 pipeline >/dev/null
+    c "${O[@]}" "http://127.0.0.1:24490/json/nano-1" "http://127.0.0.1:24490/chunked" "http://127.0.0.1:24490/split"
+    "$PY" "$HERE/clients/rawclient.py" 127.0.0.1 24490 pipeline >/dev/null
     cap_stop
     install_capture "$TMP/keepalive-nano.pcap" keepalive-nano.pcap
 fi
@@ -287,29 +299,36 @@ fi
 
 if want sll; then
     log "Linux cooked captures (tcpdump -i any): SLL2 (default) and SLL v1"
-    for v in sll2 sll1; do
+    variants=(sll2)
+    dlts="$(tcpdump -i any -L 2>&1 || true)"
+    if grep -qE '^ *LINUX_SLL( |$)' <<<"$dlts"; then variants+=(sll1); else
+        log "this tcpdump/libpcap cannot write LINUX_SLL (v1) for -i any: any-sll1.pcap not updated"
+    fi
+    for v in "${variants[@]}"; do
         args=(-i any)
         [ "$v" = sll1 ] && args+=(-y LINUX_SLL)
         cap_start tcpdump "$TMP/any-$v.pcap" "${args[@]}"
-        c "${O[@]}" "http://127.0.0.1:18080/api/noalways/ok" "http://127.0.0.1:18080/api/noalways/notfound"
-        c -X OPTIONS "${O[@]}" -H 'Access-Control-Request-Method: PUT' "http://127.0.0.1:18080/api/preflight-204"
-        c "${O[@]}" "http://127.0.0.1:18080/proxy/cors"
-        c "http://127.0.0.1:18090/chunked"
+        c "${O[@]}" "http://127.0.0.1:24480/api/noalways/ok" "http://127.0.0.1:24480/api/noalways/notfound"
+        c -X OPTIONS "${O[@]}" -H 'Access-Control-Request-Method: PUT' "http://127.0.0.1:24480/api/preflight-204"
+        c "${O[@]}" "http://127.0.0.1:24480/proxy/cors"
+        c "http://127.0.0.1:24490/chunked"
         cap_stop
         install_capture "$TMP/any-$v.pcap" "any-$v.pcap"
     done
 fi
 
-if want ipv6; then
+if want ipv6 && ! grep -qE ' lo$' /proc/net/if_inet6 2>/dev/null; then
+    log "IPv6 is not available on lo here: ipv6-edge.pcap not updated"
+elif want ipv6; then
     log "IPv6 capture (testserver on ::1)"
-    start_testserver ::1 18091
+    start_testserver ::1 24491
     cap_start tcpdump "$TMP/ipv6-edge.pcap" -i lo
-    B="http://[::1]:18091"
+    B="http://[::1]:24491"
     c -g "${O[@]}" "$B/json/v6-1" "$B/json/v6-2" "$B/chunked"
     c -g -X OPTIONS "${O[@]}" -H 'Access-Control-Request-Method: PUT' -H 'Access-Control-Request-Headers: content-type' "$B/cors"
     c -g "${O[@]}" -X PUT -H 'Content-Type: application/json' -H 'Expect: 100-continue' --data '{"v6":true}' "$B/cors"
     c -g "$B/dup-acao" "$B/gzip" --compressed
-    "$PY" "$HERE/clients/rawclient.py" ::1 18091 pipeline >/dev/null
+    "$PY" "$HERE/clients/rawclient.py" ::1 24491 pipeline >/dev/null
     c -g -0 "$B/close"
     cap_stop
     install_capture "$TMP/ipv6-edge.pcap" ipv6-edge.pcap
