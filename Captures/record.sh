@@ -24,6 +24,11 @@ PY="${PYTHON:-python3}"
 log() { printf '[record %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 want() { [[ " $GROUPS_RUN " == *" $1 "* ]]; }
 
+if [ "$(id -u)" != 0 ]; then
+    echo "record.sh must run as root (apt-get, tcpdump/dumpcap on lo)" >&2
+    exit 1
+fi
+
 # ------------------------------------------------------------------ deps
 APT_UPDATED=0
 apt_install() {
@@ -36,7 +41,7 @@ apt_install() {
     # wireshark-common asks whether non-root users may capture: answer "no".
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
     log "apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
 }
 
 ensure_deps() {
