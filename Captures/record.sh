@@ -3,7 +3,7 @@
 #
 #   sudo Captures/record.sh            # everything (deps, captures, variants)
 #   Captures/record.sh nginx edge      # only some groups
-#   groups: nginx edge nano browser sll ipv6 variants   (default: all of them)
+#   groups: nginx edge nano browser sll ipv6 variants verify   (default: all of them)
 #
 # Runs as root (tcpdump/dumpcap on lo).  Installs missing dependencies with
 # apt-get (tcpdump tshark nginx-light curl chromium chromium-driver python3-pip)
@@ -15,14 +15,19 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
 
-GROUPS_ALL="nginx edge nano browser sll ipv6 variants"
+GROUPS_ALL="nginx edge nano browser sll ipv6 variants verify"
 GROUPS_RUN="${*:-$GROUPS_ALL}"
-PAGE_ORIGIN="http://127.0.0.1:18082"
-PORTS_FILTER="tcp portrange 18080-18099"
+PAGE_ORIGIN="http://127.0.0.1:24482"
+PORTS_FILTER="tcp portrange 24480-24499"
 PY="${PYTHON:-python3}"
 
 log() { printf '[record %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 want() { [[ " $GROUPS_RUN " == *" $1 "* ]]; }
+
+if [ "$(id -u)" != 0 ]; then
+    echo "record.sh must run as root (apt-get, tcpdump/dumpcap on lo)" >&2
+    exit 1
+fi
 
 # ------------------------------------------------------------------ deps
 APT_UPDATED=0
@@ -36,7 +41,7 @@ apt_install() {
     # wireshark-common asks whether non-root users may capture: answer "no".
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
     log "apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
 }
 
 ensure_deps() {
@@ -94,7 +99,18 @@ wait_port() {  # host port: wait (max 10 s) until something accepts on it
     log "nothing listening on $host:$port"; return 1
 }
 
+require_free() {  # host port...: refuse to record someone else's server
+    local host=$1; shift
+    for port in "$@"; do
+        if "$PY" -c "import socket; socket.create_connection(('$host',$port),0.3).close()" 2>/dev/null; then
+            log "ERROR: $host:$port is already in use by another process; stop it or free the port (nothing recorded)"
+            exit 1
+        fi
+    done
+}
+
 start_nginx() {
+    require_free 127.0.0.1 24480 24482 24483
     local pfx="$TMP/nginx"
     rm -rf "$pfx"; mkdir -p "$pfx/tmp"; cp -r "$HERE/servers/www" "$pfx/www"
     chmod -R a+rX "$pfx"
@@ -102,13 +118,14 @@ start_nginx() {
     timeout 600 nginx -p "$pfx/" -c "$HERE/servers/nginx-cors.conf" -e "$pfx/error.log" &
     PIDS+=($!)
     NGINX_STARTED=1
-    wait_port 127.0.0.1 18080; wait_port 127.0.0.1 18082; wait_port 127.0.0.1 18083
+    wait_port 127.0.0.1 24480; wait_port 127.0.0.1 24482; wait_port 127.0.0.1 24483
 }
 
 start_testserver() {  # host port
+    require_free "$1" "$2"
     "$PY" "$HERE/servers/testserver.py" --host "$1" --port "$2" --lifetime 600 >"$TMP/testserver-$2.log" 2>&1 &
     PIDS+=($!)
-    [ "$1:$2" = 127.0.0.1:18090 ] && TS4_STARTED=1
+    [ "$1:$2" = 127.0.0.1:24490 ] && TS4_STARTED=1
     wait_port "$1" "$2"
 }
 
@@ -132,7 +149,7 @@ cap_start() {  # tool outfile [extra args...]   tool = tcpdump | dumpcap
     if [ "$tool" = dumpcap ]; then
         dumpcap -q -i lo -f "$PORTS_FILTER" -w "$out" "$@" 2>"$err" &
     else
-        tcpdump -Z root -n -U -s 0 "$@" -w "$out" "$PORTS_FILTER" 2>"$err" &
+        tcpdump -Z root -n -U --immediate-mode -B 8192 -s 0 "$@" -w "$out" "$PORTS_FILTER" 2>"$err" &
     fi
     CAP_PID=$!; PIDS+=("$CAP_PID")
     for _ in $(seq 1 100); do  # wait (max 10 s) for the capture to be live
@@ -148,6 +165,9 @@ cap_stop() {
     for _ in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
     stop_pid "$CAP_PID"
     grep -iE 'packets (captured|received)|dropped' "$TMP/cap.err" >&2 || true
+    if grep -qE '^[1-9][0-9]* packets dropped by kernel' "$TMP/cap.err"; then
+        log "WARNING: the kernel dropped packets; re-run this group"
+    fi
 }
 
 install_capture() {  # tmpfile name
@@ -161,7 +181,7 @@ O=(-H "Origin: $PAGE_ORIGIN")
 
 # ------------------------------------------------------------------ traffic
 nginx_traffic() {
-    local A=http://127.0.0.1:18080
+    local A=http://127.0.0.1:24480
     # keep-alive: several requests on one connection
     c "${O[@]}" "$A/api/noalways/ok" "$A/api/noalways/notfound" "$A/api/always/notfound" "$A/api/noalways/error"
     # origin reflection with a cookie, wildcard + credentials
@@ -184,7 +204,7 @@ nginx_traffic() {
     c "${O[@]}" -I "$A/static/data.json"
     # proxy_pass: duplicated ACAO, and the hidden variant (also records nginx->testserver hop)
     c "${O[@]}" "$A/proxy/cors" "$A/proxy-hide/cors"
-    # redirects to another origin (followed: second connection to :18083)
+    # redirects to another origin (followed: second connection to :24483)
     c "${O[@]}" -L "$A/api/redirect-301"
     c "${O[@]}" -L "$A/api/redirect-302"
     c "${O[@]}" "$A/api/redirect-nocors"
@@ -234,7 +254,7 @@ T0=$(date +%s)
 
 if want nginx; then
     log "nginx CORS capture"
-    start_testserver 127.0.0.1 18090   # proxy_pass upstream
+    start_testserver 127.0.0.1 24490   # proxy_pass upstream
     start_nginx
     cap_start tcpdump "$TMP/nginx-cors.pcap" -i lo
     nginx_traffic
@@ -245,13 +265,13 @@ if want nginx; then
 fi
 
 if want edge || want nano || want sll || want browser; then
-    [ "$TS4_STARTED" = 1 ] || start_testserver 127.0.0.1 18090
+    [ "$TS4_STARTED" = 1 ] || start_testserver 127.0.0.1 24490
 fi
 
 if want edge; then
     log "HTTP/1.x edge-case capture (testserver)"
     cap_start tcpdump "$TMP/edge-http1.pcap" -i lo
-    edge_traffic 127.0.0.1 18090
+    edge_traffic 127.0.0.1 24490
     cap_stop
     install_capture "$TMP/edge-http1.pcap" edge-http1.pcap
 fi
@@ -259,8 +279,8 @@ fi
 if want nano; then
     log "nanosecond pcap"
     cap_start tcpdump "$TMP/keepalive-nano.pcap" -i lo --time-stamp-precision=nano
-    c "${O[@]}" "http://127.0.0.1:18090/json/nano-1" "http://127.0.0.1:18090/chunked" "http://127.0.0.1:18090/split"
-    "$PY" "$HERE/clients/rawclient.py" 127.0.0.1 18090 pipeline >/dev/null
+    c "${O[@]}" "http://127.0.0.1:24490/json/nano-1" "http://127.0.0.1:24490/chunked" "http://127.0.0.1:24490/split"
+    "$PY" "$HERE/clients/rawclient.py" 127.0.0.1 24490 pipeline >/dev/null
     cap_stop
     install_capture "$TMP/keepalive-nano.pcap" keepalive-nano.pcap
 fi
@@ -284,29 +304,36 @@ fi
 
 if want sll; then
     log "Linux cooked captures (tcpdump -i any): SLL2 (default) and SLL v1"
-    for v in sll2 sll1; do
+    variants=(sll2)
+    dlts="$(tcpdump -i any -L 2>&1 || true)"
+    if grep -qE '^ *LINUX_SLL( |$)' <<<"$dlts"; then variants+=(sll1); else
+        log "this tcpdump/libpcap cannot write LINUX_SLL (v1) for -i any: any-sll1.pcap not updated"
+    fi
+    for v in "${variants[@]}"; do
         args=(-i any)
         [ "$v" = sll1 ] && args+=(-y LINUX_SLL)
         cap_start tcpdump "$TMP/any-$v.pcap" "${args[@]}"
-        c "${O[@]}" "http://127.0.0.1:18080/api/noalways/ok" "http://127.0.0.1:18080/api/noalways/notfound"
-        c -X OPTIONS "${O[@]}" -H 'Access-Control-Request-Method: PUT' "http://127.0.0.1:18080/api/preflight-204"
-        c "${O[@]}" "http://127.0.0.1:18080/proxy/cors"
-        c "http://127.0.0.1:18090/chunked"
+        c "${O[@]}" "http://127.0.0.1:24480/api/noalways/ok" "http://127.0.0.1:24480/api/noalways/notfound"
+        c -X OPTIONS "${O[@]}" -H 'Access-Control-Request-Method: PUT' "http://127.0.0.1:24480/api/preflight-204"
+        c "${O[@]}" "http://127.0.0.1:24480/proxy/cors"
+        c "http://127.0.0.1:24490/chunked"
         cap_stop
         install_capture "$TMP/any-$v.pcap" "any-$v.pcap"
     done
 fi
 
-if want ipv6; then
+if want ipv6 && ! grep -qE ' lo$' /proc/net/if_inet6 2>/dev/null; then
+    log "IPv6 is not available on lo here: ipv6-edge.pcap not updated"
+elif want ipv6; then
     log "IPv6 capture (testserver on ::1)"
-    start_testserver ::1 18091
+    start_testserver ::1 24491
     cap_start tcpdump "$TMP/ipv6-edge.pcap" -i lo
-    B="http://[::1]:18091"
+    B="http://[::1]:24491"
     c -g "${O[@]}" "$B/json/v6-1" "$B/json/v6-2" "$B/chunked"
     c -g -X OPTIONS "${O[@]}" -H 'Access-Control-Request-Method: PUT' -H 'Access-Control-Request-Headers: content-type' "$B/cors"
     c -g "${O[@]}" -X PUT -H 'Content-Type: application/json' -H 'Expect: 100-continue' --data '{"v6":true}' "$B/cors"
     c -g "$B/dup-acao" "$B/gzip" --compressed
-    "$PY" "$HERE/clients/rawclient.py" ::1 18091 pipeline >/dev/null
+    "$PY" "$HERE/clients/rawclient.py" ::1 24491 pipeline >/dev/null
     c -g -0 "$B/close"
     cap_stop
     install_capture "$TMP/ipv6-edge.pcap" ipv6-edge.pcap
@@ -315,6 +342,11 @@ fi
 if want variants; then
     log "variants"
     "$PY" "$HERE/make-variants.py"
+fi
+
+if want verify; then
+    log "tshark cross-check -> tshark-summary.txt"
+    "$HERE/verify.sh" >/dev/null
 fi
 
 log "done in $(( $(date +%s) - T0 )) s"

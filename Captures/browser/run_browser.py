@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drive headless Chromium (Debian chromium + chromedriver) through CORS scenarios.
 
-Loads the page http://127.0.0.1:18082/ (nginx page origin), then runs every
+Loads the page http://127.0.0.1:24482/ (nginx page origin), then runs every
 scenario from scenarios.py with fetch() or XMLHttpRequest, one after another,
 and writes a JSON report with, per scenario:
   - what JavaScript saw (ok + status, or the network error),
@@ -97,7 +97,7 @@ def cors_verdicts(perf_entries):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="-")
-    ap.add_argument("--page", default="http://127.0.0.1:18082/index.html")
+    ap.add_argument("--page", default="http://127.0.0.1:24482/index.html")
     ap.add_argument("--only", default="")
     a = ap.parse_args()
     only = set(filter(None, a.only.split(",")))

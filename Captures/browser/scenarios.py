@@ -1,4 +1,4 @@
-"""CORS scenarios run by run_browser.py from the page origin http://127.0.0.1:18082.
+"""CORS scenarios run by run_browser.py from the page origin http://127.0.0.1:24482.
 
 Each scenario is a dict:
   name     unique id (also sent as the `scenario` query parameter so the
@@ -16,9 +16,9 @@ Each scenario is a dict:
 Add scenarios by appending to SCENARIOS; the runner needs no change.
 """
 
-API = "http://127.0.0.1:18080"
-OTHER = "http://127.0.0.1:18083"
-TESTSERVER = "http://127.0.0.1:18090"
+API = "http://127.0.0.1:24480"
+OTHER = "http://127.0.0.1:24483"
+TESTSERVER = "http://127.0.0.1:24490"
 
 SCENARIOS = [
     dict(name="simple-get-ok", api="fetch", url=API + "/api/noalways/ok", expect="ok",

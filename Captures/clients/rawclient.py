@@ -80,7 +80,7 @@ def websocket(host, port):
     s = connect(host, port)
     s.sendall(b"GET /ws HTTP/1.1\r\nHost: " + hostport(host, port).encode() + b"\r\nUpgrade: websocket\r\n"
               b"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n"
-              b"Origin: http://127.0.0.1:18082\r\n\r\n")
+              b"Origin: http://127.0.0.1:24482\r\n\r\n")
     time.sleep(0.05)
     for op, payload in [(0x1, b"text frame one"), (0x2, bytes(range(0, 200))), (0x9, b"ping"),
                         (0x1, b"GET /not-http HTTP/1.1\r\n\r\n")]:
@@ -95,7 +95,7 @@ def websocket(host, port):
 def raw(host, port, path):
     s = connect(host, port)
     s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: " + hostport(host, port).encode()
-              + b"\r\nOrigin: http://127.0.0.1:18082\r\nConnection: close\r\n\r\n")
+              + b"\r\nOrigin: http://127.0.0.1:24482\r\nConnection: close\r\n\r\n")
     data = read_until_close(s)
     s.close()
     print(repr(data[:400]))

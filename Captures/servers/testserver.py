@@ -11,7 +11,7 @@ duplicated fields, chunk extensions and trailers, close-delimited bodies).
 To add an endpoint: write `def h_name(conn, req)` and add it to ROUTES.
 A handler returns True to keep the connection open, False to close it.
 
-Usage: testserver.py [--host 127.0.0.1] [--port 18090] [--lifetime 300]
+Usage: testserver.py [--host 127.0.0.1] [--port 24490] [--lifetime 300]
 The server exits by itself after --lifetime seconds (bounded).
 """
 import argparse
@@ -25,7 +25,7 @@ import threading
 import time
 import zlib
 
-PAGE_ORIGIN = "http://127.0.0.1:18082"
+PAGE_ORIGIN = "http://127.0.0.1:24482"
 JSON = b'{"ok":true,"server":"testserver","items":[1,2,3,4,5,6,7,8,9,10]}\n'
 BIG_TEXT = (b"corscope edge-case body line. " * 40 + b"\n") * 8
 
@@ -411,7 +411,7 @@ def serve(sock):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=18090)
+    ap.add_argument("--port", type=int, default=24490)
     ap.add_argument("--lifetime", type=float, default=300.0)
     a = ap.parse_args()
     fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
