@@ -3,6 +3,10 @@ public struct AllowList: Sendable, Hashable {
     /// Items in order (methods case kept; header names lower-cased).
     public var items: [String]
 
+    public init(items: [String]) {
+        self.items = items
+    }
+
     public var containsWildcard: Bool { items.contains("*") }
 
     public func contains(_ item: String) -> Bool { items.contains(item) }

@@ -40,6 +40,19 @@ public enum CORSEngine {
         // Chromium `SetCorsFlagIfNeeded`: once any URL in the chain is cross-origin the flag stays set.
         let corsFlag = urls.contains { url in !initiator.isSameOrigin(as: Origin(url: url) ?? .opaque) }
         guard corsFlag else {
+            // A same-origin cors-mode request redirected to another origin is still bound by the
+            // Location credential rule (Chromium `CheckRedirectLocation`: initiator not same-origin
+            // with the Location); the next hop then becomes a CORS request.
+            if mode == .cors, let location = exchange.response?.redirectLocation,
+               let failure = RedirectRules.checkLocation(location, requestURL: request.url, initiator: initiator,
+                                                         tainted: false, corsFlag: false) {
+                var details = FailureDetails(url: request.url, initialURL: urls.first,
+                                             initiatorOrigin: initiator.serialized, initiator: context.initiator)
+                details.status = exchange.response?.status
+                details.redirectLocation = RedirectRules.resolve(location: location, against: request.url)
+                return blocked(CORSFailure(error: failure.error, failedParameter: failure.failedParameter,
+                                           stage: .redirect, details: details))
+            }
             return notCORS(.sameOrigin, "Same-origin request: CORS does not apply.")
         }
 
