@@ -7,8 +7,9 @@
 ///
 /// What a packet capture can show (see `observability`):
 /// - `disallowedByMode`, `corsDisabledScheme`: the browser refuses **before any network I/O**, so a
-///   capture never contains the request. Produced only when the caller states the request mode,
-///   or when a captured redirect points to a non-HTTP(S) scheme.
+///   capture never contains the request. Produced only from caller-supplied facts (the request
+///   mode from a HAR, or a non-HTTP(S) request URL). A captured redirect to a non-HTTP(S) scheme
+///   is a network error (net::ERR_UNSAFE_REDIRECT), not this CORS error.
 /// - `invalidResponse`: only a DevTools warning value; the page sees a network error instead.
 ///   Produced for a preflight that got no usable HTTP response (reset, empty reply).
 /// - `wildcardOriginNotAllowed`, `invalidAllowCredentials` and their preflight twins: the response

@@ -247,7 +247,11 @@ public enum CORSEngine {
                 return blocked(CORSFailure(error: failure.error, failedParameter: failure.failedParameter, stage: .redirect, details: details),
                                warnings: warnings, notes: notes)
             }
-            notes.append("Redirect to \(resolved) allowed; the browser follows it (the next hop is a separate exchange, with Origin: null if the hop taints it).")
+            if RedirectRules.isUnsafeRedirectTarget(redirectLocation, requestURL: request.url) {
+                notes.append("The redirect target \(resolved) is not http(s): the browser fails the fetch with a network error (Chromium net::ERR_UNSAFE_REDIRECT), which is not a CORS error.")
+            } else {
+                notes.append("Redirect to \(resolved) allowed; the browser follows it (the next hop is a separate exchange, with Origin: null if the hop taints it).")
+            }
         }
         warnings += responseWarnings(response, requestOrigin: inputs.requestOrigin, includeCredentials: includeCredentials)
         let allowOrigin = details.allowOriginValue ?? ""

@@ -34,6 +34,13 @@ public enum RedirectRules {
         return authority + directory + trimmed
     }
 
+    /// Fetch HTTP-redirect fetch: a Location whose scheme is not HTTP(S) is a network error.
+    /// Browsers report it as a network failure, not a CORS error, so no `CorsError` is produced.
+    public static func isUnsafeRedirectTarget(_ location: String, requestURL: String) -> Bool {
+        guard let target = ParsedURL(resolve(location: location, against: requestURL)) else { return false }
+        return !target.isHTTPFamily
+    }
+
     /// Chromium `CorsURLLoader::CheckRedirectLocation` / Fetch HTTP-redirect fetch step:
     /// a Location with a username or password fails a cross-origin CORS request
     /// (RedirectContainsCredentials). Empty userinfo (`http://@host/`) is allowed.
@@ -47,10 +54,8 @@ public enum RedirectRules {
             && (tainted || corsFlag || !initiator.isSameOrigin(as: target.origin)) {
             return CheckFailure(.redirectContainsCredentials)
         }
-        if corsFlag && !target.isHTTPFamily && target.scheme != "data" {
-            // The restarted request hits `StartRequest`'s scheme check.
-            return CheckFailure(.corsDisabledScheme)
-        }
+        // A Location with a non-HTTP(S) scheme is refused by the network stack
+        // (net::ERR_UNSAFE_REDIRECT in Chromium), not by a CORS check: see `isUnsafeRedirectTarget`.
         return nil
     }
 }

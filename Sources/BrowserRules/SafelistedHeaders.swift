@@ -123,9 +123,19 @@ public enum HeaderRules {
         case "save-data":
             return value.asciiLowercased == "on"
         default:
-            return false
+            // These `sec-ch-*` names are on Chromium's safelist with any value; being `sec-`
+            // names they are forbidden anyway, so this only shows in the raw unsafe-name list.
+            return chromiumSafelistedClientHints.contains(name)
         }
     }
+
+    private static let chromiumSafelistedClientHints: Set<String> = [
+        "sec-ch-ua", "sec-ch-ua-arch", "sec-ch-ua-platform", "sec-ch-ua-model", "sec-ch-ua-mobile",
+        "sec-ch-ua-full-version", "sec-ch-ua-platform-version", "sec-ch-prefers-color-scheme",
+        "sec-ch-ua-bitness", "sec-ch-viewport-height", "sec-ch-device-memory", "sec-ch-dpr", "sec-ch-width",
+        "sec-ch-viewport-width", "sec-ch-ua-full-version-list", "sec-ch-ua-wow64",
+        "sec-ch-prefers-reduced-motion", "sec-ch-ua-form-factors", "sec-ch-prefers-reduced-transparency",
+    ]
 
     /// `1*DIGIT ["." 1*DIGIT]` (or digits only).
     private static func isDecimal(_ value: String, allowFraction: Bool) -> Bool {
