@@ -1,0 +1,68 @@
+/// One header line as it was on the wire (name case kept).
+public struct HTTPHeaderField: Sendable, Hashable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// Ordered header list with duplicates, as captured.
+public struct HTTPHeaders: Sendable, Hashable, ExpressibleByArrayLiteral, Sequence {
+    public var fields: [HTTPHeaderField]
+
+    public init(_ fields: [HTTPHeaderField] = []) {
+        self.fields = fields
+    }
+
+    public init(_ pairs: [(name: String, value: String)]) {
+        fields = pairs.map { HTTPHeaderField(name: $0.name, value: $0.value) }
+    }
+
+    public init(arrayLiteral elements: (String, String)...) {
+        fields = elements.map { HTTPHeaderField(name: $0.0, value: $0.1) }
+    }
+
+    public func makeIterator() -> IndexingIterator<[HTTPHeaderField]> { fields.makeIterator() }
+
+    /// Every value of `name` (case-insensitive), whitespace-trimmed as header parsing does.
+    public func values(named name: String) -> [String] {
+        let wanted = name.asciiLowercased
+        return fields.filter { $0.name.asciiLowercased == wanted }.map { $0.value.trimmingHTTPWhitespace }
+    }
+
+    public func contains(_ name: String) -> Bool {
+        let wanted = name.asciiLowercased
+        return fields.contains { $0.name.asciiLowercased == wanted }
+    }
+
+    /// All lines of `name` joined with `", "` — what Chromium's `GetNormalizedHeader` and the
+    /// Fetch "get" algorithm both see. nil when the header is absent.
+    public func combinedValue(named name: String) -> String? {
+        let all = values(named: name)
+        return all.isEmpty ? nil : all.joined(separator: ", ")
+    }
+
+    public func lineCount(named name: String) -> Int { values(named: name).count }
+}
+
+/// Header names this module reads, in their canonical spelling.
+enum HeaderName {
+    static let origin = "Origin"
+    static let allowOrigin = "Access-Control-Allow-Origin"
+    static let allowCredentials = "Access-Control-Allow-Credentials"
+    static let allowMethods = "Access-Control-Allow-Methods"
+    static let allowHeaders = "Access-Control-Allow-Headers"
+    static let maxAge = "Access-Control-Max-Age"
+    static let exposeHeaders = "Access-Control-Expose-Headers"
+    static let requestMethod = "Access-Control-Request-Method"
+    static let requestHeaders = "Access-Control-Request-Headers"
+    static let location = "Location"
+    static let vary = "Vary"
+    static let cookie = "Cookie"
+    static let authorization = "Authorization"
+    static let secFetchMode = "Sec-Fetch-Mode"
+    static let upgrade = "Upgrade"
+}

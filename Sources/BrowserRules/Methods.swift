@@ -1,0 +1,30 @@
+/// Method rules from Fetch §"Methods" and Chromium `cors.cc`.
+public enum MethodRules {
+    /// Fetch "CORS-safelisted method": GET, HEAD, POST. Chromium's `IsCorsSafelistedMethod`
+    /// upper-cases first, so `get`/`Get` count too (cors_unittest.cc).
+    public static func isSafelisted(_ method: String) -> Bool {
+        ["GET", "HEAD", "POST"].contains(method.asciiUppercased)
+    }
+
+    /// Fetch "forbidden method" (case-insensitive): `fetch()` throws before any I/O.
+    public static func isForbidden(_ method: String) -> Bool {
+        ["CONNECT", "TRACE", "TRACK"].contains(method.asciiUppercased)
+    }
+
+    /// Fetch "normalize a method": only these six are upper-cased by `new Request`/XHR,
+    /// which is why `patch` reaches the wire (and the ACAM comparison) in lower case.
+    public static func normalize(_ method: String) -> String {
+        let upper = method.asciiUppercased
+        return ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"].contains(upper) ? upper : method
+    }
+
+    /// RFC 9110 token (what `HttpUtil::IsToken` accepts).
+    public static func isToken(_ text: some StringProtocol) -> Bool {
+        !text.isEmpty && text.unicodeScalars.allSatisfy(isTokenCharacter)
+    }
+
+    static func isTokenCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCIILetter || scalar.isASCIIDigit { return true }
+        return "!#$%&'*+-.^_`|~".unicodeScalars.contains(scalar)
+    }
+}

@@ -1,0 +1,249 @@
+/// A web origin (HTML "origin"): either a scheme/host/port tuple or an opaque origin.
+///
+/// This is a deliberately small parser for what captures contain (absolute http(s)/ws(s) URLs and
+/// `Origin` header values). It lower-cases scheme and host, keeps IPv6 literals in brackets and
+/// drops default ports. It does not do IDNA/punycode or IPv4 number normalisation: a capture
+/// already carries the browser's serialised form, which is what Chromium compares against.
+public enum Origin: Sendable, Hashable, CustomStringConvertible {
+    /// `port` is nil when it is the scheme's default port (or the scheme has none).
+    case tuple(scheme: String, host: String, port: Int?)
+    case opaque
+
+    /// The ASCII serialisation (HTML "serialization of an origin"): `scheme://host[:port]` or `null`.
+    public var serialized: String {
+        switch self {
+        case .opaque:
+            return "null"
+        case let .tuple(scheme, host, port):
+            if let port { return "\(scheme)://\(host):\(port)" }
+            return "\(scheme)://\(host)"
+        }
+    }
+
+    public var description: String { serialized }
+
+    public var isOpaque: Bool { self == .opaque }
+
+    public var scheme: String? {
+        if case let .tuple(scheme, _, _) = self { return scheme }
+        return nil
+    }
+
+    public var host: String? {
+        if case let .tuple(_, host, _) = self { return host }
+        return nil
+    }
+
+    /// Opaque origins are never same-origin with anything, not even another opaque origin
+    /// (we cannot tell two opaque origins apart from a capture).
+    public func isSameOrigin(as other: Origin) -> Bool {
+        if case .opaque = self { return false }
+        return self == other
+    }
+
+    /// The origin of an absolute URL. Non-special schemes (`data:`, `about:`, `file:` …) give an
+    /// opaque origin; `blob:` takes its inner URL's origin. Returns nil when `url` is not absolute.
+    public init?(url: String) {
+        guard let parsed = ParsedURL(url) else { return nil }
+        self = parsed.origin
+    }
+
+    /// Parses an `Origin` header value (or an `Access-Control-Allow-Origin` value being compared):
+    /// `null`, or exactly `scheme://host[:port]` with no path, query, fragment or userinfo.
+    /// Returns nil for anything else.
+    public init?(serialized value: String) {
+        if value == "null" { self = .opaque; return }
+        guard let parsed = ParsedURL(value), parsed.hasOnlyOrigin,
+              case .tuple = parsed.origin else { return nil }
+        self = parsed.origin
+    }
+
+    static func defaultPort(forScheme scheme: String) -> Int? {
+        switch scheme {
+        case "http", "ws": return 80
+        case "https", "wss": return 443
+        case "ftp": return 21
+        default: return nil
+        }
+    }
+}
+
+/// The pieces of an absolute URL this module needs. Not a general URL parser: enough to get the
+/// origin, detect credentials in a redirect `Location`, and rebuild a canonical string for messages.
+public struct ParsedURL: Sendable, Hashable {
+    public var scheme: String
+    public var username: String
+    public var password: String
+    /// Lower-cased; IPv6 literals keep their brackets. Empty for non-special schemes.
+    public var host: String
+    /// Explicit port, nil when absent or equal to the scheme's default.
+    public var port: Int?
+    /// Path, query and fragment exactly as written (may be empty).
+    public var pathQueryFragment: String
+    /// True for the WHATWG "special" schemes that have a host (http, https, ws, wss, ftp, file).
+    public var isSpecial: Bool
+    /// Only for `blob:` URLs: the origin of the inner URL.
+    var blobInnerOrigin: Origin?
+
+    /// WHATWG "includes credentials": a non-empty username or password. `http://@host/` has none.
+    public var includesCredentials: Bool { !username.isEmpty || !password.isEmpty }
+
+    public var isHTTPFamily: Bool { scheme == "http" || scheme == "https" }
+
+    var hasOnlyOrigin: Bool {
+        isSpecial && !includesCredentials && !hadUserinfo && pathQueryFragment.isEmpty
+    }
+
+    private var hadUserinfo = false
+
+    public var origin: Origin {
+        if scheme == "blob" { return blobInnerOrigin ?? .opaque }
+        guard isSpecial, scheme != "file", !host.isEmpty else { return .opaque }
+        return .tuple(scheme: scheme, host: host, port: port)
+    }
+
+    /// Roughly what the browser prints for the URL (KURL/GURL canonical form): lower-case scheme
+    /// and host, default port dropped, `/` for an empty path of a special URL. Userinfo is kept.
+    public var canonicalString: String {
+        guard isSpecial else { return "\(scheme):\(pathQueryFragment)" }
+        var text = "\(scheme)://"
+        if includesCredentials {
+            text += username
+            if !password.isEmpty { text += ":" + password }
+            text += "@"
+        }
+        text += host
+        if let port { text += ":\(port)" }
+        if pathQueryFragment.isEmpty || !pathQueryFragment.hasPrefix("/") {
+            text += "/"
+        }
+        text += pathQueryFragment
+        return text
+    }
+
+    private static func isSchemeScalar(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCIILetter || scalar.isASCIIDigit || scalar == "+" || scalar == "-" || scalar == "."
+    }
+
+    public init?(_ raw: String) {
+        // URL parsing strips leading/trailing C0 controls and spaces.
+        let text = raw.trimmingASCII(where: { $0 <= 0x20 })
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let schemePart = text[..<colon]
+        guard let first = schemePart.unicodeScalars.first, first.isASCIILetter,
+              schemePart.unicodeScalars.allSatisfy(Self.isSchemeScalar)
+        else { return nil }
+        scheme = schemePart.lowercased()
+        var rest = Substring(text[text.index(after: colon)...])
+        isSpecial = ["http", "https", "ws", "wss", "ftp", "file"].contains(scheme)
+        username = ""
+        password = ""
+        host = ""
+        port = nil
+        blobInnerOrigin = nil
+
+        guard isSpecial else {
+            pathQueryFragment = String(rest)
+            if scheme == "blob" { blobInnerOrigin = ParsedURL(String(rest)).map { $0.origin } }
+            return
+        }
+        // Special URLs accept any number of slashes (and backslashes) before the authority.
+        while let c = rest.first, c == "/" || c == "\\" { rest = rest.dropFirst() }
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "\\" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        var authority = rest[..<authorityEnd]
+        pathQueryFragment = String(rest[authorityEnd...])
+
+        if let at = authority.lastIndex(of: "@") {
+            hadUserinfo = true
+            let userinfo = authority[..<at]
+            if let sep = userinfo.firstIndex(of: ":") {
+                username = String(userinfo[..<sep])
+                password = String(userinfo[userinfo.index(after: sep)...])
+            } else {
+                username = String(userinfo)
+            }
+            authority = authority[authority.index(after: at)...]
+        }
+
+        var hostPart: Substring
+        var portPart: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            hostPart = authority[...close]
+            let afterBracket = authority[authority.index(after: close)...]
+            if afterBracket.hasPrefix(":") {
+                portPart = afterBracket.dropFirst()
+            } else if !afterBracket.isEmpty {
+                return nil
+            }
+        } else if let sep = authority.lastIndex(of: ":") {
+            hostPart = authority[..<sep]
+            portPart = authority[authority.index(after: sep)...]
+        } else {
+            hostPart = authority
+        }
+        guard scheme == "file" || !hostPart.isEmpty else { return nil }
+        // Characters the WHATWG host parser rejects outright.
+        let forbiddenHostScalars = " \t\n\r#%/:<>?@[\\]^|".unicodeScalars
+        if !hostPart.hasPrefix("[") {
+            guard !hostPart.unicodeScalars.contains(where: { forbiddenHostScalars.contains($0) || $0.value < 0x20 })
+            else { return nil }
+        }
+        host = hostPart.lowercased()
+
+        if let portPart, !portPart.isEmpty {
+            guard portPart.unicodeScalars.allSatisfy(\.isASCIIDigit), portPart.count <= 5,
+                  let value = Int(portPart), value <= 65535 else { return nil }
+            port = value == Origin.defaultPort(forScheme: scheme) ? nil : value
+        }
+    }
+}
+
+extension Unicode.Scalar {
+    var isASCIILetter: Bool { (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value) }
+    var isASCIIDigit: Bool { (0x30...0x39).contains(value) }
+}
+
+extension StringProtocol {
+    /// Trims scalars matching `shouldTrim` (given the scalar value) from both ends.
+    func trimmingASCII(where shouldTrim: (UInt32) -> Bool) -> String {
+        let scalars = Array(unicodeScalars)
+        var start = 0
+        var end = scalars.count
+        while start < end, shouldTrim(scalars[start].value) { start += 1 }
+        while end > start, shouldTrim(scalars[end - 1].value) { end -= 1 }
+        var result = String.UnicodeScalarView()
+        result.append(contentsOf: scalars[start..<end])
+        return String(result)
+    }
+
+    /// HTTP whitespace trimming (SP, HTAB, CR, LF), as header parsing does to field values.
+    var trimmingHTTPWhitespace: String {
+        trimmingASCII(where: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D })
+    }
+
+    /// ASCII-only lower-casing: header names and tokens are ASCII; non-ASCII stays as is.
+    var asciiLowercased: String {
+        var result = String.UnicodeScalarView()
+        for scalar in unicodeScalars {
+            if (0x41...0x5A).contains(scalar.value) {
+                result.append(Unicode.Scalar(scalar.value + 0x20)!)
+            } else {
+                result.append(scalar)
+            }
+        }
+        return String(result)
+    }
+
+    var asciiUppercased: String {
+        var result = String.UnicodeScalarView()
+        for scalar in unicodeScalars {
+            if (0x61...0x7A).contains(scalar.value) {
+                result.append(Unicode.Scalar(scalar.value - 0x20)!)
+            } else {
+                result.append(scalar)
+            }
+        }
+        return String(result)
+    }
+}

@@ -1,0 +1,76 @@
+import BrowserRules
+import XCTest
+
+final class OriginTests: XCTestCase {
+    func testSerialisation() {
+        let rows: [(String, String?)] = [
+            ("HTTP://Example.COM/path?q", "http://example.com"),
+            ("https://example.com:443/", "https://example.com"),
+            ("https://example.com:8443", "https://example.com:8443"),
+            ("http://example.com:80", "http://example.com"),
+            ("http://[2001:DB8::1]:8080/x", "http://[2001:db8::1]:8080"),
+            ("http://[::1]/", "http://[::1]"),
+            ("http://user:pw@example.com/", "http://example.com"),
+            ("ws://chat.example:80/", "ws://chat.example"),
+            ("data:text/plain,hi", "null"),
+            ("file:///etc/hosts", "null"),
+            ("blob:https://app.example/uuid", "https://app.example"),
+            ("example.com", nil),
+            ("http://exa mple.com/", nil),
+            ("http://example.com:99999/", nil),
+        ]
+        for (url, expected) in rows {
+            XCTAssertEqual(Origin(url: url)?.serialized, expected, url)
+        }
+    }
+
+    func testOriginHeaderValues() {
+        XCTAssertEqual(Origin(serialized: "null"), .opaque)
+        XCTAssertEqual(Origin(serialized: "https://a.example:444"), .tuple(scheme: "https", host: "a.example", port: 444))
+        XCTAssertNil(Origin(serialized: "https://a.example/"))
+        XCTAssertNil(Origin(serialized: "https://u@a.example"))
+        XCTAssertNil(Origin(serialized: "a.example"))
+        XCTAssertFalse(Origin.opaque.isSameOrigin(as: .opaque))
+    }
+
+    func testURLCredentials() {
+        XCTAssertTrue(ParsedURL("http://user:@h/")!.includesCredentials)
+        XCTAssertTrue(ParsedURL("http://:pw@h/")!.includesCredentials)
+        XCTAssertFalse(ParsedURL("http://@h/")!.includesCredentials)
+        XCTAssertEqual(ParsedURL("HTTP://H.test")!.canonicalString, "http://h.test/")
+    }
+
+    func testRelativeLocationResolution() {
+        XCTAssertEqual(RedirectRules.resolve(location: "/next", against: "https://b.test/a/b?q"), "https://b.test/next")
+        XCTAssertEqual(RedirectRules.resolve(location: "//c.test/x", against: "https://b.test/a"), "https://c.test/x")
+        XCTAssertEqual(RedirectRules.resolve(location: "next", against: "https://b.test/a/b"), "https://b.test/a/next")
+    }
+}
+
+final class PreflightCacheTests: XCTestCase {
+    func testMaxAgePerBrowser() {
+        let rows: [(String?, BrowserProfile, PreflightLifetime)] = [
+            (nil, .chromium, .seconds(5)), (nil, .firefox, .seconds(5)), (nil, .safari, .seconds(5)),
+            ("600", .chromium, .seconds(600)), ("86400", .chromium, .seconds(7200)),
+            ("86400", .firefox, .seconds(86400)), ("999999", .firefox, .seconds(86400)), ("86400", .safari, .seconds(600)),
+            ("abc", .chromium, .seconds(5)), ("abc", .firefox, .notCached), ("abc", .safari, .seconds(5)),
+            ("-5", .chromium, .seconds(0)), ("-5", .firefox, .notCached), ("-5", .safari, .seconds(0)),
+            ("0", .chromium, .seconds(0)), ("0", .firefox, .notCached),
+            (" 30 ", .chromium, .seconds(30)), ("1.5", .chromium, .seconds(5)),
+        ]
+        for (value, profile, expected) in rows {
+            XCTAssertEqual(PreflightCachePolicy.lifetime(maxAgeHeader: value, profile: profile), expected, "\(value ?? "absent") \(profile)")
+        }
+    }
+
+    func testCacheHitsApplyTheAuthorizationRule() {
+        let entry = PreflightCacheEntry(origin: pageOrigin, url: remoteURL, credentials: false,
+                                        methods: AllowList(items: ["*"]), headerNames: AllowList(items: ["*"]),
+                                        storedAt: 0, lifetime: .seconds(60))
+        XCTAssertTrue(entry.canServe(origin: pageOrigin, url: remoteURL, method: "DELETE", headerNames: ["x-a"], includeCredentials: false, at: 1))
+        XCTAssertFalse(entry.canServe(origin: pageOrigin, url: remoteURL, method: "GET", headerNames: ["authorization"], includeCredentials: false, at: 1))
+        XCTAssertFalse(entry.canServe(origin: pageOrigin, url: remoteURL, method: "DELETE", headerNames: [], includeCredentials: false, at: 60))
+        XCTAssertFalse(entry.canServe(origin: pageOrigin, url: otherRemoteURL, method: "DELETE", headerNames: [], includeCredentials: false, at: 1))
+        XCTAssertFalse(entry.canServe(origin: "http://z.test", url: remoteURL, method: "DELETE", headerNames: [], includeCredentials: false, at: 1))
+    }
+}
