@@ -30,10 +30,11 @@ let package = Package(
         .target(name: "CorscopeExchanges", dependencies: ["CorscopeCapture", "CorscopeReassembly", "CorscopeHTTP"]),
         .target(name: "CorscopePairing", dependencies: ["CorscopeHTTP"]),
         .target(name: "BrowserRules"),
+        .target(name: "CorscopeVerdicts", dependencies: ["CorscopeExchanges", "CorscopePairing", "BrowserRules"]),
         .target(
             name: "CorscopeCLI",
             dependencies: [
-                "CorscopeExchanges", "BrowserRules",
+                "CorscopeExchanges", "CorscopeVerdicts", "BrowserRules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -44,6 +45,7 @@ let package = Package(
         .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges"]),
         .testTarget(name: "CorscopePairingTests", dependencies: ["CorscopePairing"]),
         .testTarget(name: "BrowserRulesTests", dependencies: ["BrowserRules"]),
+        .testTarget(name: "CorscopeVerdictsTests", dependencies: ["CorscopeVerdicts"]),
         .testTarget(name: "CorscopeCLITests", dependencies: ["CorscopeCLI"]),
     ]
 )

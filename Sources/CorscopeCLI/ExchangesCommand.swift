@@ -2,6 +2,8 @@ import ArgumentParser
 import CorscopeCapture
 import CorscopeExchanges
 import CorscopeHTTP
+import CorscopeVerdicts
+import BrowserRules
 
 #if canImport(Glibc)
 import Glibc
@@ -28,6 +30,9 @@ struct ExchangesCommand: ParsableCommand {
           help: "Show a progress bar on stderr (default: when stderr is a terminal).")
     var progress: Bool?
 
+    @Option(name: .long, help: "Whose CORS rules and console messages to apply: chromium, firefox or safari.")
+    var browser: BrowserChoice = .chromium
+
     @Option(name: .long, help: "Bytes of each body kept (decoded) for analysis.")
     var keptBodyBytes = HTTPConfiguration().keptBodyBytes
 
@@ -41,17 +46,22 @@ struct ExchangesCommand: ParsableCommand {
         configuration.http.keptBodyBytes = keptBodyBytes
         let printEach = !stats
         let asJSON = self.json
+        let profile = browser.profile
+        let judge = ExchangeJudge(profile: profile)
+        var verdicts = VerdictCounts()
         let pipeline = ExchangePipeline(configuration: configuration) { exchange in
+            let judged = judge.judge(exchange)
+            verdicts.count(judged)
             guard printEach else { return }
             if asJSON {
-                ExchangeJSON.write(exchange, to: &json)
+                ExchangeJSON.write(exchange, to: &json) { json in VerdictJSON.write(judged, profile: profile, to: &json) }
                 json.newline()
                 if json.bytes.count >= 1 << 16 {
                     output.write(json.bytes)
                     json.removeAll()
                 }
             } else {
-                output.write(ExchangeLine.format(exchange))
+                output.write(ExchangeLine.format(judged))
             }
         }
 
@@ -87,9 +97,9 @@ struct ExchangesCommand: ParsableCommand {
         let totals = pipeline.statistics
         if stats {
             if asJSON {
-                output.write(StatisticsReport.json(totals))
+                output.write(StatisticsReport.json(totals, verdicts: verdicts))
             } else {
-                output.write(StatisticsReport.text(totals))
+                output.write(StatisticsReport.text(totals, verdicts: verdicts))
             }
         }
         output.flush()
@@ -101,7 +111,8 @@ struct ExchangesCommand: ParsableCommand {
 
 /// The one-line text form of an exchange.
 enum ExchangeLine {
-    static func format(_ exchange: HTTPExchange) -> String {
+    static func format(_ judged: JudgedExchange) -> String {
+        let exchange = judged.exchange
         var line = ""
         let time = exchange.request?.firstByte ?? exchange.response?.firstByte ?? exchange.connection.firstSeen
         line += UTCTime.format(time)
@@ -122,7 +133,38 @@ enum ExchangeLine {
         if !exchange.anomalies.isEmpty {
             line += "  [" + exchange.anomalies.map(\.rawValue).joined(separator: ",") + "]"
         }
+        let verdict = judged.verdict
+        if verdict.kind != .notCORS {
+            line += "  CORS " + (judged.role == .preflight ? "preflight " : "") + verdict.kind.jsonName
+            if let error = verdict.corsError { line += ": " + error.cdpName }
+        }
         return line + "\n"
+    }
+}
+
+/// Exchanges by verdict, for the counts.
+struct VerdictCounts {
+    var byKind: [String: Int] = [:]
+    var byError: [String: Int] = [:]
+    var warnings = 0
+
+    mutating func count(_ judged: JudgedExchange) {
+        byKind[judged.verdict.kind.jsonName, default: 0] += 1
+        if let error = judged.verdict.corsError { byError[error.cdpName, default: 0] += 1 }
+        warnings += judged.verdict.warnings.count
+    }
+}
+
+/// `--browser`: a profile by engine name.
+enum BrowserChoice: String, ExpressibleByArgument, CaseIterable {
+    case chromium, firefox, safari
+
+    var profile: BrowserProfile {
+        switch self {
+        case .chromium: return .chromium
+        case .firefox: return .firefox
+        case .safari: return .safari
+        }
     }
 }
 

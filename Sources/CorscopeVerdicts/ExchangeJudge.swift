@@ -1,0 +1,155 @@
+import BrowserRules
+import CorscopeCapture
+import CorscopeHTTP
+import CorscopePairing
+
+/// One exchange with what the browser did about it.
+public struct JudgedExchange: Sendable {
+    public enum Role: String, Sendable {
+        /// A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method).
+        case preflight
+        /// Any other request.
+        case request
+    }
+
+    public var exchange: HTTPExchange
+    public var role: Role
+    public var verdict: CORSVerdict
+    /// The preflight exchange this request was paired with (`role == .request`).
+    public var preflight: HTTPExchange?
+    /// An earlier preflight whose cached answer may have let this request skip its own.
+    public var cachedPreflight: (exchange: HTTPExchange, age: Double)?
+    /// For a preflight: the request it asked permission for, as the browser would have sent it.
+    public var guardedRequest: CORSRequest?
+}
+
+/// Applies the browser-rule engine to the exchanges of a capture, in capture order: pairs
+/// preflights with their requests, follows redirects, and judges every exchange as it arrives
+/// (a preflight can be judged on its own; a request's preflight always comes before it).
+public final class ExchangeJudge {
+    public let profile: BrowserProfile
+    private let pairer: PreflightPairer
+    private var redirects = RedirectTracker()
+
+    public init(profile: BrowserProfile = .chromium, pairing: PreflightPairer.Configuration = .init()) {
+        self.profile = profile
+        self.pairer = PreflightPairer(configuration: pairing)
+    }
+
+    public func judge(_ exchange: HTTPExchange) -> JudgedExchange {
+        let link = pairer.link(exchange)
+        guard let request = CORSInput.request(from: exchange, redirectedFrom: redirects.chain(leadingTo: exchange)) else {
+            return JudgedExchange(exchange: exchange, role: .request,
+                                  verdict: CORSVerdict(kind: .undecidable, missingEvidence: ["the request was not captured"],
+                                                       explanation: "Only the response was captured, so the request's origin is unknown."))
+        }
+        redirects.observe(exchange, url: request.url)
+        let response = exchange.response.map(CORSInput.response(from:))
+
+        switch link {
+        case .isPreflight:
+            let guarded = CORSInput.guardedRequest(preflight: exchange, preflightRequest: request)
+            let verdict = CORSEngine.evaluate(
+                CORSExchange(request: guarded, response: nil, preflight: .exchange(request: request, response: response)),
+                context: context(for: exchange))
+            return JudgedExchange(exchange: exchange, role: .preflight, verdict: preflightVerdict(verdict),
+                                  guardedRequest: guarded)
+        case .paired(let preflight):
+            let preflightRequest = CORSInput.request(from: preflight, redirectedFrom: [])!
+            let evidence = PreflightEvidence.exchange(request: preflightRequest,
+                                                      response: preflight.response.map(CORSInput.response(from:)))
+            let verdict = CORSEngine.evaluate(CORSExchange(request: request, response: response, preflight: evidence),
+                                              context: context(for: exchange))
+            return JudgedExchange(exchange: exchange, role: .request, verdict: verdict, preflight: preflight)
+        case .cachedCandidate(let preflight, let age):
+            var context = context(for: exchange)
+            if let preflightResponse = preflight.response.map(CORSInput.response(from:)),
+               let preflightRequest = CORSInput.request(from: preflight, redirectedFrom: []),
+               let entry = PreflightCacheEntry.from(
+                   preflightResponse: preflightResponse, origin: preflightRequest.originHeader ?? "",
+                   url: preflightRequest.url, credentials: request.credentials == .include,
+                   storedAt: Self.seconds(preflight.response?.lastByte ?? preflight.connection.firstSeen), profile: profile) {
+                context.preflightCache = [entry]
+            }
+            let verdict = CORSEngine.evaluate(CORSExchange(request: request, response: response, preflight: .none),
+                                              context: context)
+            return JudgedExchange(exchange: exchange, role: .request, verdict: verdict, cachedPreflight: (preflight, age))
+        case .none:
+            let verdict = CORSEngine.evaluate(CORSExchange(request: request, response: response, preflight: .none),
+                                              context: context(for: exchange))
+            return JudgedExchange(exchange: exchange, role: .request, verdict: verdict)
+        }
+    }
+
+    /// A passing preflight is judged "passed" by itself; the request it guarded gets its own
+    /// verdict. A failing one carries the verdict of the request it guarded, which never went out.
+    private func preflightVerdict(_ verdict: CORSVerdict) -> CORSVerdict {
+        // The guarded request's response is not part of a preflight exchange: "undecidable"
+        // for want of it alone means the preflight itself passed.
+        if verdict.kind == .undecidable, verdict.failure == nil,
+           verdict.outcomesByCredentials.allSatisfy({ $0.kind != .blocked }) {
+            var passed = verdict
+            passed.kind = .passed
+            passed.missingEvidence = []
+            passed.outcomesByCredentials = []
+            passed.explanation = "The preflight allowed the request."
+            return passed
+        }
+        guard verdict.kind == .blocked, let failure = verdict.failure, !failure.error.concernsPreflight else {
+            if verdict.kind == .blocked || verdict.kind == .undecidable { return verdict }
+            var passed = verdict
+            passed.kind = verdict.kind == .notCORS ? .notCORS : .passed
+            return passed
+        }
+        // The guarded request failed after the preflight (it has no response here): that is
+        // the request's own exchange to judge, not the preflight's.
+        var passed = verdict
+        passed.kind = .passed
+        passed.failure = nil
+        passed.explanation = "The preflight allowed the request."
+        passed.fix = nil
+        return passed
+    }
+
+    private func context(for exchange: HTTPExchange) -> EvaluationContext {
+        let time = exchange.request?.firstByte ?? exchange.connection.firstSeen
+        return EvaluationContext(profile: profile, requestTime: Self.seconds(time))
+    }
+
+    static func seconds(_ time: Timestamp) -> Double {
+        Double(time.seconds) + Double(time.nanoseconds) / 1e9
+    }
+}
+
+/// Remembers recent redirects per client so a followed redirect is judged as one (Fetch
+/// "tainted origin", the redirect credential rules).
+struct RedirectTracker {
+    private struct Hop {
+        var from: String
+        var chain: [String]
+        var time: Timestamp
+    }
+
+    /// Location URL → the hop that pointed there, per client address.
+    private var pending: [IPAddress: [String: Hop]] = [:]
+    private static let window = 10.0
+
+    func chain(leadingTo exchange: HTTPExchange) -> [String] {
+        guard let request = exchange.request, let url = CORSInput.url(of: exchange),
+              let hop = pending[exchange.connection.client.address]?[url],
+              request.firstByte.seconds(since: hop.time) <= Self.window else { return [] }
+        return hop.chain + [hop.from]
+    }
+
+    mutating func observe(_ exchange: HTTPExchange, url: String) {
+        guard let response = exchange.response, [301, 302, 303, 307, 308].contains(response.head.status),
+              let location = response.head.headers.first(named: "Location"),
+              let target = CORSInput.resolve(location, against: url) else { return }
+        let client = exchange.connection.client.address
+        let earlier = chain(leadingTo: exchange)
+        var hops = pending[client, default: [:]]
+        hops = hops.filter { response.lastByte.seconds(since: $0.value.time) <= Self.window }
+        hops[target] = Hop(from: url, chain: earlier, time: response.lastByte)
+        pending[client] = hops
+    }
+}
