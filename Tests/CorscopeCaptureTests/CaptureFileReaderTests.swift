@@ -224,7 +224,7 @@ func gzip(_ source: String, to destination: String) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = ["-c", source]
-    FileManager.default.createFile(atPath: destination, contents: nil)
+    XCTAssertTrue(FileManager.default.createFile(atPath: destination, contents: nil))
     let output = try FileHandle(forWritingTo: URL(fileURLWithPath: destination))
     defer { try? output.close() }
     process.standardOutput = output
