@@ -35,6 +35,20 @@ final class CaptureFileReaderTests: XCTestCase {
         XCTAssertEqual(packets.count, 64)  // capinfos: 64 packets
     }
 
+    /// A second section header (two pcapng files concatenated, as `cat` makes them) is followed.
+    func testPcapngWithTwoSectionsReadsBoth() throws {
+        let original = try PublicCaptures.path("zeek__http_cooper-grill-dvwa.pcapng")
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: original))
+        let twoSections = directory.appendingPathComponent("two-sections.pcapng")
+        try (bytes + bytes).write(to: twoSections)
+        let single = try readPackets(original)
+        let (packets, outcome) = try readPackets(twoSections.path)
+        XCTAssertEqual(outcome, .complete)
+        XCTAssertEqual(packets, single.packets + single.packets)
+    }
+
     /// libpcap refuses pcapng files whose interfaces have different link types; the reader must
     /// hand over what came before and report libpcap's reason instead of failing to open.
     func testPcapngMixingLinkTypesStopsWithLibpcapsReason() throws {
@@ -169,6 +183,7 @@ final class CaptureFileReaderTests: XCTestCase {
                 XCTAssertTrue(error.description.hasPrefix(url.path), error.description)
                 XCTAssertFalse(error.reason.isEmpty)
                 XCTAssertFalse(error.description.contains("\n"))
+                print("error for \(url.lastPathComponent): \(error)")
             }
         }
     }
