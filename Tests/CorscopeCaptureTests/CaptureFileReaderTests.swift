@@ -150,6 +150,25 @@ final class CaptureFileReaderTests: XCTestCase {
         XCTAssertEqual(outcome, .complete)
     }
 
+    func testCorruptRecordMidFileDeliversEarlierPacketsThenAnError() throws {
+        let original = try PublicCaptures.path("zeek__http_get.pcap")
+        let plain = try readPackets(original)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: original)))
+        // Record headers follow the 24-byte file header; each is 16 bytes plus its captured bytes.
+        let fifthRecord = 24 + plain.packets.prefix(4).reduce(0) { $0 + 16 + $1.bytes.count }
+        // This file is little-endian: captured length at +8, set absurdly large.
+        bytes.replaceSubrange((fifthRecord + 8)..<(fifthRecord + 12), with: [0xF0, 0xFF, 0xFF, 0x7F])
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let corrupt = directory.appendingPathComponent("corrupt-record.pcap")
+        try Data(bytes).write(to: corrupt)
+        let (packets, outcome) = try readPackets(corrupt.path)
+        XCTAssertEqual(packets, Array(plain.packets.prefix(4)))
+        guard case .readError(let message) = outcome else { return XCTFail("expected a read error, got \(outcome)") }
+        XCTAssertFalse(message.isEmpty)
+        print("corrupt record: \(message)")
+    }
+
     func testCutFileHeaderIsAnOpenError() throws {
         let original = try PublicCaptures.path("zeek__http_get.pcap")
         let directory = try temporaryDirectory()
