@@ -49,6 +49,10 @@ public final class CaptureFileReader {
         guard (status.st_mode & S_IFMT) == S_IFREG else {
             throw CaptureError(kind: .unreadable, path: path, reason: "not a regular file")
         }
+        guard status.st_size > 0 else {
+            // libpcap would say "truncated dump file; tried to read 4 file header bytes, only got 0".
+            throw CaptureError(kind: .notACapture, path: path, reason: "the file is empty")
+        }
         fileSize = Int64(status.st_size)
         isGzipCompressed = magicCount == 2 && magic == (0x1f, 0x8b)
 

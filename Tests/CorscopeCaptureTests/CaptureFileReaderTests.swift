@@ -35,6 +35,20 @@ final class CaptureFileReaderTests: XCTestCase {
         XCTAssertEqual(packets.count, 64)  // capinfos: 64 packets
     }
 
+    /// A second section header (two pcapng files concatenated, as `cat` makes them) is followed.
+    func testPcapngWithTwoSectionsReadsBoth() throws {
+        let original = try PublicCaptures.path("zeek__http_cooper-grill-dvwa.pcapng")
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: original))
+        let twoSections = directory.appendingPathComponent("two-sections.pcapng")
+        try (bytes + bytes).write(to: twoSections)
+        let single = try readPackets(original)
+        let (packets, outcome) = try readPackets(twoSections.path)
+        XCTAssertEqual(outcome, .complete)
+        XCTAssertEqual(packets, single.packets + single.packets)
+    }
+
     /// libpcap refuses pcapng files whose interfaces have different link types; the reader must
     /// hand over what came before and report libpcap's reason instead of failing to open.
     func testPcapngMixingLinkTypesStopsWithLibpcapsReason() throws {
@@ -136,6 +150,25 @@ final class CaptureFileReaderTests: XCTestCase {
         XCTAssertEqual(outcome, .complete)
     }
 
+    func testCorruptRecordMidFileDeliversEarlierPacketsThenAnError() throws {
+        let original = try PublicCaptures.path("zeek__http_get.pcap")
+        let plain = try readPackets(original)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: original)))
+        // Record headers follow the 24-byte file header; each is 16 bytes plus its captured bytes.
+        let fifthRecord = 24 + plain.packets.prefix(4).reduce(0) { $0 + 16 + $1.bytes.count }
+        // This file is little-endian: captured length at +8, set absurdly large.
+        bytes.replaceSubrange((fifthRecord + 8)..<(fifthRecord + 12), with: [0xF0, 0xFF, 0xFF, 0x7F])
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let corrupt = directory.appendingPathComponent("corrupt-record.pcap")
+        try Data(bytes).write(to: corrupt)
+        let (packets, outcome) = try readPackets(corrupt.path)
+        XCTAssertEqual(packets, Array(plain.packets.prefix(4)))
+        guard case .readError(let message) = outcome else { return XCTFail("expected a read error, got \(outcome)") }
+        XCTAssertFalse(message.isEmpty)
+        print("corrupt record: \(message)")
+    }
+
     func testCutFileHeaderIsAnOpenError() throws {
         let original = try PublicCaptures.path("zeek__http_get.pcap")
         let directory = try temporaryDirectory()
@@ -169,6 +202,7 @@ final class CaptureFileReaderTests: XCTestCase {
                 XCTAssertTrue(error.description.hasPrefix(url.path), error.description)
                 XCTAssertFalse(error.reason.isEmpty)
                 XCTAssertFalse(error.description.contains("\n"))
+                print("error for \(url.lastPathComponent): \(error)")
             }
         }
     }
@@ -224,7 +258,7 @@ func gzip(_ source: String, to destination: String) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = ["-c", source]
-    FileManager.default.createFile(atPath: destination, contents: nil)
+    XCTAssertTrue(FileManager.default.createFile(atPath: destination, contents: nil))
     let output = try FileHandle(forWritingTo: URL(fileURLWithPath: destination))
     defer { try? output.close() }
     process.standardOutput = output

@@ -16,10 +16,8 @@ enum RealPackets {
     /// A pure ACK (no payload) of zeek__http_get.pcap: its IP datagram.
     static func ipv4PureACK() throws -> [UInt8] {
         let decoded = try decodeCapture(try PublicCaptures.path("zeek__http_get.pcap"))
-        for (index, packet) in decoded.packets.enumerated() {
-            let segments = PacketDecoder().decodeRecord(packet)
-            if let segment = segments.first, segment.payload.isEmpty, segment.flags == 0x10 {
-                _ = index
+        for packet in decoded.packets {
+            if let segment = PacketDecoder().decodeRecord(packet).first, segment.payload.isEmpty, segment.flags == 0x10 {
                 return Array(packet.bytes[14...])
             }
         }
