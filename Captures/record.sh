@@ -44,28 +44,38 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
 }
 
+drop_browser() {  # the browser group is optional: record the rest, say why
+    log "WARNING: $* -- skipping the browser group (chromium-cors.* not updated)"
+    GROUPS_RUN=" $GROUPS_RUN "; GROUPS_RUN="${GROUPS_RUN// browser / }"
+}
+
 ensure_deps() {
     local need=()
     command -v tcpdump >/dev/null || need+=(tcpdump)
     command -v tshark >/dev/null || need+=(tshark)
     command -v dumpcap >/dev/null || need+=(tshark)
     command -v editcap >/dev/null || need+=(tshark)
+    command -v capinfos >/dev/null || need+=(tshark)
     command -v nginx >/dev/null || need+=(nginx-light)
     command -v curl >/dev/null || need+=(curl)
     command -v gzip >/dev/null || need+=(gzip)
     command -v "$PY" >/dev/null || need+=(python3)
-    if want browser; then
-        [ -x /usr/bin/chromium ] || need+=(chromium)
-        [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
-    fi
     # shellcheck disable=SC2207
     need=($(printf '%s\n' "${need[@]}" | sort -u))
     apt_install "${need[@]}"
-    if want browser && ! "$PY" -c 'import selenium' 2>/dev/null; then
-        if ! "$PY" -m pip --version >/dev/null 2>&1; then apt_install python3-pip; fi
+    want browser || return 0
+    need=()
+    [ -x /usr/bin/chromium ] || need+=(chromium)
+    [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+    apt_install "${need[@]}" || { drop_browser "apt-get install ${need[*]} failed"; return 0; }
+    if ! "$PY" -c 'import selenium' 2>/dev/null; then
+        if ! "$PY" -m pip --version >/dev/null 2>&1; then
+            apt_install python3-pip || { drop_browser "apt-get install python3-pip failed"; return 0; }
+        fi
         log "pip install selenium"
         "$PY" -m pip install -q selenium 2>/dev/null ||
-            "$PY" -m pip install -q --break-system-packages selenium   # Debian 12: PEP 668
+            "$PY" -m pip install -q --break-system-packages selenium ||   # Debian 12: PEP 668
+            { drop_browser "pip install selenium failed (no PyPI access?)"; return 0; }
     fi
 }
 
