@@ -236,6 +236,9 @@ public enum CORSEngine {
                     explanation: "A 304 is merged with the browser's cached copy, whose headers are not in the capture; on revalidation Chromium skips the CORS check on the 304 itself.")
             }
             let stage: FailureStage = redirectLocation == nil ? .response : .redirect
+            if let redirectLocation {
+                details.redirectLocation = RedirectRules.resolve(location: redirectLocation, against: request.url)
+            }
             return blocked(CORSFailure(error: failure.error, failedParameter: failure.failedParameter, stage: stage, details: details),
                            warnings: warnings, notes: notes)
         }
