@@ -104,6 +104,19 @@ public enum CORSEngine {
         }
         let withCredentials = decide(inputs, includeCredentials: true)
         var without = decide(inputs, includeCredentials: false)
+        // A captured actual request proves its preflight passed, which rules out any credentials
+        // mode under which the preflight would have failed.
+        if exchange.response != nil, case .exchange = exchange.preflight {
+            let failsPreflightWith = withCredentials.failure?.stage == .preflight
+            let failsPreflightWithout = without.failure?.stage == .preflight
+            if failsPreflightWith != failsPreflightWithout {
+                var survivor = failsPreflightWith ? without : withCredentials
+                let excluded = failsPreflightWith ? "'include'" : "'omit'/'same-origin'"
+                survivor.notes = baseNotes + survivor.notes
+                    + ["The actual request was sent, so its preflight passed; that rules out credentials mode \(excluded)."]
+                return survivor
+            }
+        }
         if withCredentials.kind == without.kind && withCredentials.failure == without.failure {
             without.notes = baseNotes + without.notes
                 + ["Credentials mode unknown, but the outcome is the same with or without credentials."]
@@ -191,6 +204,9 @@ public enum CORSEngine {
                     notes.append("A response to the actual request is in the capture although its preflight failed; it probably belongs to another attempt.")
                 }
                 return blocked(corsFailure, notes: notes)
+            }
+            if !requirement.isRequired && !requirement.isUncertain {
+                notes.append("Method and headers needed no preflight, so the browser forced one (XHR upload listeners or a streaming request body).")
             }
             if validation.authorizationCoveredOnlyByWildcard { warnings.append(.authorizationCoveredOnlyByWildcard) }
             if let preflightResponse { warnings += maxAgeWarnings(preflightResponse, profile: profile) }

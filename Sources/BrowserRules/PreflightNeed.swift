@@ -22,6 +22,8 @@ public enum PreflightRules {
     /// Chrome's `X-Client-Data` to Google hosts); they never count.
     static let networkStackHeaders: Set<String> = ["priority", "x-client-data"]
 
+    static let revalidationHeaders: Set<String> = ["if-modified-since", "if-none-match", "cache-control"]
+
     /// Headers a browser may add itself but a script may also set.
     static let ambiguousHeaders: Set<String> = [
         "authorization", "cache-control", "pragma", "if-none-match", "if-modified-since", "if-range",
@@ -39,7 +41,10 @@ public enum PreflightRules {
         let unsafeMethod: String? = MethodRules.isSafelisted(method) ? nil : method
 
         let authored = HTTPHeaders(request.headers.fields.filter {
-            !networkStackHeaders.contains($0.name.asciiLowercased)
+            let name = $0.name.asciiLowercased
+            // Chromium ignores the cache's own validators on a revalidation (cors_util.cc).
+            return !networkStackHeaders.contains(name)
+                && !(request.isRevalidation && revalidationHeaders.contains(name))
         })
         let names = HeaderRules.corsUnsafeNames(in: authored, profile: profile)
         let certain = names.filter { !ambiguousHeaders.contains($0) }

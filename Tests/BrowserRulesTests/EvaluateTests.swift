@@ -63,6 +63,33 @@ final class EvaluateTests: XCTestCase {
         XCTAssertEqual(verdict.corsError, .invalidAllowCredentials)
     }
 
+    func testSentActualRequestRulesOutCredentialsThatFailThePreflight() {
+        // Preflight answered with ACAO * (fails with credentials); the actual request went out anyway,
+        // so credentials were not included — then the actual response decides.
+        let preflightRequest = CORSRequest(method: "OPTIONS", url: remoteURL, headers: [("Origin", pageOrigin), ("Access-Control-Request-Method", "PUT")])
+        let request = CORSRequest(method: "PUT", url: remoteURL, headers: [("Origin", pageOrigin)])
+        let verdict = evaluate(CORSExchange(request: request, response: CORSResponse(status: 200, headers: acao("*", acac: "true")),
+                                            preflight: .exchange(request: preflightRequest, response: preflightResponse(allowOrigin: "*", methods: "PUT"))))
+        XCTAssertEqual(verdict.kind, .passed)
+        XCTAssertTrue(verdict.notes.contains { $0.contains("rules out credentials mode 'include'") })
+    }
+
+    func testForcedPreflightIsNoted() {
+        let preflightRequest = CORSRequest(method: "OPTIONS", url: remoteURL, headers: [("Origin", pageOrigin), ("Access-Control-Request-Method", "POST")])
+        let request = CORSRequest(method: "POST", url: remoteURL, headers: [("Origin", pageOrigin), ("Content-Type", "text/plain")], credentials: .omit)
+        let verdict = evaluate(CORSExchange(request: request, response: CORSResponse(status: 200, headers: acao("*")),
+                                            preflight: .exchange(request: preflightRequest, response: preflightResponse(allowOrigin: "*"))))
+        XCTAssertEqual(verdict.kind, .passed)
+        XCTAssertTrue(verdict.notes.contains { $0.contains("forced") })
+    }
+
+    func testRevalidationValidatorsDoNotCount() {
+        let request = CORSRequest(method: "GET", url: remoteURL, headers: [("If-None-Match", "\"abc\""), ("Cache-Control", "max-age=0")], isRevalidation: true)
+        let requirement = needsPreflight(request)
+        XCTAssertFalse(requirement.isRequired)
+        XCTAssertFalse(requirement.isUncertain)
+    }
+
     // MARK: Preflight evidence
 
     func testMissingPreflightButResponseCapturedIsEvaluated() {
