@@ -42,8 +42,9 @@ public enum PreflightRules {
 
         let authored = HTTPHeaders(request.headers.fields.filter {
             let name = $0.name.asciiLowercased
+            // HTTP/2 and HTTP/3 pseudo-headers (`:authority` …) come from the framing layer.
             // Chromium ignores the cache's own validators on a revalidation (cors_util.cc).
-            return !networkStackHeaders.contains(name)
+            return !name.hasPrefix(":") && !networkStackHeaders.contains(name)
                 && !(request.isRevalidation && revalidationHeaders.contains(name))
         })
         let names = HeaderRules.corsUnsafeNames(in: authored, profile: profile)

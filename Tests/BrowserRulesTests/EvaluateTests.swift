@@ -134,7 +134,7 @@ final class EvaluateTests: XCTestCase {
         let request = CORSRequest(method: "GET", url: remoteURL, headers: [
             ("Host", "b.test"), ("User-Agent", "x"), ("Accept", "*/*"), ("Accept-Encoding", "gzip"), ("Accept-Language", "en-US,en;q=0.9"),
             ("Origin", pageOrigin), ("Referer", "http://a.test/"), ("Cookie", "a=b"), ("Sec-Fetch-Mode", "cors"), ("Priority", "u=1, i"),
-            ("Cache-Control", "no-cache"),
+            ("Cache-Control", "no-cache"), (":authority", "b.test"), (":method", "GET"),
         ])
         let requirement = needsPreflight(request)
         XCTAssertFalse(requirement.isRequired)
