@@ -19,8 +19,10 @@ public struct PreflightRequirement: Sendable, Hashable {
 
 public enum PreflightRules {
     /// Headers only the network stack adds after the CORS decision (HTTP/2 `Priority`,
-    /// Chrome's `X-Client-Data` to Google hosts); they never count.
-    static let networkStackHeaders: Set<String> = ["priority", "x-client-data"]
+    /// Chrome's `X-Client-Data` to Google hosts, Firefox's `Alt-Used`); they never count.
+    /// `User-Agent` is forbidden only in Chromium, but every browser adds it itself, so on the
+    /// wire it is taken as browser-added (a script-set one in Firefox/Safari would be missed).
+    static let networkStackHeaders: Set<String> = ["priority", "x-client-data", "alt-used", "user-agent"]
 
     static let revalidationHeaders: Set<String> = ["if-modified-since", "if-none-match", "cache-control"]
 

@@ -139,6 +139,8 @@ final class EvaluateTests: XCTestCase {
         let requirement = needsPreflight(request)
         XCTAssertFalse(requirement.isRequired)
         XCTAssertTrue(requirement.isUncertain)
+        XCTAssertFalse(needsPreflight(request, profile: .firefox).isRequired)
+        XCTAssertFalse(needsPreflight(request, profile: .safari).isRequired)
         XCTAssertEqual(requirement.possiblyBrowserAddedHeaderNames, ["cache-control"])
     }
 

@@ -74,3 +74,38 @@ final class PreflightCacheTests: XCTestCase {
         XCTAssertFalse(entry.canServe(origin: "http://z.test", url: remoteURL, method: "DELETE", headerNames: [], includeCredentials: false, at: 1))
     }
 }
+
+final class ParsingTests: XCTestCase {
+    func testHeaderListsCombineLinesAndTrim() {
+        let headers: HTTPHeaders = [("access-control-allow-methods", " GET "), ("Access-Control-Allow-Methods", "PUT,\tpatch")]
+        XCTAssertEqual(headers.combinedValue(named: "Access-Control-Allow-Methods"), "GET, PUT,\tpatch")
+        XCTAssertEqual(try AllowListParser.parseMethods(headers).get().items, ["GET", "PUT", "patch"])
+        XCTAssertEqual(try AllowListParser.parseHeaderNames([("Access-Control-Allow-Headers", "X-A, x-b")]).get().items, ["x-a", "x-b"])
+        guard case let .failure(error) = AllowListParser.parseMethods([("Access-Control-Allow-Methods", "GET, PU T")]) else {
+            return XCTFail("should not parse")
+        }
+        XCTAssertEqual(error.invalidToken, "PU T")
+        XCTAssertEqual(error.headerValue, "GET, PU T")
+    }
+
+    func testExposeHeadersSyntaxErrorExposesNothingExtra() {
+        let response = CORSResponse(status: 200, headers: [("Access-Control-Expose-Headers", "X-A, bad value"), ("X-A", "1")])
+        XCTAssertFalse(ExposedHeaders.isExposed("X-A", response: response, includeCredentials: false))
+        XCTAssertTrue(ExposedHeaders.isExposed("Content-Length", response: response, includeCredentials: false))
+    }
+
+    func testMethodNormalisation() {
+        XCTAssertEqual(MethodRules.normalize("delete"), "DELETE")
+        XCTAssertEqual(MethodRules.normalize("patch"), "patch")
+        XCTAssertEqual(MethodRules.normalize("Options"), "OPTIONS")
+    }
+
+    func testForbiddenHeaderNames() {
+        XCTAssertTrue(HeaderRules.isForbidden(name: "Sec-Fetch-Site", value: "cross-site"))
+        XCTAssertTrue(HeaderRules.isForbidden(name: "Proxy-Authorization", value: "x"))
+        XCTAssertTrue(HeaderRules.isForbidden(name: "X-HTTP-Method-Override", value: "GET, TRACE"))
+        XCTAssertFalse(HeaderRules.isForbidden(name: "X-HTTP-Method-Override", value: "PATCH"))
+        XCTAssertTrue(HeaderRules.isForbidden(name: "User-Agent", value: "x", profile: .chromium))
+        XCTAssertFalse(HeaderRules.isForbidden(name: "User-Agent", value: "x", profile: .firefox))
+    }
+}
