@@ -13,7 +13,7 @@ extension CORSEngine {
         let requirement = PreflightRules.needsPreflight(request, profile: profile)
         switch exchange.preflight {
         case let .exchange(preflightRequest, preflightResponse):
-            let question = preflightQuestion(request: request, preflightRequest: preflightRequest,
+            let question = preflightQuestion(request: request, preflightRequest: preflightRequest, profile: profile,
                                              includeCredentials: includeCredentials,
                                              requestOrigin: preflightRequest.originHeader ?? inputs.requestOrigin)
             let validation = PreflightValidator.validate(response: preflightResponse, question: question, profile: profile)
@@ -32,7 +32,8 @@ extension CORSEngine {
                 }
                 return blocked(corsFailure, notes: notes)
             }
-            if !requirement.isRequired && !requirement.isUncertain {
+            // The browser's own ACRM/ACRH say whether anything needed approval.
+            if MethodRules.isSafelisted(question.method) && question.headerNames.isEmpty {
                 notes.append("Method and headers needed no preflight, so the browser forced one (XHR upload listeners or a streaming request body).")
             }
             if validation.authorizationCoveredOnlyByWildcard { warnings.append(.authorizationCoveredOnlyByWildcard) }
@@ -108,14 +109,16 @@ extension CORSEngine {
                 + (response.isOkStatus || redirectLocation != nil ? "" : " The HTTP status \(response.status) is exposed to the page as is; CORS does not look at it."))
     }
 
-    static func preflightQuestion(request: CORSRequest, preflightRequest: CORSRequest,
+    static func preflightQuestion(request: CORSRequest, preflightRequest: CORSRequest, profile: BrowserProfile,
                                   includeCredentials: Bool, requestOrigin: String) -> PreflightQuestion {
         // ACRM/ACRH are exactly what the browser computed; fall back to the actual request.
         let method = preflightRequest.headers.values(named: HeaderName.requestMethod).last
             ?? MethodRules.normalize(request.method)
-        let names = preflightRequest.headers.contains(HeaderName.requestHeaders)
-            ? declaredHeaderNames(preflightRequest)
-            : (PreflightRules.needsPreflight(request).unsafeHeaderNames)
+        // A captured OPTIONS without ACRH means the browser found no unsafe headers; only when the
+        // OPTIONS headers were not captured at all do we recompute them from the actual request.
+        let names = preflightRequest.headers.fields.isEmpty
+            ? PreflightRules.needsPreflight(request, profile: profile).unsafeHeaderNames
+            : declaredHeaderNames(preflightRequest)
         var asWritten: [String: String] = [:]
         for field in request.headers where asWritten[field.name.asciiLowercased] == nil {
             asWritten[field.name.asciiLowercased] = field.name
