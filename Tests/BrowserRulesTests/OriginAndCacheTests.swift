@@ -109,3 +109,23 @@ final class ParsingTests: XCTestCase {
         XCTAssertFalse(HeaderRules.isForbidden(name: "User-Agent", value: "x", profile: .firefox))
     }
 }
+
+final class CaptureTimelineTests: XCTestCase {
+    func testEarlierPreflightCoversALaterRequestUntilItExpires() {
+        let preflightRequest = CORSRequest(method: "OPTIONS", url: remoteURL, headers: [("Origin", pageOrigin), ("Access-Control-Request-Method", "PUT")])
+        let put = CORSRequest(method: "PUT", url: remoteURL, headers: [("Origin", pageOrigin)], mode: .cors, credentials: .omit)
+        let ok = CORSResponse(status: 200, headers: acao("*"))
+        let first = CORSExchange(request: put, response: ok,
+                                 preflight: .exchange(request: preflightRequest, response: preflightResponse(allowOrigin: "*", methods: "PUT", extra: [("Access-Control-Max-Age", "60")])))
+        let later = CORSExchange(request: put, response: nil)
+        let verdicts = CaptureTimeline.evaluate([(later, 130), (first, 100), (later, 120)])
+        XCTAssertEqual(verdicts.map(\.kind), [.passed, .undecidable, .undecidable])
+        // Sorted by time: t=120 and t=130 are within max-age (100 + 60) and covered by the cache;
+        // their responses were not captured, hence undecidable, but no preflight is demanded.
+        XCTAssertTrue(verdicts[1].notes.contains { $0.contains("earlier preflight") }, "\(verdicts[1].notes)")
+        XCTAssertTrue(verdicts[2].notes.contains { $0.contains("earlier preflight") })
+
+        let expired = CaptureTimeline.evaluate([(first, 100), (later, 200)])
+        XCTAssertTrue(expired[1].missingEvidence.contains { $0.contains("OPTIONS") })
+    }
+}
