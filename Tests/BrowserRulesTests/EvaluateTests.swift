@@ -187,6 +187,9 @@ final class EvaluateTests: XCTestCase {
             ReflectionAnalysis.Observation(requestOrigin: "https://evil.example", allowOrigin: "https://evil.example", allowCredentials: "true"),
         ]
         XCTAssertTrue(ReflectionAnalysis.looksLikeArbitraryReflection(observations))
+        let exchange = CORSExchange(request: CORSRequest(method: "GET", url: remoteURL, headers: [("Origin", "null")]),
+                                    response: CORSResponse(status: 200, headers: acao("null", acac: "true")))
+        XCTAssertTrue(ReflectionAnalysis.looksLikeArbitraryReflection([ReflectionAnalysis.observation(of: exchange)!]))
         XCTAssertFalse(ReflectionAnalysis.looksLikeArbitraryReflection(Array(observations.prefix(1))))
     }
 }
