@@ -105,7 +105,8 @@ extension CORSEngine {
         return CORSVerdict(
             kind: .passed, warnings: warnings, notes: notes,
             explanation: "The response allows the page's origin (Access-Control-Allow-Origin: \(allowOrigin))"
-                + (includeCredentials ? " with credentials" : "") + ", so the browser hands it to the page."
+                + (includeCredentials ? " with credentials" : "")
+                + (redirectLocation == nil ? ", so the browser hands it to the page." : ", so the browser follows the redirect.")
                 + (response.isOkStatus || redirectLocation != nil ? "" : " The HTTP status \(response.status) is exposed to the page as is; CORS does not look at it."))
     }
 
