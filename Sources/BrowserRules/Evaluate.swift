@@ -104,6 +104,19 @@ public enum CORSEngine {
         }
         let withCredentials = decide(inputs, includeCredentials: true)
         var without = decide(inputs, includeCredentials: false)
+        // A captured actual request proves its preflight passed, which rules out any credentials
+        // mode under which the preflight would have failed.
+        if exchange.response != nil, case .exchange = exchange.preflight {
+            let failsPreflightWith = withCredentials.failure?.stage == .preflight
+            let failsPreflightWithout = without.failure?.stage == .preflight
+            if failsPreflightWith != failsPreflightWithout {
+                var survivor = failsPreflightWith ? without : withCredentials
+                let excluded = failsPreflightWith ? "'include'" : "'omit'/'same-origin'"
+                survivor.notes = baseNotes + survivor.notes
+                    + ["The actual request was sent, so its preflight passed; that rules out credentials mode \(excluded)."]
+                return survivor
+            }
+        }
         if withCredentials.kind == without.kind && withCredentials.failure == without.failure {
             without.notes = baseNotes + without.notes
                 + ["Credentials mode unknown, but the outcome is the same with or without credentials."]
@@ -135,191 +148,6 @@ public enum CORSEngine {
         return nil
     }
 
-    /// Credentials actually included (Fetch "includeCredentials"). A `Cookie` header on a
-    /// cross-origin request proves mode `include`; so does an `Authorization` the page did not
-    /// declare in the preflight's ACRH (the browser's HTTP-auth cache added it). Absence proves nothing.
-    static func resolveCredentials(_ exchange: CORSExchange) -> (Bool?, String?) {
-        let request = exchange.request
-        switch request.credentials {
-        case .include: return (true, nil)
-        case .omit, .sameOrigin: return (false, nil)
-        case .unknown: break
-        }
-        if request.headers.contains(HeaderName.cookie) {
-            return (true, "Credentials mode inferred as 'include': the request carried a Cookie header.")
-        }
-        if request.headers.contains(HeaderName.authorization),
-           case let .exchange(preflightRequest, _) = exchange.preflight,
-           !declaredHeaderNames(preflightRequest).contains("authorization") {
-            return (true, "Credentials mode inferred as 'include': Authorization was sent but not declared in the preflight, so the browser's HTTP-auth cache added it.")
-        }
-        return (nil, nil)
-    }
-
-    static func declaredHeaderNames(_ preflightRequest: CORSRequest) -> [String] {
-        guard let value = preflightRequest.headers.combinedValue(named: HeaderName.requestHeaders) else { return [] }
-        return value.split(separator: ",").map { $0.trimmingHTTPWhitespace.asciiLowercased }.filter { !$0.isEmpty }
-    }
-
-    /// The verdict when the credentials mode is known (or assumed).
-    static func decide(_ inputs: Inputs, includeCredentials: Bool) -> CORSVerdict {
-        let exchange = inputs.exchange
-        let request = exchange.request
-        let profile = inputs.context.profile
-        var notes: [String] = []
-        var warnings: [CORSWarning] = []
-
-        // Preflight.
-        let requirement = PreflightRules.needsPreflight(request, profile: profile)
-        switch exchange.preflight {
-        case let .exchange(preflightRequest, preflightResponse):
-            let question = preflightQuestion(request: request, preflightRequest: preflightRequest,
-                                             includeCredentials: includeCredentials,
-                                             requestOrigin: preflightRequest.originHeader ?? inputs.requestOrigin)
-            let validation = PreflightValidator.validate(response: preflightResponse, question: question, profile: profile)
-            if let failure = validation.failure {
-                var details = inputs.base
-                details.status = preflightResponse?.status
-                details.allowOriginValue = preflightResponse?.headers.combinedValue(named: HeaderName.allowOrigin)
-                details.allowOriginLineCount = preflightResponse?.headers.lineCount(named: HeaderName.allowOrigin) ?? 0
-                details.invalidToken = validation.invalidToken
-                details.invalidHeaderValue = validation.invalidHeaderValue
-                details.offendingHeaderAsWritten = validation.offendingHeaderAsWritten
-                let corsFailure = CORSFailure(error: failure.error, failedParameter: failure.failedParameter,
-                                              stage: .preflight, details: details)
-                if exchange.response != nil {
-                    notes.append("A response to the actual request is in the capture although its preflight failed; it probably belongs to another attempt.")
-                }
-                return blocked(corsFailure, notes: notes)
-            }
-            if validation.authorizationCoveredOnlyByWildcard { warnings.append(.authorizationCoveredOnlyByWildcard) }
-            if let preflightResponse { warnings += maxAgeWarnings(preflightResponse, profile: profile) }
-        case .knownCached:
-            notes.append("A cached preflight served this request.")
-        case .none:
-            if requirement.isRequired {
-                let reason = requirement.unsafeMethod.map { "method \($0)" }
-                    ?? "header(s) \(requirement.unsafeHeaderNames.joined(separator: ", "))"
-                if let entry = matchingCacheEntry(inputs, requirement: requirement, includeCredentials: includeCredentials) {
-                    notes.append("A preflight was required (\(reason)); an earlier preflight at \(entry.storedAt) still covered it.")
-                } else if exchange.response != nil {
-                    notes.append("A preflight was required (\(reason)) but none was captured; since the request reached the server, the browser had a valid cached preflight or the OPTIONS exchange was not captured.")
-                } else {
-                    return CORSVerdict(
-                        kind: .undecidable, notes: notes,
-                        missingEvidence: ["the preflight (OPTIONS) exchange for this request", "the response"],
-                        explanation: "This request needed a preflight (\(reason)), but neither the OPTIONS exchange nor a response was captured.")
-                }
-            } else if requirement.isUncertain {
-                notes.append("Header(s) \(requirement.possiblyBrowserAddedHeaderNames.joined(separator: ", ")) would need a preflight if the page set them; the browser may have added them itself.")
-            }
-        }
-
-        // Actual response.
-        guard let response = exchange.response else {
-            return CORSVerdict(kind: .undecidable, warnings: warnings, notes: notes,
-                               missingEvidence: ["the response to the actual request"],
-                               explanation: "The request was sent but no response was captured, so the CORS check cannot be evaluated.")
-        }
-        var details = inputs.base
-        details.status = response.status
-        details.allowOriginValue = response.headers.combinedValue(named: HeaderName.allowOrigin)
-        details.allowOriginLineCount = response.headers.lineCount(named: HeaderName.allowOrigin)
-        let redirectLocation = response.redirectLocation
-        let check = CORSCheck.check(responseHeaders: response.headers, requestOrigin: inputs.requestOrigin,
-                                    includeCredentials: includeCredentials)
-        if let failure = check.failure {
-            if response.status == 304 {
-                return CORSVerdict(
-                    kind: .undecidable, warnings: warnings, notes: notes,
-                    missingEvidence: ["the cached response this 304 revalidated (its CORS headers)"],
-                    explanation: "A 304 is merged with the browser's cached copy, whose headers are not in the capture; on revalidation Chromium skips the CORS check on the 304 itself.")
-            }
-            let stage: FailureStage = redirectLocation == nil ? .response : .redirect
-            return blocked(CORSFailure(error: failure.error, failedParameter: failure.failedParameter, stage: stage, details: details),
-                           warnings: warnings, notes: notes)
-        }
-        if let redirectLocation {
-            let resolved = RedirectRules.resolve(location: redirectLocation, against: request.url)
-            if let failure = RedirectRules.checkLocation(redirectLocation, requestURL: request.url, initiator: inputs.initiator,
-                                                         tainted: inputs.tainted, corsFlag: inputs.corsFlag) {
-                details.redirectLocation = resolved
-                return blocked(CORSFailure(error: failure.error, failedParameter: failure.failedParameter, stage: .redirect, details: details),
-                               warnings: warnings, notes: notes)
-            }
-            if RedirectRules.isUnsafeRedirectTarget(redirectLocation, requestURL: request.url) {
-                notes.append("The redirect target \(resolved) is not http(s): the browser fails the fetch with a network error (Chromium net::ERR_UNSAFE_REDIRECT), which is not a CORS error.")
-            } else {
-                notes.append("Redirect to \(resolved) allowed; the browser follows it (the next hop is a separate exchange, with Origin: null if the hop taints it).")
-            }
-        }
-        warnings += responseWarnings(response, requestOrigin: inputs.requestOrigin, includeCredentials: includeCredentials)
-        let allowOrigin = details.allowOriginValue ?? ""
-        return CORSVerdict(
-            kind: .passed, warnings: warnings, notes: notes,
-            explanation: "The response allows the page's origin (Access-Control-Allow-Origin: \(allowOrigin))"
-                + (includeCredentials ? " with credentials" : "") + ", so the browser hands it to the page."
-                + (response.isOkStatus || redirectLocation != nil ? "" : " The HTTP status \(response.status) is exposed to the page as is; CORS does not look at it."))
-    }
-
-    static func preflightQuestion(request: CORSRequest, preflightRequest: CORSRequest,
-                                  includeCredentials: Bool, requestOrigin: String) -> PreflightQuestion {
-        // ACRM/ACRH are exactly what the browser computed; fall back to the actual request.
-        let method = preflightRequest.headers.values(named: HeaderName.requestMethod).last
-            ?? MethodRules.normalize(request.method)
-        let names = preflightRequest.headers.contains(HeaderName.requestHeaders)
-            ? declaredHeaderNames(preflightRequest)
-            : (PreflightRules.needsPreflight(request).unsafeHeaderNames)
-        var asWritten: [String: String] = [:]
-        for field in request.headers where asWritten[field.name.asciiLowercased] == nil {
-            asWritten[field.name.asciiLowercased] = field.name
-        }
-        return PreflightQuestion(method: method, headerNames: names, headerNamesAsWritten: asWritten,
-                                 includeCredentials: includeCredentials, requestOrigin: requestOrigin)
-    }
-
-    static func matchingCacheEntry(_ inputs: Inputs, requirement: PreflightRequirement, includeCredentials: Bool) -> PreflightCacheEntry? {
-        let request = inputs.exchange.request
-        let time = inputs.context.requestTime ?? Double.infinity
-        return inputs.context.preflightCache.first { entry in
-            entry.canServe(origin: inputs.requestOrigin, url: request.url, method: MethodRules.normalize(request.method),
-                           headerNames: requirement.unsafeHeaderNames, includeCredentials: includeCredentials,
-                           at: time == .infinity ? entry.storedAt : time)
-        }
-    }
-
-    static func maxAgeWarnings(_ response: CORSResponse, profile: BrowserProfile) -> [CORSWarning] {
-        guard let raw = response.headers.combinedValue(named: HeaderName.maxAge) else { return [] }
-        if profile.engine == .firefox, case .notCached = PreflightCachePolicy.lifetime(maxAgeHeader: raw, profile: profile) {
-            return [.maxAgeNotCached(value: raw)]
-        }
-        if let value = PreflightCachePolicy.parseSignedInteger(raw), value > profile.preflightCacheCapSeconds {
-            return [.maxAgeAboveCap(requested: value, cap: profile.preflightCacheCapSeconds)]
-        }
-        return []
-    }
-
-    static func responseWarnings(_ response: CORSResponse, requestOrigin: String, includeCredentials: Bool) -> [CORSWarning] {
-        var warnings: [CORSWarning] = []
-        guard let allowOrigin = response.headers.combinedValue(named: HeaderName.allowOrigin) else { return [] }
-        let allowCredentials = response.headers.combinedValue(named: HeaderName.allowCredentials)
-        if allowOrigin == "null" { warnings.append(.nullOriginAllowed) }
-        if allowOrigin != "*" {
-            let vary = response.headers.values(named: HeaderName.vary)
-                .flatMap { $0.split(separator: ",").map { $0.trimmingHTTPWhitespace.asciiLowercased } }
-            if !vary.contains("origin") && !vary.contains("*") {
-                warnings.append(.missingVaryOrigin(allowOrigin: allowOrigin))
-            }
-            if allowCredentials == "true", requestOrigin != "null",
-               CORSCheck.reflectsOrigin(requestOrigin: requestOrigin, allowOrigin: allowOrigin) {
-                warnings.append(.credentialedOriginReflection(origin: requestOrigin))
-            }
-        } else if allowCredentials == "true" {
-            warnings.append(.wildcardWithCredentialsHeader)
-        }
-        return warnings
-    }
-
     // MARK: Verdict builders
 
     static func notCORS(_ reason: NotCORSReason, _ explanation: String) -> CORSVerdict {
@@ -334,27 +162,6 @@ public enum CORSEngine {
         }
         return CORSVerdict(kind: .blocked, failure: failure, warnings: warnings, notes: notes,
                            explanation: explanation, fix: fix)
-    }
-
-    static func undecidableOnCredentials(withCredentials: CORSVerdict, without: CORSVerdict, notes: [String]) -> CORSVerdict {
-        func describe(_ verdict: CORSVerdict) -> String {
-            switch verdict.kind {
-            case .blocked: return "blocked (\(verdict.corsError?.cdpName ?? "?"))"
-            default: return verdict.kind.rawValue
-            }
-        }
-        let outcomes = [
-            CredentialsOutcome(assumption: .included, kind: withCredentials.kind, failure: withCredentials.failure),
-            CredentialsOutcome(assumption: .notIncluded, kind: without.kind, failure: without.failure),
-        ]
-        var warnings = without.warnings
-        for warning in withCredentials.warnings where !warnings.contains(warning) { warnings.append(warning) }
-        return CORSVerdict(
-            kind: .undecidable, warnings: warnings, notes: notes,
-            missingEvidence: ["the request's credentials mode (fetch `credentials: 'include'` / XHR `withCredentials`): no Cookie was sent, which does not rule out 'include' (there may simply be no cookies)"],
-            outcomesByCredentials: outcomes,
-            explanation: "If the request included credentials: \(describe(withCredentials)) — \(withCredentials.explanation) Without credentials: \(describe(without)) — \(without.explanation)",
-            fix: withCredentials.fix ?? without.fix)
     }
 }
 

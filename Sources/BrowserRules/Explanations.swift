@@ -15,7 +15,9 @@ enum Explanations {
             return ("\(onPreflight) allows any origin with '*', but the request carries credentials (cookies or HTTP auth), and '*' never works with credentials.",
                     "Send 'Access-Control-Allow-Origin: \(origin)' (the exact requesting origin), 'Access-Control-Allow-Credentials: true' and 'Vary: Origin'; or make the request without credentials.")
         case .missingAllowOriginHeader, .preflightMissingAllowOriginHeader:
-            return ("\(onPreflight) has no Access-Control-Allow-Origin header, so the browser withholds it from \(origin).",
+            let consequence = failure.error.isPreflightError
+                ? "so the browser never sends the actual request" : "so the browser withholds it from \(origin)"
+            return ("\(onPreflight) has no Access-Control-Allow-Origin header, \(consequence).",
                     "Add 'Access-Control-Allow-Origin: \(origin)' (plus 'Vary: Origin') to \(failure.error.isPreflightError ? "the OPTIONS response" : "this response, including error responses"), or '*' if no credentials are involved.")
         case .multipleAllowOriginValues, .preflightMultipleAllowOriginValues:
             return ("\(onPreflight) has Access-Control-Allow-Origin '\(value)': several values (often two layers, e.g. a proxy and the app, both adding the header). Only one origin is allowed.",

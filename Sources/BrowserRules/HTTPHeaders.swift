@@ -1,4 +1,8 @@
 /// One header line as it was on the wire (name case kept).
+///
+/// Values are the wire bytes decoded as UTF-8: byte counts (the 128/1024-byte safelist limits)
+/// and Chromium's `\uXXXX` hint escaping work on those UTF-8 bytes, which equals the wire bytes
+/// whenever they were valid UTF-8. Bytes that are not valid UTF-8 cannot be reproduced exactly.
 public struct HTTPHeaderField: Sendable, Hashable {
     public var name: String
     public var value: String

@@ -221,6 +221,12 @@ public enum ConsoleMessages {
             return nil
         }
         let wrapper = safariWrapper(details)
-        return reason.map { $0 + "\n" + wrapper } ?? wrapper
+        guard var reason else { return wrapper }
+        // NetworkLoadChecker reports a failing redirect hop with the target in front of the reason.
+        if failure.stage == .redirect, failure.error != .redirectContainsCredentials,
+           let target = details.redirectLocation {
+            reason = "Cross-origin redirection to \(target) denied by Cross-Origin Resource Sharing policy: " + reason
+        }
+        return reason + "\n" + wrapper
     }
 }

@@ -19,8 +19,12 @@ public struct PreflightRequirement: Sendable, Hashable {
 
 public enum PreflightRules {
     /// Headers only the network stack adds after the CORS decision (HTTP/2 `Priority`,
-    /// Chrome's `X-Client-Data` to Google hosts); they never count.
-    static let networkStackHeaders: Set<String> = ["priority", "x-client-data"]
+    /// Chrome's `X-Client-Data` to Google hosts, Firefox's `Alt-Used`); they never count.
+    /// `User-Agent` is forbidden only in Chromium, but every browser adds it itself, so on the
+    /// wire it is taken as browser-added (a script-set one in Firefox/Safari would be missed).
+    static let networkStackHeaders: Set<String> = ["priority", "x-client-data", "alt-used", "user-agent"]
+
+    static let revalidationHeaders: Set<String> = ["if-modified-since", "if-none-match", "cache-control"]
 
     /// Headers a browser may add itself but a script may also set.
     static let ambiguousHeaders: Set<String> = [
@@ -39,7 +43,11 @@ public enum PreflightRules {
         let unsafeMethod: String? = MethodRules.isSafelisted(method) ? nil : method
 
         let authored = HTTPHeaders(request.headers.fields.filter {
-            !networkStackHeaders.contains($0.name.asciiLowercased)
+            let name = $0.name.asciiLowercased
+            // HTTP/2 and HTTP/3 pseudo-headers (`:authority` …) come from the framing layer.
+            // Chromium ignores the cache's own validators on a revalidation (cors_util.cc).
+            return !name.hasPrefix(":") && !networkStackHeaders.contains(name)
+                && !(request.isRevalidation && revalidationHeaders.contains(name))
         })
         let names = HeaderRules.corsUnsafeNames(in: authored, profile: profile)
         let certain = names.filter { !ambiguousHeaders.contains($0) }

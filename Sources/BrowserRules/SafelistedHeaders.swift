@@ -157,11 +157,13 @@ public enum HeaderRules {
         var safelisted: [String] = []
         var safelistedBytes = 0
         for field in headers {
-            if excludingForbidden && isForbidden(name: field.name, value: field.value, profile: profile) { continue }
+            // `Headers` normalises values (strips leading/trailing HTTP whitespace) before these checks.
+            let value = field.value.trimmingHTTPWhitespace
+            if excludingForbidden && isForbidden(name: field.name, value: value, profile: profile) { continue }
             let lower = field.name.asciiLowercased
-            if isSafelisted(name: field.name, value: field.value, profile: profile) {
+            if isSafelisted(name: field.name, value: value, profile: profile) {
                 safelisted.append(lower)
-                safelistedBytes += field.value.utf8.count
+                safelistedBytes += value.utf8.count
             } else {
                 unsafe.append(lower)
             }

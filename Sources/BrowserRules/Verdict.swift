@@ -90,6 +90,10 @@ public struct CredentialsOutcome: Sendable, Hashable {
     public var assumption: CredentialsAssumption
     public var kind: CORSVerdict.Kind
     public var failure: CORSFailure?
+
+    public func message(for profile: BrowserProfile) -> String? {
+        failure?.message(for: profile)
+    }
 }
 
 /// Why a request is outside CORS.
@@ -147,7 +151,12 @@ public struct CORSVerdict: Sendable, Hashable {
     public var corsError: CorsError? { failure?.error }
     public var failedParameter: String? { failure?.failedParameter }
 
-    /// The console text for a blocked verdict in `profile`'s words.
+    /// The console text for a blocked verdict in `profile`'s words (nil unless blocked; for an
+    /// undecidable verdict ask `outcomesByCredentials`).
+    ///
+    /// The failure is the one found under the profile the verdict was evaluated with. Engines
+    /// check in different orders (WebKit looks at the preflight status before ACAO), so for the
+    /// exact first error Firefox or Safari would print, evaluate with that profile.
     public func message(for profile: BrowserProfile) -> String? {
         failure?.message(for: profile)
     }

@@ -71,6 +71,15 @@ public enum ReflectionAnalysis {
         }
     }
 
+    /// The observation one captured exchange contributes (nil without an Origin or a response).
+    public static func observation(of exchange: CORSExchange) -> Observation? {
+        guard let origin = exchange.request.originHeader, let response = exchange.response else { return nil }
+        return Observation(
+            requestOrigin: origin,
+            allowOrigin: response.headers.combinedValue(named: HeaderName.allowOrigin),
+            allowCredentials: response.headers.combinedValue(named: HeaderName.allowCredentials))
+    }
+
     /// Whether this single response copied the request's Origin verbatim into ACAO.
     public static func reflectsVerbatim(requestOrigin: String?, allowOrigin: String?) -> Bool {
         CORSCheck.reflectsOrigin(requestOrigin: requestOrigin, allowOrigin: allowOrigin)

@@ -63,6 +63,33 @@ final class EvaluateTests: XCTestCase {
         XCTAssertEqual(verdict.corsError, .invalidAllowCredentials)
     }
 
+    func testSentActualRequestRulesOutCredentialsThatFailThePreflight() {
+        // Preflight answered with ACAO * (fails with credentials); the actual request went out anyway,
+        // so credentials were not included — then the actual response decides.
+        let preflightRequest = CORSRequest(method: "OPTIONS", url: remoteURL, headers: [("Origin", pageOrigin), ("Access-Control-Request-Method", "PUT")])
+        let request = CORSRequest(method: "PUT", url: remoteURL, headers: [("Origin", pageOrigin)])
+        let verdict = evaluate(CORSExchange(request: request, response: CORSResponse(status: 200, headers: acao("*", acac: "true")),
+                                            preflight: .exchange(request: preflightRequest, response: preflightResponse(allowOrigin: "*", methods: "PUT"))))
+        XCTAssertEqual(verdict.kind, .passed)
+        XCTAssertTrue(verdict.notes.contains { $0.contains("rules out credentials mode 'include'") })
+    }
+
+    func testForcedPreflightIsNoted() {
+        let preflightRequest = CORSRequest(method: "OPTIONS", url: remoteURL, headers: [("Origin", pageOrigin), ("Access-Control-Request-Method", "POST")])
+        let request = CORSRequest(method: "POST", url: remoteURL, headers: [("Origin", pageOrigin), ("Content-Type", "text/plain")], credentials: .omit)
+        let verdict = evaluate(CORSExchange(request: request, response: CORSResponse(status: 200, headers: acao("*")),
+                                            preflight: .exchange(request: preflightRequest, response: preflightResponse(allowOrigin: "*"))))
+        XCTAssertEqual(verdict.kind, .passed)
+        XCTAssertTrue(verdict.notes.contains { $0.contains("forced") })
+    }
+
+    func testRevalidationValidatorsDoNotCount() {
+        let request = CORSRequest(method: "GET", url: remoteURL, headers: [("If-None-Match", "\"abc\""), ("Cache-Control", "max-age=0")], isRevalidation: true)
+        let requirement = needsPreflight(request)
+        XCTAssertFalse(requirement.isRequired)
+        XCTAssertFalse(requirement.isUncertain)
+    }
+
     // MARK: Preflight evidence
 
     func testMissingPreflightButResponseCapturedIsEvaluated() {
@@ -107,11 +134,13 @@ final class EvaluateTests: XCTestCase {
         let request = CORSRequest(method: "GET", url: remoteURL, headers: [
             ("Host", "b.test"), ("User-Agent", "x"), ("Accept", "*/*"), ("Accept-Encoding", "gzip"), ("Accept-Language", "en-US,en;q=0.9"),
             ("Origin", pageOrigin), ("Referer", "http://a.test/"), ("Cookie", "a=b"), ("Sec-Fetch-Mode", "cors"), ("Priority", "u=1, i"),
-            ("Cache-Control", "no-cache"),
+            ("Cache-Control", "no-cache"), (":authority", "b.test"), (":method", "GET"),
         ])
         let requirement = needsPreflight(request)
         XCTAssertFalse(requirement.isRequired)
         XCTAssertTrue(requirement.isUncertain)
+        XCTAssertFalse(needsPreflight(request, profile: .firefox).isRequired)
+        XCTAssertFalse(needsPreflight(request, profile: .safari).isRequired)
         XCTAssertEqual(requirement.possiblyBrowserAddedHeaderNames, ["cache-control"])
     }
 
@@ -158,6 +187,9 @@ final class EvaluateTests: XCTestCase {
             ReflectionAnalysis.Observation(requestOrigin: "https://evil.example", allowOrigin: "https://evil.example", allowCredentials: "true"),
         ]
         XCTAssertTrue(ReflectionAnalysis.looksLikeArbitraryReflection(observations))
+        let exchange = CORSExchange(request: CORSRequest(method: "GET", url: remoteURL, headers: [("Origin", "null")]),
+                                    response: CORSResponse(status: 200, headers: acao("null", acac: "true")))
+        XCTAssertTrue(ReflectionAnalysis.looksLikeArbitraryReflection([ReflectionAnalysis.observation(of: exchange)!]))
         XCTAssertFalse(ReflectionAnalysis.looksLikeArbitraryReflection(Array(observations.prefix(1))))
     }
 }

@@ -92,6 +92,14 @@ final class MessageTests: XCTestCase {
                        "Access-Control-Allow-Origin cannot contain more than one origin.\nFetch API cannot load http://b.test/resource due to access control checks.")
     }
 
+    func testSafariRedirectHopNamesTheTarget() {
+        let verdict = simpleFetch(response: CORSResponse(status: 302, headers: [("Location", "/login")]))
+        XCTAssertEqual(verdict.corsError, .missingAllowOriginHeader)
+        XCTAssertEqual(verdict.failure?.stage, .redirect)
+        XCTAssertEqual(verdict.message(for: .safari),
+                       "Cross-origin redirection to http://b.test/login denied by Cross-Origin Resource Sharing policy: Origin http://a.test is not allowed by Access-Control-Allow-Origin. Status code: 302\nFetch API cannot load http://b.test/resource due to access control checks.")
+    }
+
     func testWarningTexts() {
         XCTAssertEqual(CORSWarning.authorizationCoveredOnlyByWildcard.consoleText(url: remoteURL, profile: .chromium),
                        "Authorization will not be covered by the wildcard symbol (*) in CORS `Access-Control-Allow-Headers` handling.")

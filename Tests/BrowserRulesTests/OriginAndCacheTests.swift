@@ -74,3 +74,58 @@ final class PreflightCacheTests: XCTestCase {
         XCTAssertFalse(entry.canServe(origin: "http://z.test", url: remoteURL, method: "DELETE", headerNames: [], includeCredentials: false, at: 1))
     }
 }
+
+final class ParsingTests: XCTestCase {
+    func testHeaderListsCombineLinesAndTrim() {
+        let headers: HTTPHeaders = [("access-control-allow-methods", " GET "), ("Access-Control-Allow-Methods", "PUT,\tpatch")]
+        XCTAssertEqual(headers.combinedValue(named: "Access-Control-Allow-Methods"), "GET, PUT,\tpatch")
+        XCTAssertEqual(try AllowListParser.parseMethods(headers).get().items, ["GET", "PUT", "patch"])
+        XCTAssertEqual(try AllowListParser.parseHeaderNames([("Access-Control-Allow-Headers", "X-A, x-b")]).get().items, ["x-a", "x-b"])
+        guard case let .failure(error) = AllowListParser.parseMethods([("Access-Control-Allow-Methods", "GET, PU T")]) else {
+            return XCTFail("should not parse")
+        }
+        XCTAssertEqual(error.invalidToken, "PU T")
+        XCTAssertEqual(error.headerValue, "GET, PU T")
+    }
+
+    func testExposeHeadersSyntaxErrorExposesNothingExtra() {
+        let response = CORSResponse(status: 200, headers: [("Access-Control-Expose-Headers", "X-A, bad value"), ("X-A", "1")])
+        XCTAssertFalse(ExposedHeaders.isExposed("X-A", response: response, includeCredentials: false))
+        XCTAssertTrue(ExposedHeaders.isExposed("Content-Length", response: response, includeCredentials: false))
+    }
+
+    func testMethodNormalisation() {
+        XCTAssertEqual(MethodRules.normalize("delete"), "DELETE")
+        XCTAssertEqual(MethodRules.normalize("patch"), "patch")
+        XCTAssertEqual(MethodRules.normalize("Options"), "OPTIONS")
+    }
+
+    func testForbiddenHeaderNames() {
+        XCTAssertTrue(HeaderRules.isForbidden(name: "Sec-Fetch-Site", value: "cross-site"))
+        XCTAssertTrue(HeaderRules.isForbidden(name: "Proxy-Authorization", value: "x"))
+        XCTAssertTrue(HeaderRules.isForbidden(name: "X-HTTP-Method-Override", value: "GET, TRACE"))
+        XCTAssertFalse(HeaderRules.isForbidden(name: "X-HTTP-Method-Override", value: "PATCH"))
+        XCTAssertTrue(HeaderRules.isForbidden(name: "User-Agent", value: "x", profile: .chromium))
+        XCTAssertFalse(HeaderRules.isForbidden(name: "User-Agent", value: "x", profile: .firefox))
+    }
+}
+
+final class CaptureTimelineTests: XCTestCase {
+    func testEarlierPreflightCoversALaterRequestUntilItExpires() {
+        let preflightRequest = CORSRequest(method: "OPTIONS", url: remoteURL, headers: [("Origin", pageOrigin), ("Access-Control-Request-Method", "PUT")])
+        let put = CORSRequest(method: "PUT", url: remoteURL, headers: [("Origin", pageOrigin)], mode: .cors, credentials: .omit)
+        let ok = CORSResponse(status: 200, headers: acao("*"))
+        let first = CORSExchange(request: put, response: ok,
+                                 preflight: .exchange(request: preflightRequest, response: preflightResponse(allowOrigin: "*", methods: "PUT", extra: [("Access-Control-Max-Age", "60")])))
+        let later = CORSExchange(request: put, response: nil)
+        let verdicts = CaptureTimeline.evaluate([(later, 130), (first, 100), (later, 120)])
+        XCTAssertEqual(verdicts.map(\.kind), [.passed, .undecidable, .undecidable])
+        // Sorted by time: t=120 and t=130 are within max-age (100 + 60) and covered by the cache;
+        // their responses were not captured, hence undecidable, but no preflight is demanded.
+        XCTAssertTrue(verdicts[1].notes.contains { $0.contains("earlier preflight") }, "\(verdicts[1].notes)")
+        XCTAssertTrue(verdicts[2].notes.contains { $0.contains("earlier preflight") })
+
+        let expired = CaptureTimeline.evaluate([(first, 100), (later, 200)])
+        XCTAssertTrue(expired[1].missingEvidence.contains { $0.contains("OPTIONS") })
+    }
+}
