@@ -1,0 +1,159 @@
+import Foundation
+import XCTest
+
+/// `corscope` end to end, as a user runs it: the built binary on the bundled captures.
+final class CommandLineTests: XCTestCase {
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+    }
+
+    struct BinaryNotBuilt: Error, CustomStringConvertible {
+        var looked: [String]
+        var description: String { "corscope is not built beside the tests (looked in \(looked)): `make test` builds it" }
+    }
+
+    /// The `corscope` built beside this test bundle (`swift build --build-tests` builds both).
+    static func binary() throws -> URL {
+        let bundle = Bundle(for: CommandLineTests.self).bundleURL
+        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("corscope") }
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw BinaryNotBuilt(looked: candidates.map(\.path))
+        }
+        return found
+    }
+
+    func run(_ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = try Self.binary()
+        process.arguments = arguments
+        process.currentDirectoryURL = Self.packageRoot
+        // stderr goes to a file so that neither pipe can fill up and block the child.
+        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("corscope-test-\(UUID().uuidString).err")
+        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errorFile) }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = try FileHandle(forWritingTo: errorFile)
+        try process.run()
+        let outputData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let errorData = try Data(contentsOf: errorFile)
+        return Run(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
+                   stderr: String(decoding: errorData, as: UTF8.self))
+    }
+
+    func testJSONHasOneObjectPerExchangeWithTheDocumentedShape() throws {
+        let result = try run(["exchanges", "--json", "Captures/nginx-cors.pcap"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.lines.count, 27, "tshark counts 27 requests in this capture")
+        for line in result.lines {
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            XCTAssertNotNil(object["client"] as? String)
+            XCTAssertNotNil(object["server"] as? String)
+            let request = try XCTUnwrap(object["request"] as? [String: Any])
+            XCTAssertNotNil(request["method"] as? String)
+            XCTAssertNotNil(request["target"] as? String)
+            let headers = try XCTUnwrap(request["headers"] as? [[String]])
+            XCTAssertTrue(headers.allSatisfy { $0.count == 2 })
+            let cors = try XCTUnwrap(object["cors"] as? [String: Any])
+            XCTAssertTrue(["not-cors", "passed", "blocked", "undecidable"].contains(cors["verdict"] as? String ?? ""))
+            XCTAssertTrue(cors.keys.contains("corsError") && cors.keys.contains("failedParameter")
+                          && cors.keys.contains("message") && cors.keys.contains("preflight"))
+        }
+    }
+
+    func testDuplicateAllowOriginStaysTwoFieldsAndIsJudgedAsChromiumDoes() throws {
+        let result = try run(["exchanges", "--json", "Captures/nginx-cors.pcap"])
+        let proxied = try XCTUnwrap(result.lines.first { $0.contains("\"target\":\"/proxy/cors\"") })
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(proxied.utf8)) as? [String: Any])
+        let response = try XCTUnwrap(object["response"] as? [String: Any])
+        let allowOrigin = (response["headers"] as! [[String]]).filter { $0[0].lowercased() == "access-control-allow-origin" }
+        XCTAssertEqual(allowOrigin.count, 2, "nginx and its upstream each added one")
+        let cors = try XCTUnwrap(object["cors"] as? [String: Any])
+        XCTAssertEqual(cors["verdict"] as? String, "blocked")
+        XCTAssertEqual(cors["corsError"] as? String, "MultipleAllowOriginValues")
+        let message = try XCTUnwrap(cors["message"] as? String)
+        XCTAssertTrue(message.hasPrefix("Access to fetch at 'http://127.0.0.1:"), message)
+        XCTAssertTrue(message.contains("has been blocked by CORS policy: The 'Access-Control-Allow-Origin' header contains multiple values"), message)
+    }
+
+    func testPreflightPairing() throws {
+        let result = try run(["exchanges", "--json", "Captures/chromium-cors.pcapng"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let objects = try result.lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let ids = Set(objects.compactMap { $0["id"] as? String })
+        let paired = objects.filter { (($0["cors"] as? [String: Any])?["preflight"] as? String) != nil }
+        XCTAssertFalse(paired.isEmpty, "Chromium's preflighted requests are paired with their OPTIONS")
+        for object in paired {
+            let preflightID = (object["cors"] as! [String: Any])["preflight"] as! String
+            XCTAssertTrue(ids.contains(preflightID))
+            let preflight = objects.first { $0["id"] as? String == preflightID }!
+            XCTAssertEqual((preflight["request"] as! [String: Any])["method"] as? String, "OPTIONS")
+            XCTAssertEqual((preflight["cors"] as! [String: Any])["role"] as? String, "preflight")
+        }
+    }
+
+    func testStatsCountsTheWholePipeline() throws {
+        let result = try run(["exchanges", "--stats", "Captures/edge-http1.pcap"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        var counts: [String: Int] = [:]
+        for line in result.lines {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2, let value = Int(parts[1].trimmingCharacters(in: .whitespaces)) { counts[String(parts[0])] = value }
+        }
+        // 32 requests were sent; the one inside the CONNECT tunnel is not parsed (the tunnel is not HTTP/1 to corscope).
+        XCTAssertEqual(counts["exchanges"], 31)
+        XCTAssertGreaterThan(counts["header_fields"] ?? 0, 100)
+        XCTAssertGreaterThan(counts["anomaly.obs_fold"] ?? 0, 0)
+        XCTAssertGreaterThan(counts["anomaly.bare_lf"] ?? 0, 0)
+        XCTAssertTrue(result.stderr.contains("exchanges"), "a summary line on stderr")
+        let json = try run(["exchanges", "--stats", "--json", "Captures/edge-http1.pcap"])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Int])
+        XCTAssertEqual(object["exchanges"], 31)
+    }
+
+    func testGzipCaptureGivesTheSameExchanges() throws {
+        let plain = try run(["exchanges", "--json", "Captures/nginx-cors.pcap"])
+        let gzipped = try run(["exchanges", "--json", "Captures/nginx-cors.pcap.gz"])
+        XCTAssertEqual(gzipped.status, 0, gzipped.stderr)
+        XCTAssertEqual(plain.stdout, gzipped.stdout)
+    }
+
+    func testTruncatedCaptureWarnsAndKeepsWhatWasRead() throws {
+        let result = try run(["exchanges", "Captures/variants/truncated-mid-packet.pcap"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("warning:") && result.stderr.contains("truncated"), result.stderr)
+        XCTAssertGreaterThan(result.lines.count, 5)
+    }
+
+    func testNotACaptureIsAOneLineErrorAndTheOtherFilesAreStillRead() throws {
+        let result = try run(["exchanges", "README.md", "Captures/nginx-cors.pcap", "no/such/file.pcap"])
+        XCTAssertEqual(result.status, 1)
+        let errors = result.stderr.split(separator: "\n").filter { $0.contains("error:") }
+        XCTAssertEqual(errors.count, 2, result.stderr)
+        XCTAssertTrue(errors[0].contains("README.md") && errors[0].contains("not a readable pcap/pcapng capture"))
+        XCTAssertTrue(errors[1].contains("no/such/file.pcap") && errors[1].contains("cannot open"))
+        XCTAssertEqual(result.lines.count, 27)
+    }
+
+    func testSeveralFilesKeepConnectionIDsDistinct() throws {
+        let result = try run(["exchanges", "--json", "Captures/nginx-cors.pcap", "Captures/edge-http1.pcap"])
+        let ids = result.lines.compactMap { line -> String? in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+        }
+        XCTAssertEqual(ids.count, 27 + 31)
+        XCTAssertEqual(Set(ids).count, ids.count)
+    }
+
+    func testHelpReadsLikeTheCommand() throws {
+        let result = try run(["exchanges", "--help"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.stdout.contains("--json") && result.stdout.contains("--stats") && result.stdout.contains("--browser"))
+    }
+}
