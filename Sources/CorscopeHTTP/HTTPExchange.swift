@@ -150,10 +150,64 @@ public struct HTTPResponse: Sendable, Hashable {
     }
 }
 
+/// What a HAR file says about an entry beyond the HTTP messages: the browser's own evidence
+/// (Chrome's `_resourceType`, `_initiator`, `_error`, cookies arrays) that the rule engine uses.
+public struct HAREvidence: Sendable, Hashable {
+    /// The HAR file and the entry's position in `log.entries`, from 0.
+    public var file: String
+    public var entryIndex: Int
+    /// The request's full URL (`request.url`).
+    public var url: String
+    public var pageref: String?
+    /// The URL of the page the entry belongs to (`log.pages[].title` when it is a URL, or the
+    /// initiator's URL), when known.
+    public var pageURL: String?
+    /// Chrome's `_resourceType` (`fetch`, `xhr`, `preflight`, `document`, …).
+    public var resourceType: String?
+    /// Chrome's `_initiator.type` (`script`, `parser`, `preflight`, …) and its URL.
+    public var initiatorType: String?
+    public var initiatorURL: String?
+    /// The browser's error for the entry (`_error`, e.g. `net::ERR_FAILED`), or a status of 0.
+    public var error: String?
+    /// `serverIPAddress` and the port from the URL.
+    public var serverAddress: String?
+    /// Names of the cookies the HAR lists for the request (`request.cookies`).
+    public var requestCookieNames: [String]
+    /// The export stripped `Cookie`/`Authorization`/`Set-Cookie` (Chrome ≥ 130 by default): the
+    /// credentials mode becomes a stated guess.
+    public var isSanitized: Bool
+    /// The tool that wrote the HAR (`log.creator.name` and `version`).
+    public var creator: String?
+
+    public init(file: String, entryIndex: Int, url: String, pageref: String? = nil, pageURL: String? = nil,
+                resourceType: String? = nil, initiatorType: String? = nil, initiatorURL: String? = nil,
+                error: String? = nil, serverAddress: String? = nil, requestCookieNames: [String] = [],
+                isSanitized: Bool = false, creator: String? = nil) {
+        self.file = file
+        self.entryIndex = entryIndex
+        self.url = url
+        self.pageref = pageref
+        self.pageURL = pageURL
+        self.resourceType = resourceType
+        self.initiatorType = initiatorType
+        self.initiatorURL = initiatorURL
+        self.error = error
+        self.serverAddress = serverAddress
+        self.requestCookieNames = requestCookieNames
+        self.isSanitized = isSanitized
+        self.creator = creator
+    }
+}
+
 /// One request and its response on one connection. Either side may be missing: a response
 /// whose request was not captured is still reported.
+///
+/// Exchanges read from a HAR file carry `har`; their `connection` is synthetic (one per HAR
+/// connection id, or per entry) and its endpoints are placeholders: outputs print them as null.
 public struct HTTPExchange: Sendable {
     public var connection: ConnectionInfo
+    /// Set for exchanges read from a HAR file.
+    public var har: HAREvidence?
     /// Position of this exchange on its connection, from 0.
     public var index: Int
     public var request: HTTPRequest?
@@ -163,8 +217,9 @@ public struct HTTPExchange: Sendable {
     /// Anomalies in the order first seen, each once.
     public var anomalies: [HTTPAnomaly]
 
-    public init(connection: ConnectionInfo, index: Int, request: HTTPRequest?, interimResponses: [HTTPResponseHead] = [], response: HTTPResponse?, anomalies: [HTTPAnomaly] = []) {
+    public init(connection: ConnectionInfo, index: Int, request: HTTPRequest?, interimResponses: [HTTPResponseHead] = [], response: HTTPResponse?, anomalies: [HTTPAnomaly] = [], har: HAREvidence? = nil) {
         self.connection = connection
+        self.har = har
         self.index = index
         self.request = request
         self.interimResponses = interimResponses
