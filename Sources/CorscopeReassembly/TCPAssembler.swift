@@ -26,6 +26,8 @@ public final class TCPAssembler {
     private var now = Timestamp.zero
     /// Consecutive packets usually belong to the same connection: skip the hash lookup then.
     private var lastConnection: Connection?
+    /// Where recently closed connections ended, so their late packets are recognised.
+    private var recentlyClosed = ClosedConnections()
 
     /// - Parameter firstConnectionID: where connection ids start, so that several captures read
     ///   one after another keep distinct ids.
@@ -145,11 +147,26 @@ public final class TCPAssembler {
         // A connection starts at a SYN or at the first payload; bare ACKs, FINs and RSTs of
         // connections never seen carry nothing to analyse.
         guard segment.flags.contains(.syn) || !segment.payload.isEmpty else { return nil }
+        // A closed connection's late packets: retransmissions are dropped; data beyond where it
+        // ended (after a RST the endpoints ignored) continues it, with the roles it had.
+        let closed = segment.flags.contains(.syn) ? nil : recentlyClosed.lookUp(key, at: now)
+        if let closed {
+            let fromClient = segment.source == closed.client
+            let end = closed.nextSequence[fromClient ? 0 : 1]
+            let payloadEnd = segment.sequence &+ UInt32(truncatingIfNeeded: segment.payload.count)
+            if let end, TCPSequence.distance(from: end, to: payloadEnd) <= 0 {
+                statistics.retransmittedBytes += segment.payload.count
+                return nil
+            }
+        }
         if connections.count >= configuration.maxConnections { evictLeastRecentlyActive() }
 
         let client: Endpoint
         let server: Endpoint
-        if segment.flags.contains(.syn) {
+        if let closed {
+            client = closed.client
+            server = closed.server
+        } else if segment.flags.contains(.syn) {
             let fromClient = !segment.flags.contains(.ack)
             client = fromClient ? segment.source : segment.destination
             server = fromClient ? segment.destination : segment.source
@@ -161,9 +178,17 @@ public final class TCPAssembler {
             server = segment.destination
         }
         let info = ConnectionInfo(id: nextConnectionID, client: client, server: server,
-                                  sawHandshake: false, firstSeen: segment.time)
+                                  sawHandshake: closed?.sawHandshake ?? false, firstSeen: segment.time)
         nextConnectionID += 1
         let connection = Connection(key: key, info: info, time: now)
+        if let closed {
+            for (index, next) in closed.nextSequence.enumerated() {
+                guard let next else { continue }
+                connection.halves[index].nextSequence = next
+                connection.halves[index].startSequence = next
+                connection.halves[index].isInitialised = true
+            }
+        }
         if segment.flags.contains(.syn) && !segment.flags.contains(.ack) {
             connection.clientInitialSequence = segment.sequence
         }
@@ -220,6 +245,7 @@ public final class TCPAssembler {
 
     private func remove(_ connection: Connection) {
         guard connections.removeValue(forKey: connection.key) != nil else { return }
+        recentlyClosed.remember(connection, at: now)
         for half in connection.halves { bufferedBytesTotal -= half.pendingBytes; half.dropPending() }
         if lastConnection === connection { lastConnection = nil }
         if let handler = connection.handler { factory.connectionClosed(connection.info, handler: handler) }
@@ -366,6 +392,57 @@ public final class TCPAssembler {
 }
 
 // MARK: - Per-connection state
+
+/// Connections closed in the last minute of capture time (bounded), with where each direction
+/// ended: a retransmission after a FIN, or data after a RST the endpoints ignored, must not
+/// start a new mid-stream connection.
+struct ClosedConnections {
+    struct Closed {
+        var client: Endpoint
+        var server: Endpoint
+        var sawHandshake: Bool
+        /// Next sequence number per direction (client to server first), after any FIN.
+        var nextSequence: [UInt32?]
+        var closedAt: Timestamp
+    }
+
+    private var byKey: [FlowKey: Closed] = [:]
+    private var order: [(FlowKey, Timestamp)] = []
+    private var orderStart = 0
+    static let retention = 60.0
+    static let capacity = 50_000
+
+    mutating func remember(_ connection: Connection, at time: Timestamp) {
+        let next = connection.halves.map { half -> UInt32? in
+            guard half.isInitialised else { return nil }
+            if let fin = half.finSequence, TCPSequence.distance(from: half.nextSequence, to: fin) >= 0 { return fin &+ 1 }
+            return half.nextSequence
+        }
+        byKey[connection.key] = Closed(client: connection.info.client, server: connection.info.server,
+                                       sawHandshake: connection.info.sawHandshake, nextSequence: next, closedAt: time)
+        order.append((connection.key, time))
+        expire(at: time)
+    }
+
+    mutating func lookUp(_ key: FlowKey, at time: Timestamp) -> Closed? {
+        guard let closed = byKey[key] else { return nil }
+        if time.seconds(since: closed.closedAt) > Self.retention { return nil }
+        return closed
+    }
+
+    private mutating func expire(at time: Timestamp) {
+        while orderStart < order.count,
+              order.count - orderStart > Self.capacity || time.seconds(since: order[orderStart].1) > Self.retention {
+            let (key, closedAt) = order[orderStart]
+            if byKey[key]?.closedAt == closedAt { byKey[key] = nil }
+            orderStart += 1
+        }
+        if orderStart > 4096 && orderStart * 2 > order.count {
+            order.removeFirst(orderStart)
+            orderStart = 0
+        }
+    }
+}
 
 /// Both directions of a connection share one key: the endpoints in a canonical order.
 struct FlowKey: Hashable {
