@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "CorscopeReassemblyTests", dependencies: ["CorscopeReassembly"]),
         .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP", "CZlib"]),
         .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges"]),
-        .testTarget(name: "CorscopePairingTests", dependencies: ["CorscopePairing"]),
+        .testTarget(name: "CorscopePairingTests", dependencies: ["CorscopePairing", "CorscopeExchanges"]),
         .testTarget(name: "BrowserRulesTests", dependencies: ["BrowserRules"]),
         .testTarget(name: "CorscopeVerdictsTests", dependencies: ["CorscopeVerdicts"]),
         .testTarget(name: "CorscopeCLITests", dependencies: ["CorscopeCLI"]),
