@@ -319,6 +319,7 @@ if want browser; then
         log "Chromium run took $(( $(date +%s) - B0 )) s; cross-checking with tshark"
         "$PY" "$HERE/browser/check_capture.py" "$HERE/chromium/chromium-cors" >&2 ||
             log "WARNING: check_capture.py found problems (see above)"
+        "$PY" "$HERE/browser/readme_table.py" || log "WARNING: README.md scenario table not updated"
     else
         log "Chromium run FAILED (exit $brc); chromium/chromium-cors.* not updated"
     fi
