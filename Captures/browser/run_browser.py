@@ -279,6 +279,8 @@ def build_har(events, version, pages):
         elif m == "Network.responseReceived" and reqs.get(rid):
             reqs[rid][-1]["response"] = p["response"]
             reqs[rid][-1]["type"] = p.get("type")
+        elif m == "Network.dataReceived" and reqs.get(rid):
+            reqs[rid][-1]["size"] = reqs[rid][-1].get("size", 0) + p.get("dataLength", 0)
         elif m == "Network.loadingFinished" and reqs.get(rid):
             reqs[rid][-1]["end_ts"] = p["timestamp"]
             reqs[rid][-1]["encoded"] = p.get("encodedDataLength")
@@ -365,7 +367,7 @@ def build_har(events, version, pages):
                 proto = (resp.get("protocol") or "http/1.1").upper()
                 response = {"status": resp["status"], "statusText": resp.get("statusText", ""),
                             "httpVersion": proto, "headers": _hdr_list(rh), "cookies": _set_cookies(rh),
-                            "content": {"size": 0 if hop.get("redirect") else -1,
+                            "content": {"size": hop.get("size", 0),
                                         "mimeType": resp.get("mimeType") or "x-unknown"},
                             "redirectURL": hop.get("redirect") or "",
                             "headersSize": len(xo["headersText"]) if xo and xo.get("headersText") else -1,
