@@ -14,7 +14,7 @@ command -v tshark >/dev/null || { echo "tshark missing (apt-get install tshark)"
 TS=(tshark -n -d tcp.port==24480-24499,http -o tcp.reassemble_out_of_order:TRUE)
 shopt -s nullglob
 if [ "$#" -gt 0 ]; then FILES=("$@"); else
-    FILES=(*.pcap *.pcapng *.pcap.gz variants/*.pcap)
+    FILES=(*.pcap *.pcapng *.pcap.gz chromium/*.pcapng variants/*.pcap)
 fi
 OUT="$HERE/tshark-summary.txt"
 [ "$#" -gt 0 ] && OUT=/dev/stdout

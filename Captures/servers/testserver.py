@@ -277,6 +277,15 @@ def h_upstream_cors(conn, req):
     return keep(req)
 
 
+def h_longpoll(conn, req):
+    """Long polling: hold the request ~1 s, then answer with credentialed CORS headers."""
+    time.sleep(1.0)
+    body = b'{"event":"long-poll answer after 1 s","cookie":"%s"}\n' % (req.header("cookie") or "").encode("latin-1")
+    conn.send(response(b"200 OK", [(b"Content-Type", b"application/json"),
+                                   (b"Cache-Control", b"no-store")] + cors_headers(req), body))
+    return keep(req)
+
+
 def h_obsfold(conn, req):
     conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Folded: first part\r\n"
               b"  continued on a second line\r\n\tand a third\r\n"
@@ -301,7 +310,7 @@ def h_nonutf8(conn, req):
 def h_websocket(conn, req):
     """101 upgrade, then echo WebSocket frames until a close frame."""
     key = req.header("sec-websocket-key", "")
-    accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC11B85").encode()).digest())
+    accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
     conn.send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
               b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
     conn.send(ws_frame(0x1, b"hello from server"))
@@ -375,6 +384,7 @@ ROUTES = {
     "/barelf": h_barelf,
     "/nonutf8": h_nonutf8,
     "/ws": h_websocket,
+    "/longpoll": h_longpoll,
 }
 
 
