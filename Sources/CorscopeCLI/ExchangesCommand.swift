@@ -49,12 +49,11 @@ struct ExchangesCommand: ParsableCommand {
         let profile = browser.profile
         let judge = ExchangeJudge(profile: profile)
         var verdicts = VerdictCounts()
-        let pipeline = ExchangePipeline(configuration: configuration) { exchange in
-            let judged = judge.judge(exchange)
+        let emit = { (judged: JudgedExchange) in
             verdicts.count(judged)
             guard printEach else { return }
             if asJSON {
-                ExchangeJSON.write(exchange, to: &json) { json in VerdictJSON.write(judged, profile: profile, to: &json) }
+                ExchangeJSON.write(judged.exchange, to: &json) { json in VerdictJSON.write(judged, profile: profile, to: &json) }
                 json.newline()
                 if json.bytes.count >= 1 << 16 {
                     output.write(json.bytes)
@@ -63,6 +62,9 @@ struct ExchangesCommand: ParsableCommand {
             } else {
                 output.write(ExchangeLine.format(judged))
             }
+        }
+        let pipeline = ExchangePipeline(configuration: configuration) { exchange in
+            for judged in judge.judge(exchange) { emit(judged) }
         }
 
         let started = Terminal.monotonicSeconds()
@@ -91,6 +93,7 @@ struct ExchangesCommand: ParsableCommand {
                 Terminal.warn("error: \(error)")
             }
         }
+        for judged in judge.finish() { emit(judged) }
         output.write(json.bytes)
         json.removeAll()
 

@@ -21,9 +21,9 @@ enum CORSInput {
         guard let head = exchange.request?.head, let url = url(of: exchange) else { return nil }
         let headers = headers(head.headers)
         let mode = head.headers.first(named: "Sec-Fetch-Mode").flatMap(RequestMode.init(secFetchMode:))
-        // The wire cannot show the credentials mode; sent cookies or Authorization prove it.
-        let credentials: CredentialsMode =
-            head.headers.contains(named: "Cookie") || head.headers.contains(named: "Authorization") ? .include : .unknown
+        // The wire cannot show the credentials mode; a sent cookie proves it. An Authorization
+        // header may be the page's own (listed in the preflight): the engine weighs that one.
+        let credentials: CredentialsMode = head.headers.contains(named: "Cookie") ? .include : .unknown
         return CORSRequest(method: head.method, url: url, headers: headers, mode: mode, credentials: credentials,
                            redirectedFrom: redirectedFrom)
     }

@@ -24,19 +24,69 @@ public struct JudgedExchange: Sendable {
 }
 
 /// Applies the browser-rule engine to the exchanges of a capture, in capture order: pairs
-/// preflights with their requests, follows redirects, and judges every exchange as it arrives
-/// (a preflight can be judged on its own; a request's preflight always comes before it).
+/// preflights with their requests, follows redirects, and judges every exchange as it arrives.
+///
+/// A preflight whose verdict hinges on what the wire cannot show (the credentials mode) is held
+/// until its request shows up — the browser sent it, so the preflight passed — or until the
+/// pairing window closes; everything else is handed back at once. Memory is bounded by the
+/// pairing window.
 public final class ExchangeJudge {
     public let profile: BrowserProfile
     private let pairer: PreflightPairer
     private var redirects = RedirectTracker()
+    /// Undecided preflights waiting for their request, oldest first.
+    private var held: [(judged: JudgedExchange, deadline: Timestamp)] = []
 
     public init(profile: BrowserProfile = .chromium, pairing: PreflightPairer.Configuration = .init()) {
         self.profile = profile
         self.pairer = PreflightPairer(configuration: pairing)
     }
 
-    public func judge(_ exchange: HTTPExchange) -> JudgedExchange {
+    /// Judges one exchange; returns it and any held preflight that is now decided, in order.
+    public func judge(_ exchange: HTTPExchange) -> [JudgedExchange] {
+        let now = exchange.request?.firstByte ?? exchange.response?.firstByte ?? exchange.connection.firstSeen
+        var ready = releaseExpired(before: now)
+        let judged = judgeNow(exchange)
+        if judged.role == .preflight, judged.verdict.kind == .undecidable {
+            let answered = exchange.response?.lastByte ?? now
+            held.append((judged, answered.adding(seconds: pairer.configuration.pairingWindow)))
+            return ready
+        }
+        if let preflight = judged.preflight, let index = held.firstIndex(where: { $0.judged.exchange.id == preflight.id }) {
+            var released = held.remove(at: index).judged
+            released.verdict.kind = .passed
+            released.verdict.failure = nil
+            released.verdict.missingEvidence = []
+            released.verdict.outcomesByCredentials = []
+            released.verdict.notes.append("The browser sent the request this preflight asked for (exchange \(exchange.id)), so the preflight passed.")
+            released.verdict.explanation = "The preflight allowed the request."
+            released.verdict.fix = nil
+            ready.append(released)
+        }
+        ready.append(judged)
+        return ready
+    }
+
+    /// The preflights still held at the end of the capture.
+    public func finish() -> [JudgedExchange] {
+        defer { held.removeAll() }
+        return held.map { Self.unanswered($0.judged) }
+    }
+
+    private func releaseExpired(before now: Timestamp) -> [JudgedExchange] {
+        guard let first = held.first, first.deadline < now else { return [] }
+        let expired = held.prefix { $0.deadline < now }
+        held.removeFirst(expired.count)
+        return expired.map { Self.unanswered($0.judged) }
+    }
+
+    private static func unanswered(_ judged: JudgedExchange) -> JudgedExchange {
+        var judged = judged
+        judged.verdict.notes.append("No request followed this preflight: under the credentials mode that fails it, the browser never sent the request; or the request was not captured.")
+        return judged
+    }
+
+    func judgeNow(_ exchange: HTTPExchange) -> JudgedExchange {
         let link = pairer.link(exchange)
         guard let request = CORSInput.request(from: exchange, redirectedFrom: redirects.chain(leadingTo: exchange)) else {
             return JudgedExchange(exchange: exchange, role: .request,

@@ -84,7 +84,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testPreflightPairing() throws {
-        let result = try run(["exchanges", "--json", "Captures/chromium-cors.pcapng"])
+        let result = try run(["exchanges", "--json", "Captures/chromium/chromium-cors.pcapng"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let objects = try result.lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
         let ids = Set(objects.compactMap { $0["id"] as? String })

@@ -38,8 +38,8 @@ final class TsharkExchangeDifferentialTests: XCTestCase {
 
     func testBundledCapturesAgreeWithTshark() throws {
         let tshark = try TsharkHTTP.locate()
-        let captures = try Self.captures(in: "Captures")
-        XCTAssertGreaterThanOrEqual(captures.count, 3)
+        let captures = try Self.captures(in: "Captures") + Self.captures(in: "Captures/chromium")
+        XCTAssertGreaterThanOrEqual(captures.count, 8)
         for capture in captures {
             try compare(capture, tshark: tshark)
         }
