@@ -114,8 +114,9 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
     /// Both directions ended: finish held bytes and emit everything left.
     private func finish(time: Timestamp) {
         if requestParser.isPaused {
-            // No response decided the switch; the held bytes are most likely more HTTP.
-            requestParser.resume(time: time)
+            // No response decided the switch; the held bytes are most likely more HTTP. Each
+            // new pause needs a whole upgrade request parsed, so this loop always ends.
+            while requestParser.isPaused { requestParser.resume(time: time) }
             requestParser.end(time: time)
         }
         finished = true

@@ -146,7 +146,6 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         case .chunkSizeLine, .chunkDataEnd, .trailers:
             interruptMessage(time: time)
         case .idle:
-            carry.removeAll(keepingCapacity: true)
             lostFraming()
         case .resync:
             if !carry.isEmpty { flagNext(.skippedUnparsableBytes) }
@@ -154,8 +153,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             carry.removeAll(keepingCapacity: true)
         case .paused:
             // Parse what was held as HTTP, then treat the hole like any other.
-            resume(time: time)
-            if case .paused = state { lostFraming(); return }
+            while isPaused { resume(time: time) }
             handleGap(length: length, time: time)
         case .stopped:
             break
@@ -772,7 +770,11 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     /// After a hole outside a body the next bytes may be anywhere in a message.
     private func lostFraming() {
         guard !isStopped else { return }
-        carry.removeAll(keepingCapacity: true)
+        if !carry.isEmpty {
+            skippedBytes &+= carry.count
+            flagNext(.skippedUnparsableBytes)
+            carry.removeAll(keepingCapacity: true)
+        }
         state = .resync
         sawFirstByte = true
         delegate.parserMayHaveLostMessages(role: role)
