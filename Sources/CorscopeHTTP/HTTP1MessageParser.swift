@@ -92,14 +92,26 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             skippedBytes &+= data.count
             return
         }
-        if carry.isEmpty {
-            let consumed = run(data, time: time)
-            if consumed < data.count {
-                carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[consumed...]))
+        var offset = 0
+        if !carry.isEmpty {
+            // Top up the held bytes in growing pieces only until the held item completes,
+            // then go back to parsing straight from `data`: a head cut by a segment
+            // boundary costs a copy of its own bytes, not of the whole next segment.
+            var piece = 256
+            while !carry.isEmpty && offset < data.count {
+                let take = min(piece, data.count - offset)
+                carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[offset..<(offset + take)]))
+                offset += take
+                runCarry(time: time)
+                piece = piece &* 2
             }
-        } else {
-            carry.append(contentsOf: data)
-            runCarry(time: time)
+        }
+        if offset < data.count {
+            let rest = UnsafeRawBufferPointer(rebasing: data[offset...])
+            let consumed = run(rest, time: time)
+            if consumed < rest.count {
+                carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[consumed...]))
+            }
         }
         if case .paused = state, carry.count > configuration.maxHeadBytes {
             // The response is taking too long to decide; assume the connection stayed HTTP.
@@ -380,16 +392,22 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             if check == .needMore { return .needMore }
         }
         let limit = min(end, start + configuration.maxHeadBytes)
+        let maxLines = configuration.maxHeaderFields + 1
         var i = start + scanOffset
+        // Work on a local array (one exclusivity check instead of one per line).
+        var ends: [Int32] = []
+        swap(&ends, &lineEnds)
+        defer { swap(&ends, &lineEnds) }
+        var lineStart = ends.last.map { start + Int($0) + 1 } ?? start
         while let lineFeed = HTTP1Syntax.firstLineFeed(buf, from: i, to: limit) {
-            let lineStart = lineEnds.last.map { start + Int($0) + 1 } ?? start
-            lineEnds.append(Int32(lineFeed - start))
+            ends.append(Int32(lineFeed - start))
             let length = lineFeed - lineStart
             if length == 0 || (length == 1 && buf[lineStart] == HTTP1Syntax.cr) {
                 return .complete(end: lineFeed + 1)
             }
-            if lineEnds.count > configuration.maxHeaderFields + 1 { return .tooLarge }
+            if ends.count > maxLines { return .tooLarge }
             i = lineFeed + 1
+            lineStart = i
         }
         scanOffset = limit - start
         return end - start >= configuration.maxHeadBytes ? .tooLarge : .needMore
@@ -472,6 +490,17 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         _ head: UnsafeRawBufferPointer, firstLine: Int, into fields: inout HTTPHeaderFields,
         anomalies: inout [HTTPAnomaly], interesting: inout InterestingFields
     ) {
+        lineEnds.withUnsafeBufferPointer { lineEnds in
+            parseFieldLines(head, lineEnds: lineEnds, firstLine: firstLine, into: &fields, anomalies: &anomalies, interesting: &interesting)
+        }
+        headerFields &+= fields.count
+    }
+
+    private func parseFieldLines(
+        _ head: UnsafeRawBufferPointer, lineEnds: UnsafeBufferPointer<Int32>, firstLine: Int, into fields: inout HTTPHeaderFields,
+        anomalies: inout [HTTPAnomaly], interesting: inout InterestingFields
+    ) {
+        let maxFields = configuration.maxHeaderFields
         let lineCount = lineEnds.count
         var index = firstLine
         var lineStart = firstLine == 0 ? 0 : Int(lineEnds[firstLine - 1]) + 1
@@ -527,7 +556,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                     continue
                 }
             }
-            if fields.count >= configuration.maxHeaderFields {
+            if fields.count >= maxFields {
                 anomalies.appendOnce(.headerTooLarge)
                 break
             }
@@ -555,14 +584,11 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                 name: UnsafeRawBufferPointer(rebasing: head[start..<nameEnd]),
                 value: UnsafeRawBufferPointer(rebasing: head[valueStart..<valueEnd]))
         }
-        headerFields &+= fields.count
     }
 
     @inline(__always)
     private func checkHighBytes(_ head: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ anomalies: inout [HTTPAnomaly]) {
-        var combined: UInt8 = 0
-        for k in start..<end { combined |= head[k] }
-        if combined >= 0x80 && !HTTP1Syntax.isValidUTF8(UnsafeRawBufferPointer(rebasing: head[start..<end])) {
+        if HTTP1Syntax.containsHighBytes(head, start, end) && !HTTP1Syntax.isValidUTF8(UnsafeRawBufferPointer(rebasing: head[start..<end])) {
             anomalies.appendOnce(.nonUTF8HeaderBytes)
         }
     }
@@ -571,7 +597,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
     /// Decides how the body of the message just parsed is delimited, and where parsing goes.
     private func startBody(time: Timestamp) {
-        guard var current = message else { state = .idle; return }
+        guard var current = message.take() else { state = .idle; return }
         var framing: BodyFraming
         switch current.startLine {
         case .request:
@@ -704,8 +730,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     // MARK: Message boundaries
 
     private func completeMessage(time: Timestamp) {
-        guard var finished = message else { state = .idle; return }
-        message = nil
+        guard var finished = message.take() else { state = .idle; return }
         if var collected = body {
             finished.body = collected.finish()
             for anomaly in collected.anomalies { finished.flag(anomaly) }

@@ -8,14 +8,32 @@ enum HTTP1Syntax {
     static let tab: UInt8 = 0x09
     static let colon: UInt8 = 0x3A
 
-    /// tchar (RFC 9110 §5.6.2).
+    /// tchar (RFC 9110 §5.6.2), as a 128-bit set: one shift and mask per byte, no branches
+    /// on the byte value.
     @inline(__always)
     static func isToken(_ b: UInt8) -> Bool {
-        switch b {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
-        default: return false
+        let low: UInt64 = 0x03FF_6CFA_0000_0000
+        let high: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+        let set = b < 64 ? low : high
+        return b < 128 && (set >> UInt64(b & 63)) & 1 == 1
+    }
+
+    /// Any byte >= 0x80 in `[start, end)`, eight bytes at a time.
+    @inline(__always)
+    static func containsHighBytes(_ buf: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
+        var i = start
+        var combined: UInt64 = 0
+        if let base = buf.baseAddress {
+            while i + 8 <= end {
+                combined |= base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                i += 8
+            }
         }
+        while i < end {
+            combined |= UInt64(buf[i])
+            i += 1
+        }
+        return combined & 0x8080_8080_8080_8080 != 0
     }
 
     @inline(__always)

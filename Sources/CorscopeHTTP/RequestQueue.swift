@@ -69,7 +69,9 @@ struct RequestQueue {
     /// Removes and returns the front exchange when it is complete (emission stays in order).
     mutating func popReadyFront() -> PendingExchange? {
         guard front < items.count, items[front].isReadyToEmit else { return nil }
-        let ready = items[front]
+        // Move the exchange out so the queue drops its references now.
+        var ready = PendingExchange(methodKind: RequestMethodKind(), request: nil, requestDone: true)
+        swap(&ready, &items[front])
         front += 1
         compactIfWorthwhile()
         return ready
