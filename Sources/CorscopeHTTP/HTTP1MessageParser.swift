@@ -450,7 +450,6 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         }
 
         var fields = HTTPHeaderFields()
-        fields.reserveCapacity(bytes: head.count, fields: max(0, lineEnds.count - 2))
         var interesting = InterestingFields()
         parseFieldLines(head, firstLine: 1, into: &fields, anomalies: &anomalies, interesting: &interesting)
 
@@ -485,23 +484,35 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         for anomaly in anomalies { message!.flag(anomaly) }
     }
 
-    /// Parses field lines `lineEnds[firstLine...]` (the final empty line is skipped).
+    /// Parses field lines `lineEnds[firstLine...]` (the final empty line is skipped) into
+    /// `fields`: ranges are collected first, then copied in one pass.
     private func parseFieldLines(
         _ head: UnsafeRawBufferPointer, firstLine: Int, into fields: inout HTTPHeaderFields,
         anomalies: inout [HTTPAnomaly], interesting: inout InterestingFields
     ) {
+        var pieces: [HTTPHeaderFields.Span] = []
+        swap(&pieces, &fieldPieces)
+        pieces.removeAll(keepingCapacity: true)
+        // Heads are nearly always ASCII: one scan of the whole head spares a check per field.
+        let mayHaveHighBytes = HTTP1Syntax.containsHighBytes(head, 0, head.count)
         lineEnds.withUnsafeBufferPointer { lineEnds in
-            parseFieldLines(head, lineEnds: lineEnds, firstLine: firstLine, into: &fields, anomalies: &anomalies, interesting: &interesting)
+            collectFieldRanges(head, lineEnds: lineEnds, firstLine: firstLine, into: &pieces, anomalies: &anomalies, interesting: &interesting, checkUTF8: mayHaveHighBytes)
         }
+        fields = pieces.withUnsafeBufferPointer { HTTPHeaderFields(copying: head, pieces: $0) }
+        swap(&pieces, &fieldPieces)
         headerFields &+= fields.count
     }
 
-    private func parseFieldLines(
-        _ head: UnsafeRawBufferPointer, lineEnds: UnsafeBufferPointer<Int32>, firstLine: Int, into fields: inout HTTPHeaderFields,
-        anomalies: inout [HTTPAnomaly], interesting: inout InterestingFields
+    /// Reused between heads so collecting ranges allocates nothing.
+    private var fieldPieces: [HTTPHeaderFields.Span] = []
+
+    private func collectFieldRanges(
+        _ head: UnsafeRawBufferPointer, lineEnds: UnsafeBufferPointer<Int32>, firstLine: Int, into pieces: inout [HTTPHeaderFields.Span],
+        anomalies: inout [HTTPAnomaly], interesting: inout InterestingFields, checkUTF8: Bool
     ) {
         let maxFields = configuration.maxHeaderFields
         let lineCount = lineEnds.count
+        var fieldCount = 0
         var index = firstLine
         var lineStart = firstLine == 0 ? 0 : Int(lineEnds[firstLine - 1]) + 1
         while index < lineCount {
@@ -520,13 +531,12 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                 while valueStart < end, HTTP1Syntax.isOWS(head[valueStart]) { valueStart += 1 }
                 var valueEnd = end
                 while valueEnd > valueStart, HTTP1Syntax.isOWS(head[valueEnd - 1]) { valueEnd -= 1 }
-                if fields.isEmpty {
+                if fieldCount == 0 {
                     anomalies.appendOnce(.malformedHeaderLine)
                 } else {
                     anomalies.appendOnce(.obsoleteLineFolding)
-                    fields.extendLastValue(with: CollectionOfOne(HTTP1Syntax.space))
-                    fields.extendLastValue(with: UnsafeRawBufferPointer(rebasing: head[valueStart..<valueEnd]))
-                    checkHighBytes(head, valueStart, valueEnd, &anomalies)
+                    pieces.append(HTTPHeaderFields.Span(nameStart: -1, nameEnd: -1, valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
+                    if checkUTF8 { checkHighBytes(head, valueStart, valueEnd, &anomalies) }
                 }
                 continue
             }
@@ -556,7 +566,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                     continue
                 }
             }
-            if fields.count >= maxFields {
+            if fieldCount >= maxFields {
                 anomalies.appendOnce(.headerTooLarge)
                 break
             }
@@ -564,9 +574,9 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             while valueStart < end, HTTP1Syntax.isOWS(head[valueStart]) { valueStart += 1 }
             var valueEnd = end
             while valueEnd > valueStart, HTTP1Syntax.isOWS(head[valueEnd - 1]) { valueEnd -= 1 }
-            checkHighBytes(head, valueStart, valueEnd, &anomalies)
+            if checkUTF8 { checkHighBytes(head, valueStart, valueEnd, &anomalies) }
 
-            let fieldIndex = Int32(fields.count)
+            let fieldIndex = Int32(fieldCount)
             switch nameEnd - start {
             case 14 where HTTP1Syntax.nameEquals(head, start, nameEnd, "content-length"):
                 if interesting.contentLength < 0 { interesting.contentLength = fieldIndex }
@@ -580,9 +590,8 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             default:
                 break
             }
-            fields.append(
-                name: UnsafeRawBufferPointer(rebasing: head[start..<nameEnd]),
-                value: UnsafeRawBufferPointer(rebasing: head[valueStart..<valueEnd]))
+            pieces.append(HTTPHeaderFields.Span(nameStart: Int32(start), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
+            fieldCount += 1
         }
     }
 
