@@ -156,11 +156,11 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
         queue.nextUnanswered
     }
 
-    func parserDidComplete(_ message: HTTP1Message, role: HTTP1Role) {
+    func parserDidComplete(_ message: consuming HTTP1Message, role: HTTP1Role) {
         switch role {
         case .request:
             requestCount += 1
-            guard let head = message.requestHead else { return }
+            guard let head = message.requestHead.take() else { return }
             let request = HTTPRequest(head: head, body: message.body, trailers: message.trailers, firstByte: message.firstByte, lastByte: message.lastByte)
             if !queue.completeRequest(request, anomalies: message.anomalies) {
                 // Not announced (cannot happen with the parser as written); keep it anyway.
@@ -170,16 +170,26 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
             emitReady()
         case .response:
             responseCount += 1
-            guard let head = message.responseHead else { return }
+            guard let head = message.responseHead.take() else { return }
             if message.disposition == .interim {
                 pendingInterim.append(head)
                 pendingInterimAnomalies.append(contentsOf: message.anomalies)
                 return
             }
             let response = HTTPResponse(head: head, body: message.body, trailers: message.trailers, firstByte: message.firstByte, lastByte: message.lastByte)
-            var extra = pendingInterimAnomalies
-            if let from = uncertainFromResponse, finalResponses >= from { extra.append(.responseFramingUncertain) }
-            queue.answer(with: response, interim: pendingInterim, anomalies: message.anomalies, extra: extra)
+            let uncertain = uncertainFromResponse.map { finalResponses >= $0 } ?? false
+            if pendingInterim.isEmpty && !uncertain, let front = queue.takeFrontToAnswer() {
+                // Common case: nothing else to merge; emit straight away.
+                var anomalies = front.anomalies
+                for anomaly in message.anomalies { anomalies.appendOnce(anomaly) }
+                emitExchange(PendingExchange(
+                    methodKind: front.methodKind, request: front.request, requestDone: true,
+                    interimResponses: front.interimResponses, response: response, anomalies: anomalies))
+            } else {
+                var extra = pendingInterimAnomalies
+                if uncertain { extra.append(.responseFramingUncertain) }
+                queue.answer(with: response, interim: pendingInterim, anomalies: message.anomalies, extra: extra)
+            }
             finalResponses += 1
             pendingInterim = []
             pendingInterimAnomalies = []

@@ -7,7 +7,7 @@ protocol HTTP1MessageParserDelegate: AnyObject {
     /// The request the next final response answers, or nil when none was captured.
     func requestForNextResponse() -> RequestMethodKind?
     /// A message is complete (requests; interim and final responses).
-    func parserDidComplete(_ message: HTTP1Message, role: HTTP1Role)
+    func parserDidComplete(_ message: consuming HTTP1Message, role: HTTP1Role)
     /// A gap outside a body: whole messages may have been lost in this direction.
     func parserMayHaveLostMessages(role: HTTP1Role)
 }
@@ -421,9 +421,12 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         pendingAnomalies = []
         var lineEnd = firstLineEnd
         if lineEnd > 0 && head[lineEnd - 1] == HTTP1Syntax.cr { lineEnd -= 1 } else { anomalies.appendOnce(.bareLineFeed) }
-        let version: HTTPVersion
-        let startLine: HTTP1Message.StartLine
         var kind = RequestMethodKind()
+        var fields = HTTPHeaderFields()
+        var interesting = InterestingFields()
+        parseFieldLines(head, firstLine: 1, into: &fields, anomalies: &anomalies, interesting: &interesting)
+        if interesting.upgrade { kind.requestsUpgrade = true }
+        var built = HTTP1Message(firstByte: sectionFirstByte, lastByte: time)
         switch role {
         case .request:
             var i = 0
@@ -434,27 +437,22 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             while head[i] != HTTP1Syntax.space { i += 1 }
             let target = UnsafeRawBufferPointer(rebasing: head[targetStart..<i])
             while head[i] == HTTP1Syntax.space { i += 1 }
-            version = HTTPVersion(major: head[i + 5] &- 0x30, minor: head[i + 7] &- 0x30)
+            let version = HTTPVersion(major: head[i + 5] &- 0x30, minor: head[i + 7] &- 0x30)
             kind.isHEAD = HTTP1Syntax.bytesEqual(method, "HEAD")
             kind.isCONNECT = HTTP1Syntax.bytesEqual(method, "CONNECT")
-            startLine = .request(method: String(decoding: method, as: UTF8.self), target: HTTPText.string(target))
+            built.requestHead = HTTPRequestHead(
+                method: String(decoding: method, as: UTF8.self), target: HTTPText.string(target), version: version, headers: fields)
         case .response:
-            version = HTTPVersion(major: head[5] &- 0x30, minor: head[7] &- 0x30)
+            let version = HTTPVersion(major: head[5] &- 0x30, minor: head[7] &- 0x30)
             var i = 8
             while head[i] == HTTP1Syntax.space { i += 1 }
             let status = Int(head[i] &- 0x30) * 100 + Int(head[i + 1] &- 0x30) * 10 + Int(head[i + 2] &- 0x30)
             i += 3
             while i < lineEnd, HTTP1Syntax.isOWS(head[i]) { i += 1 }
             let reason = UnsafeRawBufferPointer(rebasing: head[i..<max(i, lineEnd)])
-            startLine = .response(status: status, reason: reason.isEmpty ? "" : HTTPText.string(reason))
+            built.responseHead = HTTPResponseHead(
+                version: version, status: status, reason: reason.isEmpty ? "" : HTTPText.string(reason), headers: fields)
         }
-
-        var fields = HTTPHeaderFields()
-        var interesting = InterestingFields()
-        parseFieldLines(head, firstLine: 1, into: &fields, anomalies: &anomalies, interesting: &interesting)
-
-        if interesting.upgrade { kind.requestsUpgrade = true }
-        var built = HTTP1Message(startLine: startLine, version: version, headers: fields, firstByte: sectionFirstByte, lastByte: time)
         built.anomalies = anomalies
         built.methodKind = kind
         message = built
@@ -608,11 +606,11 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     private func startBody(time: Timestamp) {
         guard var current = message.take() else { state = .idle; return }
         var framing: BodyFraming
-        switch current.startLine {
-        case .request:
+        if current.requestHead != nil {
             delegate.parserDidParseRequestHead(current.methodKind)
             framing = lengthFraming(&current, absentMeans: .none, invalidMeans: .none)
-        case .response(let status, _):
+        } else {
+            let status = current.responseHead?.status ?? 200
             let request = delegate.requestForNextResponse()
             if status < 200 {
                 current.disposition = status == 101 ? .switchedProtocols : .interim
@@ -646,22 +644,23 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     ///   for a request (resync recovers if bytes follow) and as close-delimited for a response.
     private func lengthFraming(_ current: inout HTTP1Message, absentMeans: BodyFraming, invalidMeans: BodyFraming) -> BodyFraming {
         let info = framingInfo
+        if info.transferEncodingCount == 0 && info.contentLengthCount == 0 { return absentMeans }
+        let headers = current.headers
         if info.transferEncodingCount > 0 {
             if info.contentLengthCount > 0 { current.flag(.contentLengthWithTransferEncoding) }
             var last: String? = nil
-            for i in current.headers.indexes(named: "transfer-encoding") {
-                if let coding = HTTP1Syntax.lowercasedListElements(current.headers.valueBytes(at: i)).last { last = coding }
+            for i in headers.indexes(named: "transfer-encoding") {
+                if let coding = HTTP1Syntax.lowercasedListElements(headers.valueBytes(at: i)).last { last = coding }
             }
             if last == "chunked" { return .chunked }
             current.flag(.unsupportedTransferEncoding)
             return .untilClose
         }
-        guard info.contentLengthCount > 0 else { return absentMeans }
         var agreed: Int? = nil
         var valid = true
         if info.contentLengthCount == 1 {
-            current.headers.storage.withUnsafeBytes { storage in
-                let span = current.headers.spans[Int(info.contentLength)]
+            headers.storage.withUnsafeBytes { storage in
+                let span = headers.spans[Int(info.contentLength)]
                 let value = UnsafeRawBufferPointer(rebasing: storage[Int(span.valueStart)..<Int(span.valueEnd)])
                 if let n = HTTP1Syntax.decimalValue(value) { agreed = n } else { valid = false }
             }
@@ -669,8 +668,8 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         if info.contentLengthCount > 1 || (!valid && agreed == nil) {
             valid = true
             agreed = nil
-            for i in current.headers.indexes(named: "content-length") {
-                for element in HTTP1Syntax.lowercasedListElements(current.headers.valueBytes(at: i)) {
+            for i in headers.indexes(named: "content-length") {
+                for element in HTTP1Syntax.lowercasedListElements(headers.valueBytes(at: i)) {
                     guard let n = element.utf8.withContiguousStorageIfAvailable({ HTTP1Syntax.decimalValue(UnsafeRawBufferPointer($0)) }) ?? nil,
                           agreed == nil || agreed == n
                     else { valid = false; break }
@@ -688,8 +687,9 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     private func contentCodings(_ current: HTTP1Message) -> [String] {
         guard framingInfo.contentEncodingCount > 0 else { return [] }
         var codings: [String] = []
-        for i in current.headers.indexes(named: "content-encoding") {
-            codings += HTTP1Syntax.lowercasedListElements(current.headers.valueBytes(at: i))
+        let headers = current.headers
+        for i in headers.indexes(named: "content-encoding") {
+            codings += HTTP1Syntax.lowercasedListElements(headers.valueBytes(at: i))
         }
         return codings
     }

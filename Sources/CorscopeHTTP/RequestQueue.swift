@@ -77,6 +77,18 @@ struct RequestQueue {
         return ready
     }
 
+    /// Fast path for the common case: the next response answers the front exchange and its
+    /// request is complete, so the exchange can be emitted at once without being stored.
+    mutating func takeFrontToAnswer() -> PendingExchange? {
+        guard front < items.count, nextToAnswer == front, items[front].requestDone else { return nil }
+        var taken = PendingExchange(methodKind: RequestMethodKind(), request: nil, requestDone: true)
+        swap(&taken, &items[front])
+        front += 1
+        nextToAnswer = front
+        compactIfWorthwhile()
+        return taken
+    }
+
     /// Removes and returns everything left (the connection is over).
     mutating func popAll() -> [PendingExchange] {
         let rest = Array(items[front...])
