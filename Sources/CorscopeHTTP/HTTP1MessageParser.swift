@@ -533,26 +533,20 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                     anomalies.appendOnce(.malformedHeaderLine)
                 } else {
                     anomalies.appendOnce(.obsoleteLineFolding)
-                    pieces.append(HTTPHeaderFields.Span(nameStart: -1, nameEnd: -1, valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
+                    pieces.append(HTTPHeaderFields.Span(
+                        nameStart: -1, nameEnd: -1, valueStart: Int32(truncatingIfNeeded: valueStart), valueEnd: Int32(truncatingIfNeeded: valueEnd)))
                     if checkUTF8 { checkHighBytes(head, valueStart, valueEnd, &anomalies) }
                 }
                 continue
             }
 
-            var colon = start
-            var nameIsToken = true
-            while colon < end {
-                let b = head[colon]
-                if b == HTTP1Syntax.colon { break }
-                if !HTTP1Syntax.isToken(b) { nameIsToken = false }
-                colon += 1
-            }
+            let colon = HTTP1Syntax.firstIndex(of: HTTP1Syntax.colon, head, from: start, to: end)
             if colon == end || colon == start {
                 anomalies.appendOnce(.malformedHeaderLine)
                 continue
             }
             var nameEnd = colon
-            if !nameIsToken {
+            if !HTTP1Syntax.allTokens(head, start, colon) {
                 // "Name : value" is common enough to keep (flagged); anything else is dropped.
                 while nameEnd > start, HTTP1Syntax.isOWS(head[nameEnd - 1]) { nameEnd -= 1 }
                 var trimmedIsToken = nameEnd > start
@@ -588,7 +582,10 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             default:
                 break
             }
-            pieces.append(HTTPHeaderFields.Span(nameStart: Int32(start), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
+            // Offsets fit in Int32: a head is at most `maxHeadBytes` (< 2 GiB, see the configuration).
+            pieces.append(HTTPHeaderFields.Span(
+                nameStart: Int32(truncatingIfNeeded: start), nameEnd: Int32(truncatingIfNeeded: nameEnd),
+                valueStart: Int32(truncatingIfNeeded: valueStart), valueEnd: Int32(truncatingIfNeeded: valueEnd)))
             fieldCount += 1
         }
     }

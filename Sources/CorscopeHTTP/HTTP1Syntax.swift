@@ -18,6 +18,41 @@ enum HTTP1Syntax {
         return b < 128 && (set >> UInt64(b & 63)) & 1 == 1
     }
 
+    /// True when every byte of `[start, end)` is a tchar; branch-free per byte.
+    @inline(__always)
+    static func allTokens(_ buf: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
+        let low: UInt64 = 0x03FF_6CFA_0000_0000
+        let high: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+        var ok: UInt64 = 1
+        var i = start
+        while i < end {
+            let b = buf[i]
+            let set = b & 0x40 == 0 ? low : high
+            ok &= (set >> UInt64(b & 63)) & UInt64(1 &- (b >> 7))
+            i += 1
+        }
+        return ok == 1
+    }
+
+    /// Index of the first `byte` in `[from, to)`, or `to`; eight bytes at a time.
+    @inline(__always)
+    static func firstIndex(of byte: UInt8, _ buf: UnsafeRawBufferPointer, from: Int, to: Int) -> Int {
+        guard let base = buf.baseAddress else { return to }
+        let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
+        var i = from
+        while i + 8 <= to {
+            let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
+            let zeroes = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+            if zeroes != 0 { return i + zeroes.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < to {
+            if buf[i] == byte { return i }
+            i += 1
+        }
+        return to
+    }
+
     /// Any byte >= 0x80 in `[start, end)`, eight bytes at a time.
     @inline(__always)
     static func containsHighBytes(_ buf: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
