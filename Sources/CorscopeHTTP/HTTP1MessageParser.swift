@@ -243,7 +243,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                     sawFirstByte = true
                     // Only complete lines are used; everything after them is skipped.
                     let consumed = lineEnds.last.map { Int($0) + 1 } ?? 0
-                    parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<(p + consumed)]), time: time)
+                    message = parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<(p + consumed)]), time: time)
                     message?.flag(.headerTooLarge)
                     announceRequestHead()
                     bytesParsed &+= consumed
@@ -253,10 +253,10 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                     return end
                 case .complete(let headEnd):
                     sawFirstByte = true
-                    parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<headEnd]), time: time)
+                    let parsed = parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<headEnd]), time: time)
                     bytesParsed &+= headEnd - p
                     p = headEnd
-                    startBody(time: time)
+                    if let parsed { startBody(parsed, time: time) } else { state = .idle }
                 }
 
             case .resync:
@@ -415,8 +415,8 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
     /// Builds `message` from a head whose line ends are in `lineEnds`. An incomplete head
     /// (cut by a gap, the end, or the cap) yields the complete lines only.
-    private func parseHeadSection(_ head: UnsafeRawBufferPointer, time: Timestamp) {
-        guard let firstLineEnd = lineEnds.first.map({ Int($0) }) else { return }
+    private func parseHeadSection(_ head: UnsafeRawBufferPointer, time: Timestamp) -> HTTP1Message? {
+        guard let firstLineEnd = lineEnds.first.map({ Int($0) }) else { return nil }
         var anomalies = pendingAnomalies
         pendingAnomalies = []
         var lineEnd = firstLineEnd
@@ -455,9 +455,9 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         }
         built.anomalies = anomalies
         built.methodKind = kind
-        message = built
         framingInfo = interesting
         messages &+= 1
+        return built
     }
 
     private var framingInfo = InterestingFields()
@@ -600,8 +600,8 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     // MARK: Framing (RFC 9112 §6.3)
 
     /// Decides how the body of the message just parsed is delimited, and where parsing goes.
-    private func startBody(time: Timestamp) {
-        guard var current = message.take() else { state = .idle; return }
+    private func startBody(_ parsed: consuming HTTP1Message, time: Timestamp) {
+        var current = parsed
         var framing: BodyFraming
         if current.requestHead != nil {
             delegate.parserDidParseRequestHead(current.methodKind)
@@ -624,13 +624,15 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         if framing != .none {
             body = BodyAccumulator(contentEncoding: contentCodings(current), configuration: configuration)
         }
-        message = current
         switch framing {
-        case .none: completeMessage(time: time)
+        case .none:
+            deliver(current, time: time)
+            return
         case .length(let n): state = .lengthBody(remaining: n)
         case .chunked: state = .chunkSizeLine
         case .untilClose: state = .closeDelimitedBody
         }
+        message = current
     }
 
     /// Transfer-Encoding, then Content-Length. Policy, following RFC 9112 §6.3:
@@ -736,7 +738,13 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     // MARK: Message boundaries
 
     private func completeMessage(time: Timestamp) {
-        guard var finished = message.take() else { state = .idle; return }
+        guard let finished = message.take() else { state = .idle; return }
+        deliver(finished, time: time)
+    }
+
+    /// Hands a finished message to the delegate and picks the next state.
+    private func deliver(_ message: consuming HTTP1Message, time: Timestamp) {
+        var finished = message
         if var collected = body {
             finished.body = collected.finish()
             for anomaly in collected.anomalies { finished.flag(anomaly) }
@@ -781,7 +789,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         if !lineEnds.isEmpty {
             carry.withUnsafeBytes { held in
                 let usable = Int(lineEnds.last!) + 1
-                parseHeadSection(UnsafeRawBufferPointer(rebasing: held[0..<usable]), time: lastDataTime)
+                message = parseHeadSection(UnsafeRawBufferPointer(rebasing: held[0..<usable]), time: lastDataTime)
             }
             message?.flag(anomaly)
             announceRequestHead()

@@ -46,32 +46,38 @@ final class ParserBenchmarkTests: XCTestCase {
             }
         }
         let bytesPerConnection = client.count + server.count
-        var emitted = 0
-        var checksum = 0
         let t = Timestamp(seconds: 1, nanoseconds: 0)
-        let started = DispatchTime.now().uptimeNanoseconds
-        client.withUnsafeBytes { clientBytes in
-            server.withUnsafeBytes { serverBytes in
-                for c in 0..<connections {
-                    let info = ConnectionInfo(id: c, client: Harness.connection.client, server: Harness.connection.server, sawHandshake: true, firstSeen: t)
-                    let analyzer = HTTP1ConnectionAnalyzer(connection: info) { exchange in
-                        emitted += 1
-                        checksum &+= exchange.response?.head.headers.count ?? 0
+        // Best of several rounds: the build machine is shared, so single runs are noisy.
+        var timings: [Double] = []
+        for _ in 0..<5 {
+            var emitted = 0
+            var checksum = 0
+            let started = DispatchTime.now().uptimeNanoseconds
+            client.withUnsafeBytes { clientBytes in
+                server.withUnsafeBytes { serverBytes in
+                    for c in 0..<connections {
+                        let info = ConnectionInfo(id: c, client: Harness.connection.client, server: Harness.connection.server, sawHandshake: true, firstSeen: t)
+                        let analyzer = HTTP1ConnectionAnalyzer(connection: info) { exchange in
+                            emitted += 1
+                            checksum &+= exchange.response?.head.headers.count ?? 0
+                        }
+                        for (direction, range) in events {
+                            let source = direction == .clientToServer ? clientBytes : serverBytes
+                            analyzer.receive(UnsafeRawBufferPointer(rebasing: source[range]), direction: direction, time: t)
+                        }
+                        analyzer.end(direction: .clientToServer, time: t, reason: .fin)
+                        analyzer.end(direction: .serverToClient, time: t, reason: .fin)
                     }
-                    for (direction, range) in events {
-                        let source = direction == .clientToServer ? clientBytes : serverBytes
-                        analyzer.receive(UnsafeRawBufferPointer(rebasing: source[range]), direction: direction, time: t)
-                    }
-                    analyzer.end(direction: .clientToServer, time: t, reason: .fin)
-                    analyzer.end(direction: .serverToClient, time: t, reason: .fin)
                 }
             }
+            timings.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            XCTAssertEqual(emitted, exchangesPerConnection * connections)
+            XCTAssertEqual(checksum, emitted * 13)
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let totalBytes = Double(bytesPerConnection * connections)
-        XCTAssertEqual(emitted, exchangesPerConnection * connections)
-        XCTAssertEqual(checksum, emitted * 13)
-        print(String(format: "HTTP1ConnectionAnalyzer: %d exchanges (%d B each), %.1f MB in %.3f s = %.0f MB/s, %.0f exchanges/s",
-                     emitted, bytesPerConnection / exchangesPerConnection, totalBytes / 1e6, seconds, totalBytes / 1e6 / seconds, Double(emitted) / seconds))
+        let exchanges = Double(exchangesPerConnection * connections)
+        let best = timings.min()!, median = timings.sorted()[timings.count / 2]
+        print(String(format: "HTTP1ConnectionAnalyzer: %.0f exchanges (%d B each), %.1f MB per round; best %.0f MB/s (%.0f exchanges/s), median %.0f MB/s",
+                     exchanges, bytesPerConnection / exchangesPerConnection, totalBytes / 1e6, totalBytes / 1e6 / best, exchanges / best, totalBytes / 1e6 / median))
     }
 }
