@@ -18,20 +18,22 @@ enum HTTP1Syntax {
         return b < 128 && (set >> UInt64(b & 63)) & 1 == 1
     }
 
-    /// True when every byte of `[start, end)` is a tchar; branch-free per byte.
+    /// tchar membership by byte value ('1' = token), as a string literal so the table is
+    /// constant data with no lazy initialisation on access.
+    private static let tokenTable: StaticString = "0000000000000000000000000000000001011111001101101111111111000000011111111111111111111111111000111111111111111111111111111110101000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+
+    /// True when every byte of `[start, end)` is a tchar: one table load per byte, no branch
+    /// on the byte value.
     @inline(__always)
     static func allTokens(_ buf: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
-        let low: UInt64 = 0x03FF_6CFA_0000_0000
-        let high: UInt64 = 0x57FF_FFFF_C7FF_FFFE
-        var ok: UInt64 = 1
+        let table = tokenTable.utf8Start
+        var ok: UInt8 = 1
         var i = start
         while i < end {
-            let b = buf[i]
-            let set = b & 0x40 == 0 ? low : high
-            ok &= (set >> UInt64(b & 63)) & UInt64(1 &- (b >> 7))
+            ok &= table[Int(buf[i])]
             i += 1
         }
-        return ok == 1
+        return ok & 1 == 1
     }
 
     /// Index of the first `byte` in `[from, to)`, or `to`; eight bytes at a time.
