@@ -172,7 +172,8 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
             responseCount += 1
             guard let head = message.responseHead.take() else { return }
             if message.disposition == .interim {
-                pendingInterim.append(head)
+                // A server could send 1xx forever; keep the first few (memory stays bounded).
+                if pendingInterim.count < 16 { pendingInterim.append(head) }
                 pendingInterimAnomalies.append(contentsOf: message.anomalies)
                 return
             }
