@@ -6,19 +6,53 @@ import CorscopeReassembly
 /// One incremental parser runs per direction; a FIFO of request heads pairs each final
 /// response with its request and tells the response parser whether a body can follow (HEAD,
 /// CONNECT). Exchanges are emitted in order, numbered 0, 1, 2… per connection, as soon as the
-/// response (and its request) is complete; what is left is emitted once both directions end.
+/// response (and its request) is complete; what is left is emitted once both directions end
+/// (`request_without_response`; a response with no captured request has `request == nil`
+/// and `response_without_request`).
 ///
-/// ### Policies
-/// * A gap inside a Content-Length, chunk-data or close-delimited body is counted in
-///   `HTTPBody.missingBytes` (`content_gap`); a gap anywhere else ends the message
-///   (`message_interrupted_by_gap`) and the parser resynchronises on the next start line.
+/// ```swift
+/// let analyzer = HTTP1ConnectionAnalyzer(connection: info) { exchange in report(exchange) }
+/// assembler.handler = analyzer   // receive / gap / end, per direction
+/// totals += analyzer.statistics
+/// ```
+///
+/// ### Framing (RFC 9112 §6.3)
+/// * No body: responses to HEAD, 1xx, 204, 304; 2xx to CONNECT is a tunnel
+///   (`tunnel_established`, both directions stop). 1xx other than 101 are interim responses.
+/// * Transfer-Encoding wins over Content-Length; both present is flagged
+///   (`content_length_with_transfer_encoding`). A final coding other than chunked reads
+///   until close (`unsupported_transfer_encoding`).
+/// * Repeated or list-valued Content-Length values that agree are one value; disagreeing or
+///   non-numeric ones are flagged `invalid_content_length` and then mean "no body" for a
+///   request (resync skips any body bytes that follow) and "until close" for a response.
+/// * A response without either reads until the connection closes.
+///
+/// ### Gaps, resync and mid-stream starts
+/// * A gap inside a Content-Length or chunk-data body is counted in `HTTPBody.missingBytes`
+///   (`content_gap`) and parsing continues. So is a gap inside a close-delimited body: its
+///   end is the connection close, which a hole cannot move, and resyncing inside it could
+///   only find false message starts in the body text.
+/// * A gap anywhere else (head, chunk framing, between messages) ends the message in
+///   progress (`message_interrupted_by_gap`; a head cut short still reports its complete
+///   lines) and the parser scans for the next plausible start line: `METHOD SP target SP
+///   HTTP/1.x` with an upper-case token method, or `HTTP/1.x NNN`. Bytes skipped on the way
+///   are counted (`skipped_unparsable_bytes` on the next message). A direction whose first
+///   bytes are not a message start is handled the same way (`midstream_start`).
 /// * After a client-side gap outside a body, whole requests may be lost, so later responses
 ///   may pair with the wrong request and a lost HEAD/CONNECT makes response framing a guess.
-///   Those exchanges carry `response_framing_uncertain` until the queue is drained, and the
-///   response parser relies on resync if the guess was wrong.
+///   Those exchanges carry `response_framing_uncertain` until every captured request is
+///   answered; if a guessed framing was wrong, the response parser's resync recovers.
+///
+/// ### Protocol switches and caps
 /// * A request with `Upgrade` (or CONNECT) pauses the client parser, holding its next bytes,
-///   until the response decides: 101 (or 2xx to CONNECT) stops both parsers and counts the
-///   rest as non-HTTP bytes; any other response resumes parsing of the held bytes.
+///   until the response decides: 101 (`protocol_switched`) or 2xx to CONNECT stops both
+///   parsers and counts the rest as non-HTTP bytes; any other response resumes parsing of
+///   the held bytes.
+/// * A head over `maxHeadBytes` or `maxHeaderFields` is reported with the lines that fit
+///   (`header_too_large`) and the rest of that direction is skipped and counted.
+/// * Memory per connection is bounded by the caps: held bytes ≤ head cap + one segment per
+///   direction, kept body bytes, at most `maxPendingRequests` waiting requests, 16 interim
+///   responses per exchange.
 ///
 /// Not thread-safe: feed one connection from one thread.
 public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {

@@ -45,6 +45,8 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
     let role: HTTP1Role
     private let configuration: HTTPConfiguration
+    /// The analyzer owns both parsers privately and outlives them, so no reference count is
+    /// needed on this per-message path.
     unowned(unsafe) let delegate: Delegate
 
     private var state: State = .idle
@@ -61,7 +63,6 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     /// Flags for the next message (bytes skipped before it, a mid-stream start).
     private var pendingAnomalies: [HTTPAnomaly] = []
     private var sawFirstByte = false
-    private var resumeIntoResync = false
 
     private(set) var bytesParsed = 0
     private(set) var skippedBytes = 0
@@ -196,6 +197,11 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
     /// Stops parsing for good; held and later bytes count as non-HTTP.
     func stop() {
+        if message != nil {
+            // E.g. a request body still arriving when the 101 came: report what was seen.
+            message?.flag(.incompleteMessage)
+            completeMessage(time: lastDataTime)
+        }
         skippedBytes &+= carry.count
         carry.removeAll()
         state = .stopped
@@ -792,6 +798,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                 message = parseHeadSection(UnsafeRawBufferPointer(rebasing: held[0..<usable]), time: lastDataTime)
             }
             message?.flag(anomaly)
+            if let status = message?.responseHead?.status, status < 200, status != 101 { message?.disposition = .interim }
             announceRequestHead()
             bytesParsed &+= carry.count
             completeMessage(time: lastDataTime)
