@@ -136,11 +136,15 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
         while let ready = queue.popReadyFront() { emitExchange(ready) }
     }
 
-    private func emitExchange(_ pending: PendingExchange) {
+    private func emitExchange(_ pending: consuming PendingExchange) {
+        emitExchange(request: pending.request, interim: pending.interimResponses, response: pending.response, anomalies: pending.anomalies)
+    }
+
+    private func emitExchange(request: consuming HTTPRequest?, interim: [HTTPResponseHead], response: consuming HTTPResponse?, anomalies: [HTTPAnomaly]) {
         var exchange = HTTPExchange(
-            connection: connection, index: nextIndex, request: pending.request,
-            interimResponses: pending.interimResponses, response: pending.response, anomalies: pending.anomalies)
-        if exchange.interimResponses.count > 1 { exchange.flag(.multipleInterimResponses) }
+            connection: connection, index: nextIndex, request: request,
+            interimResponses: interim, response: response, anomalies: anomalies)
+        if interim.count > 1 { exchange.flag(.multipleInterimResponses) }
         nextIndex += 1
         emit(exchange)
     }
@@ -213,13 +217,10 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
             }
             let response = HTTPResponse(head: head, body: message.body, trailers: message.trailers, firstByte: message.firstByte, lastByte: message.lastByte)
             let uncertain = uncertainFromResponse.map { finalResponses >= $0 } ?? false
-            if pendingInterim.isEmpty && !uncertain, let front = queue.takeFrontToAnswer() {
+            if pendingInterim.isEmpty && !uncertain, var front = queue.takeFrontToAnswer() {
                 // Common case: nothing else to merge; emit straight away.
-                var anomalies = front.anomalies
-                for anomaly in message.anomalies { anomalies.appendOnce(anomaly) }
-                emitExchange(PendingExchange(
-                    methodKind: front.methodKind, request: front.request, requestDone: true,
-                    interimResponses: front.interimResponses, response: response, anomalies: anomalies))
+                for anomaly in message.anomalies { front.anomalies.appendOnce(anomaly) }
+                emitExchange(request: front.request, interim: front.interim, response: response, anomalies: front.anomalies)
             } else {
                 var extra = pendingInterimAnomalies
                 if uncertain { extra.append(.responseFramingUncertain) }

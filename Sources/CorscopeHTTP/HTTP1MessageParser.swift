@@ -606,8 +606,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     // MARK: Framing (RFC 9112 §6.3)
 
     /// Decides how the body of the message just parsed is delimited, and where parsing goes.
-    private func startBody(_ parsed: consuming HTTP1Message, time: Timestamp) {
-        var current = parsed
+    private func startBody(_ current: consuming HTTP1Message, time: Timestamp) {
         var framing: BodyFraming
         if current.requestHead != nil {
             delegate.parserDidParseRequestHead(current.methodKind)
@@ -749,8 +748,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     }
 
     /// Hands a finished message to the delegate and picks the next state.
-    private func deliver(_ message: consuming HTTP1Message, time: Timestamp) {
-        var finished = message
+    private func deliver(_ finished: consuming HTTP1Message, time: Timestamp) {
         if var collected = body {
             finished.body = collected.finish()
             for anomaly in collected.anomalies { finished.flag(anomaly) }

@@ -79,14 +79,18 @@ struct RequestQueue {
 
     /// Fast path for the common case: the next response answers the front exchange and its
     /// request is complete, so the exchange can be emitted at once without being stored.
-    mutating func takeFrontToAnswer() -> PendingExchange? {
+    /// Moves out only the parts an emitted exchange needs.
+    mutating func takeFrontToAnswer() -> (request: HTTPRequest?, interim: [HTTPResponseHead], anomalies: [HTTPAnomaly])? {
         guard front < items.count, nextToAnswer == front, items[front].requestDone else { return nil }
-        var taken = PendingExchange(methodKind: RequestMethodKind(), request: nil, requestDone: true)
-        swap(&taken, &items[front])
+        let request = items[front].request.take()
+        var interim: [HTTPResponseHead] = []
+        var anomalies: [HTTPAnomaly] = []
+        swap(&interim, &items[front].interimResponses)
+        swap(&anomalies, &items[front].anomalies)
         front += 1
         nextToAnswer = front
         compactIfWorthwhile()
-        return taken
+        return (request, interim, anomalies)
     }
 
     /// Removes and returns everything left (the connection is over).
