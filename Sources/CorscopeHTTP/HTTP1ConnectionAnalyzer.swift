@@ -199,7 +199,7 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
         case .request:
             requestCount += 1
             guard let head = message.requestHead.take() else { return }
-            let request = HTTPRequest(head: head, body: message.body, trailers: message.trailers, firstByte: message.firstByte, lastByte: message.lastByte)
+            let request = HTTPRequest(head: head, body: message.takeBody(), trailers: message.takeTrailers(), firstByte: message.firstByte, lastByte: message.lastByte)
             if !queue.completeRequest(request, anomalies: message.anomalies) {
                 // Not announced (cannot happen with the parser as written); keep it anyway.
                 queue.appendRequestHead(message.methodKind)
@@ -215,7 +215,7 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
                 pendingInterimAnomalies.append(contentsOf: message.anomalies)
                 return
             }
-            let response = HTTPResponse(head: head, body: message.body, trailers: message.trailers, firstByte: message.firstByte, lastByte: message.lastByte)
+            let response = HTTPResponse(head: head, body: message.takeBody(), trailers: message.takeTrailers(), firstByte: message.firstByte, lastByte: message.lastByte)
             let uncertain = uncertainFromResponse.map { finalResponses >= $0 } ?? false
             if pendingInterim.isEmpty && !uncertain, var front = queue.takeFrontToAnswer() {
                 // Common case: nothing else to merge; emit straight away.

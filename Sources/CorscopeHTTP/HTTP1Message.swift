@@ -45,5 +45,18 @@ struct HTTP1Message {
         if !anomalies.contains(anomaly) { anomalies.append(anomaly) }
     }
 
+    /// Moves the body out (no reference-count traffic for its arrays).
+    mutating func takeBody() -> HTTPBody {
+        var taken = HTTPBody()
+        swap(&taken, &body)
+        return taken
+    }
+
+    mutating func takeTrailers() -> HTTPHeaderFields {
+        var taken = HTTPHeaderFields()
+        swap(&taken, &trailers)
+        return taken
+    }
+
     var headers: HTTPHeaderFields { requestHead?.headers ?? responseHead?.headers ?? HTTPHeaderFields() }
 }

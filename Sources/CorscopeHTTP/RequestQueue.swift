@@ -36,7 +36,7 @@ struct RequestQueue {
     }
 
     /// Fills the oldest request still in progress. Returns false when no head was announced.
-    mutating func completeRequest(_ request: HTTPRequest, anomalies: [HTTPAnomaly]) -> Bool {
+    mutating func completeRequest(_ request: consuming HTTPRequest, anomalies: [HTTPAnomaly]) -> Bool {
         while nextRequestToComplete < items.count && items[nextRequestToComplete].requestDone { nextRequestToComplete += 1 }
         guard nextRequestToComplete < items.count else { return false }
         items[nextRequestToComplete].request = request
@@ -50,7 +50,7 @@ struct RequestQueue {
     /// exchange when every captured request is answered. Returns the exchange's position.
     @discardableResult
     mutating func answer(
-        with response: HTTPResponse, interim: [HTTPResponseHead], anomalies: [HTTPAnomaly], extra: [HTTPAnomaly]
+        with response: consuming HTTPResponse, interim: [HTTPResponseHead], anomalies: [HTTPAnomaly], extra: [HTTPAnomaly]
     ) -> Int {
         let isOrphan = nextToAnswer == items.count
         if isOrphan {
