@@ -749,11 +749,10 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
     /// Hands a finished message to the delegate and picks the next state.
     private func deliver(_ finished: consuming HTTP1Message, time: Timestamp) {
-        if var collected = body {
+        if var collected = body.take() {
             finished.body = collected.finish()
             for anomaly in collected.anomalies { finished.flag(anomaly) }
             bodyWireBytes &+= finished.body.wireLength
-            body = nil
         }
         finished.lastByte = time
         switch finished.disposition {
