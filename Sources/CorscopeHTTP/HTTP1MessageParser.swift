@@ -52,10 +52,10 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     private var state: State = .idle
     /// Unconsumed bytes kept across `receive` calls; empty on the fast path.
     private var carry: [UInt8] = []
-    /// Head/trailer scan position and line ends, relative to the section's first byte, so a
-    /// scan resumes where it stopped when more bytes arrive.
-    private var scanOffset = 0
-    private var lineEnds: [Int32] = []
+    /// The head or trailer section being scanned (resumes where it stopped).
+    private var section = HTTP1SectionScanner()
+    /// What the last head said about framing and decoding.
+    private var framingInfo = HTTP1SectionScanner.InterestingFields()
     private var message: HTTP1Message?
     private var body: BodyAccumulator?
     private var sectionFirstByte = Timestamp.zero
@@ -75,7 +75,6 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         self.role = role
         self.configuration = configuration
         self.delegate = delegate
-        lineEnds.reserveCapacity(32)
     }
 
     /// Bytes held across `receive` calls (bounded by the head cap plus one segment).
@@ -229,12 +228,11 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                 bytesParsed &+= p - blankStart
                 if p == end { return p }
                 state = .head
-                scanOffset = 0
-                lineEnds.removeAll(keepingCapacity: true)
+                section.reset()
                 sectionFirstByte = time
 
             case .head:
-                switch scanSection(buf, start: p, isHead: true) {
+                switch section.scan(buf, start: p, isHead: true, role: role, configuration: configuration) {
                 case .needMore:
                     return p
                 case .invalidStart:
@@ -248,7 +246,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                 case .tooLarge:
                     sawFirstByte = true
                     // Only complete lines are used; everything after them is skipped.
-                    let consumed = lineEnds.last.map { Int($0) + 1 } ?? 0
+                    let consumed = section.scannedBytes
                     message = parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<(p + consumed)]), time: time)
                     message?.flag(.headerTooLarge)
                     announceRequestHead()
@@ -274,8 +272,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                 p = position
                 if found {
                     state = .head
-                    scanOffset = 0
-                    lineEnds.removeAll(keepingCapacity: true)
+                    section.reset()
                     sectionFirstByte = time
                 } else {
                     return p
@@ -334,14 +331,14 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
             case .trailers:
                 // Almost always the trailer section is just the empty line.
-                if scanOffset == 0 && buf[p] == HTTP1Syntax.lf {
+                if section.scannedBytes == 0 && buf[p] == HTTP1Syntax.lf {
                     message?.flag(.bareLineFeed)
                     p += 1
                     bytesParsed &+= 1
                     completeMessage(time: time)
                     continue
                 }
-                if scanOffset == 0 && buf[p] == HTTP1Syntax.cr {
+                if section.scannedBytes == 0 && buf[p] == HTTP1Syntax.cr {
                     if p + 1 == end { return p }
                     if buf[p + 1] == HTTP1Syntax.lf {
                         p += 2
@@ -350,7 +347,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                         continue
                     }
                 }
-                switch scanSection(buf, start: p, isHead: false) {
+                switch section.scan(buf, start: p, isHead: false, role: role, configuration: configuration) {
                 case .needMore:
                     return p
                 case .invalidStart, .tooLarge:
@@ -379,60 +376,21 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
     // MARK: Heads
 
-    private enum SectionScan {
-        case needMore
-        case complete(end: Int)
-        case invalidStart
-        case tooLarge
-    }
-
-    /// Finds the empty line that ends a head (or trailer section) starting at `start`,
-    /// recording line ends; validates the start line as soon as it is complete.
-    private func scanSection(_ buf: UnsafeRawBufferPointer, start: Int, isHead: Bool) -> SectionScan {
-        let end = buf.count
-        if isHead && lineEnds.isEmpty {
-            let check = role == .request
-                ? HTTP1Syntax.checkRequestLine(buf, from: start, strict: false, limit: configuration.maxHeadBytes)
-                : HTTP1Syntax.checkStatusLine(buf, from: start, strict: false, limit: configuration.maxHeadBytes)
-            if check == .invalid { return .invalidStart }
-            if check == .needMore { return .needMore }
-        }
-        let limit = min(end, start + configuration.maxHeadBytes)
-        let maxLines = configuration.maxHeaderFields + 1
-        var i = start + scanOffset
-        // Work on a local array (one exclusivity check instead of one per line).
-        var ends: [Int32] = []
-        swap(&ends, &lineEnds)
-        defer { swap(&ends, &lineEnds) }
-        var lineStart = ends.last.map { start + Int($0) + 1 } ?? start
-        while let lineFeed = HTTP1Syntax.firstLineFeed(buf, from: i, to: limit) {
-            ends.append(Int32(lineFeed - start))
-            let length = lineFeed - lineStart
-            if length == 0 || (length == 1 && buf[lineStart] == HTTP1Syntax.cr) {
-                return .complete(end: lineFeed + 1)
-            }
-            if ends.count > maxLines { return .tooLarge }
-            i = lineFeed + 1
-            lineStart = i
-        }
-        scanOffset = limit - start
-        return end - start >= configuration.maxHeadBytes ? .tooLarge : .needMore
-    }
-
-    /// Builds `message` from a head whose line ends are in `lineEnds`. An incomplete head
-    /// (cut by a gap, the end, or the cap) yields the complete lines only.
+    /// Builds the message from a head section scanned by `section`. `head` starts at the
+    /// section's first byte; an incomplete head (cut by a gap, the end, or the cap) yields the
+    /// complete lines only.
     private func parseHeadSection(_ head: UnsafeRawBufferPointer, time: Timestamp) -> HTTP1Message? {
-        guard let firstLineEnd = lineEnds.first.map({ Int($0) }) else { return nil }
+        let lineEnd = section.startLineEnd
+        guard lineEnd >= 0 else { return nil }
         var anomalies = pendingAnomalies
         pendingAnomalies = []
-        var lineEnd = firstLineEnd
-        if lineEnd > 0 && head[lineEnd - 1] == HTTP1Syntax.cr { lineEnd -= 1 } else { anomalies.appendOnce(.bareLineFeed) }
+        for anomaly in section.anomalies { anomalies.appendOnce(anomaly) }
+        let interesting = section.interesting
+        let fields = section.fields(in: head)
         var kind = RequestMethodKind()
-        var fields = HTTPHeaderFields()
-        var interesting = InterestingFields()
-        parseFieldLines(head, firstLine: 1, into: &fields, anomalies: &anomalies, interesting: &interesting)
-        if interesting.upgrade { kind.requestsUpgrade = true }
+        kind.requestsUpgrade = interesting.upgrade
         var built = HTTP1Message(firstByte: sectionFirstByte, lastByte: time)
+        // The start line was validated by the scanner, so the fixed positions below exist.
         switch role {
         case .request:
             var i = 0
@@ -462,145 +420,17 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         built.anomalies = anomalies
         built.methodKind = kind
         framingInfo = interesting
+        headerFields &+= fields.count
         messages &+= 1
         return built
     }
 
-    private var framingInfo = InterestingFields()
-
-    /// Positions of the fields that decide framing and decoding, noted while parsing so they
-    /// need no second lookup.
-    private struct InterestingFields {
-        var contentLength: Int32 = -1
-        var contentLengthCount = 0
-        var transferEncodingCount = 0
-        var contentEncodingCount = 0
-        var upgrade = false
-    }
-
-    private func parseTrailerSection(_ section: UnsafeRawBufferPointer) {
+    private func parseTrailerSection(_ trailerSection: UnsafeRawBufferPointer) {
         guard message != nil else { return }
-        var trailers = HTTPHeaderFields()
-        var anomalies: [HTTPAnomaly] = []
-        var ignored = InterestingFields()
-        parseFieldLines(section, firstLine: 0, into: &trailers, anomalies: &anomalies, interesting: &ignored)
+        let trailers = section.fields(in: trailerSection)
+        headerFields &+= trailers.count
         message!.trailers = trailers
-        for anomaly in anomalies { message!.flag(anomaly) }
-    }
-
-    /// Parses field lines `lineEnds[firstLine...]` (the final empty line is skipped) into
-    /// `fields`: ranges are collected first, then copied in one pass.
-    private func parseFieldLines(
-        _ head: UnsafeRawBufferPointer, firstLine: Int, into fields: inout HTTPHeaderFields,
-        anomalies: inout [HTTPAnomaly], interesting: inout InterestingFields
-    ) {
-        var pieces: [HTTPHeaderFields.Span] = []
-        swap(&pieces, &fieldPieces)
-        pieces.removeAll(keepingCapacity: true)
-        // Heads are nearly always ASCII: one scan of the whole head spares a check per field.
-        let mayHaveHighBytes = HTTP1Syntax.containsHighBytes(head, 0, head.count)
-        lineEnds.withUnsafeBufferPointer { lineEnds in
-            collectFieldRanges(head, lineEnds: lineEnds, firstLine: firstLine, into: &pieces, anomalies: &anomalies, interesting: &interesting, checkUTF8: mayHaveHighBytes)
-        }
-        fields = pieces.withUnsafeBufferPointer { HTTPHeaderFields(copying: head, pieces: $0) }
-        swap(&pieces, &fieldPieces)
-        headerFields &+= fields.count
-    }
-
-    /// Reused between heads so collecting ranges allocates nothing.
-    private var fieldPieces: [HTTPHeaderFields.Span] = []
-
-    private func collectFieldRanges(
-        _ head: UnsafeRawBufferPointer, lineEnds: UnsafeBufferPointer<Int32>, firstLine: Int, into pieces: inout [HTTPHeaderFields.Span],
-        anomalies: inout [HTTPAnomaly], interesting: inout InterestingFields, checkUTF8: Bool
-    ) {
-        let maxFields = configuration.maxHeaderFields
-        let lineCount = lineEnds.count
-        var fieldCount = 0
-        var index = firstLine
-        var lineStart = firstLine == 0 ? 0 : Int(lineEnds[firstLine - 1]) + 1
-        while index < lineCount {
-            let lineFeed = Int(lineEnds[index])
-            index += 1
-            let start = lineStart
-            lineStart = lineFeed + 1
-            var end = lineFeed
-            if end > start && head[end - 1] == HTTP1Syntax.cr { end -= 1 } else { anomalies.appendOnce(.bareLineFeed) }
-            if end == start { break } // the empty line ending the section
-
-            let first = head[start]
-            if first == HTTP1Syntax.space || first == HTTP1Syntax.tab {
-                // obs-fold: the line continues the previous value, joined by one space.
-                var valueStart = start
-                while valueStart < end, HTTP1Syntax.isOWS(head[valueStart]) { valueStart += 1 }
-                var valueEnd = end
-                while valueEnd > valueStart, HTTP1Syntax.isOWS(head[valueEnd - 1]) { valueEnd -= 1 }
-                if fieldCount == 0 {
-                    anomalies.appendOnce(.malformedHeaderLine)
-                } else {
-                    anomalies.appendOnce(.obsoleteLineFolding)
-                    pieces.append(HTTPHeaderFields.Span(
-                        nameStart: -1, nameEnd: -1, valueStart: Int32(truncatingIfNeeded: valueStart), valueEnd: Int32(truncatingIfNeeded: valueEnd)))
-                    if checkUTF8 { checkHighBytes(head, valueStart, valueEnd, &anomalies) }
-                }
-                continue
-            }
-
-            let colon = HTTP1Syntax.firstIndex(of: HTTP1Syntax.colon, head, from: start, to: end)
-            if colon == end || colon == start {
-                anomalies.appendOnce(.malformedHeaderLine)
-                continue
-            }
-            var nameEnd = colon
-            if !HTTP1Syntax.allTokens(head, start, colon) {
-                // "Name : value" is common enough to keep (flagged); anything else is dropped.
-                while nameEnd > start, HTTP1Syntax.isOWS(head[nameEnd - 1]) { nameEnd -= 1 }
-                var trimmedIsToken = nameEnd > start
-                for k in start..<nameEnd where !HTTP1Syntax.isToken(head[k]) { trimmedIsToken = false; break }
-                if trimmedIsToken && nameEnd < colon {
-                    anomalies.appendOnce(.whitespaceBeforeColon)
-                } else {
-                    anomalies.appendOnce(.malformedHeaderLine)
-                    continue
-                }
-            }
-            if fieldCount >= maxFields {
-                anomalies.appendOnce(.headerTooLarge)
-                break
-            }
-            var valueStart = colon + 1
-            while valueStart < end, HTTP1Syntax.isOWS(head[valueStart]) { valueStart += 1 }
-            var valueEnd = end
-            while valueEnd > valueStart, HTTP1Syntax.isOWS(head[valueEnd - 1]) { valueEnd -= 1 }
-            if checkUTF8 { checkHighBytes(head, valueStart, valueEnd, &anomalies) }
-
-            let fieldIndex = Int32(fieldCount)
-            switch nameEnd - start {
-            case 14 where HTTP1Syntax.nameEquals(head, start, nameEnd, "content-length"):
-                if interesting.contentLength < 0 { interesting.contentLength = fieldIndex }
-                interesting.contentLengthCount += 1
-            case 17 where HTTP1Syntax.nameEquals(head, start, nameEnd, "transfer-encoding"):
-                interesting.transferEncodingCount += 1
-            case 16 where HTTP1Syntax.nameEquals(head, start, nameEnd, "content-encoding"):
-                interesting.contentEncodingCount += 1
-            case 7 where HTTP1Syntax.nameEquals(head, start, nameEnd, "upgrade"):
-                interesting.upgrade = true
-            default:
-                break
-            }
-            // Offsets fit in Int32: a head is at most `maxHeadBytes` (< 2 GiB, see the configuration).
-            pieces.append(HTTPHeaderFields.Span(
-                nameStart: Int32(truncatingIfNeeded: start), nameEnd: Int32(truncatingIfNeeded: nameEnd),
-                valueStart: Int32(truncatingIfNeeded: valueStart), valueEnd: Int32(truncatingIfNeeded: valueEnd)))
-            fieldCount += 1
-        }
-    }
-
-    @inline(__always)
-    private func checkHighBytes(_ head: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ anomalies: inout [HTTPAnomaly]) {
-        if HTTP1Syntax.containsHighBytes(head, start, end) && !HTTP1Syntax.isValidUTF8(UnsafeRawBufferPointer(rebasing: head[start..<end])) {
-            anomalies.appendOnce(.nonUTF8HeaderBytes)
-        }
+        for anomaly in section.anomalies { message!.flag(anomaly) }
     }
 
     // MARK: Framing (RFC 9112 §6.3)
@@ -726,8 +556,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         if lineFeed == p || buf[lineFeed - 1] != HTTP1Syntax.cr { message?.flag(.bareLineFeed) }
         if size == 0 {
             state = .trailers
-            scanOffset = 0
-            lineEnds.removeAll(keepingCapacity: true)
+            section.reset()
         } else {
             state = .chunkData(remaining: size)
         }
@@ -788,11 +617,10 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     /// A head cut short: if its start line is complete, report the lines seen so far.
     private func salvagePartialHead(flag anomaly: HTTPAnomaly) {
         // Complete the line scan over what is held, so every whole line is used.
-        _ = carry.withUnsafeBytes { scanSection($0, start: 0, isHead: true) }
-        if !lineEnds.isEmpty {
+        _ = carry.withUnsafeBytes { section.scan($0, start: 0, isHead: true, role: role, configuration: configuration) }
+        if section.startLineEnd >= 0 {
             carry.withUnsafeBytes { held in
-                let usable = Int(lineEnds.last!) + 1
-                message = parseHeadSection(UnsafeRawBufferPointer(rebasing: held[0..<usable]), time: lastDataTime)
+                message = parseHeadSection(UnsafeRawBufferPointer(rebasing: held[0..<section.scannedBytes]), time: lastDataTime)
             }
             message?.flag(anomaly)
             if let status = message?.responseHead?.status, status < 200, status != 101 { message?.disposition = .interim }
