@@ -457,7 +457,9 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             }
         }
         if framing != .none {
-            body = BodyAccumulator(contentEncoding: contentCodings(current), configuration: configuration)
+            var expected: Int? = nil
+            if case .length(let n) = framing { expected = n }
+            body = BodyAccumulator(contentEncoding: contentCodings(current), configuration: configuration, expectedLength: expected)
         }
         switch framing {
         case .none:
