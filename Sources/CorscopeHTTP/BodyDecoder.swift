@@ -47,7 +47,8 @@ final class InflateStage {
         }
         if unconfirmedInput != nil { unconfirmedInput!.append(contentsOf: input) }
         let result = run(input, output: output)
-        if result == .dataError, let saved = unconfirmedInput {
+        // Retry only if nothing was decoded yet, so no output is ever produced twice.
+        if result == .dataError, stream.pointee.total_out == 0, let saved = unconfirmedInput {
             // Not zlib/gzip: try raw deflate once, from the first byte.
             unconfirmedInput = nil
             guard inflateReset2(stream, -15) == Z_OK else { failed = true; return true }
@@ -177,10 +178,14 @@ struct BodyAccumulator {
     private var decodingAbandoned = false
     private(set) var anomalies: [HTTPAnomaly] = []
 
-    init(contentEncoding: [String], configuration: HTTPConfiguration) {
+    /// `expectedLength` (a Content-Length) sizes the kept buffer once instead of growing it.
+    init(contentEncoding: [String], configuration: HTTPConfiguration, expectedLength: Int? = nil) {
         keepLimit = configuration.keptBodyBytes
         body.contentEncoding = contentEncoding
-        guard !contentEncoding.isEmpty else { return }
+        guard !contentEncoding.isEmpty else {
+            if let expectedLength { body.kept.reserveCapacity(min(expectedLength, keepLimit)) }
+            return
+        }
         let known: Set<String> = ["gzip", "x-gzip", "deflate", "identity"]
         let decodable = contentEncoding.filter { known.contains($0) && $0 != "identity" }
         guard configuration.decodeBodies, !decodable.isEmpty else { return }

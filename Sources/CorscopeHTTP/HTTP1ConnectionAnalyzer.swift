@@ -6,19 +6,53 @@ import CorscopeReassembly
 /// One incremental parser runs per direction; a FIFO of request heads pairs each final
 /// response with its request and tells the response parser whether a body can follow (HEAD,
 /// CONNECT). Exchanges are emitted in order, numbered 0, 1, 2… per connection, as soon as the
-/// response (and its request) is complete; what is left is emitted once both directions end.
+/// response (and its request) is complete; what is left is emitted once both directions end
+/// (`request_without_response`; a response with no captured request has `request == nil`
+/// and `response_without_request`).
 ///
-/// ### Policies
-/// * A gap inside a Content-Length, chunk-data or close-delimited body is counted in
-///   `HTTPBody.missingBytes` (`content_gap`); a gap anywhere else ends the message
-///   (`message_interrupted_by_gap`) and the parser resynchronises on the next start line.
+/// ```swift
+/// let analyzer = HTTP1ConnectionAnalyzer(connection: info) { exchange in report(exchange) }
+/// assembler.handler = analyzer   // receive / gap / end, per direction
+/// totals += analyzer.statistics
+/// ```
+///
+/// ### Framing (RFC 9112 §6.3)
+/// * No body: responses to HEAD, 1xx, 204, 304; 2xx to CONNECT is a tunnel
+///   (`tunnel_established`, both directions stop). 1xx other than 101 are interim responses.
+/// * Transfer-Encoding wins over Content-Length; both present is flagged
+///   (`content_length_with_transfer_encoding`). A final coding other than chunked reads
+///   until close (`unsupported_transfer_encoding`).
+/// * Repeated or list-valued Content-Length values that agree are one value; disagreeing or
+///   non-numeric ones are flagged `invalid_content_length` and then mean "no body" for a
+///   request (resync skips any body bytes that follow) and "until close" for a response.
+/// * A response without either reads until the connection closes.
+///
+/// ### Gaps, resync and mid-stream starts
+/// * A gap inside a Content-Length or chunk-data body is counted in `HTTPBody.missingBytes`
+///   (`content_gap`) and parsing continues. So is a gap inside a close-delimited body: its
+///   end is the connection close, which a hole cannot move, and resyncing inside it could
+///   only find false message starts in the body text.
+/// * A gap anywhere else (head, chunk framing, between messages) ends the message in
+///   progress (`message_interrupted_by_gap`; a head cut short still reports its complete
+///   lines) and the parser scans for the next plausible start line: `METHOD SP target SP
+///   HTTP/1.x` with an upper-case token method, or `HTTP/1.x NNN`. Bytes skipped on the way
+///   are counted (`skipped_unparsable_bytes` on the next message). A direction whose first
+///   bytes are not a message start is handled the same way (`midstream_start`).
 /// * After a client-side gap outside a body, whole requests may be lost, so later responses
 ///   may pair with the wrong request and a lost HEAD/CONNECT makes response framing a guess.
-///   Those exchanges carry `response_framing_uncertain` until the queue is drained, and the
-///   response parser relies on resync if the guess was wrong.
+///   Those exchanges carry `response_framing_uncertain` until every captured request is
+///   answered; if a guessed framing was wrong, the response parser's resync recovers.
+///
+/// ### Protocol switches and caps
 /// * A request with `Upgrade` (or CONNECT) pauses the client parser, holding its next bytes,
-///   until the response decides: 101 (or 2xx to CONNECT) stops both parsers and counts the
-///   rest as non-HTTP bytes; any other response resumes parsing of the held bytes.
+///   until the response decides: 101 (`protocol_switched`) or 2xx to CONNECT stops both
+///   parsers and counts the rest as non-HTTP bytes; any other response resumes parsing of
+///   the held bytes.
+/// * A head over `maxHeadBytes` or `maxHeaderFields` is reported with the lines that fit
+///   (`header_too_large`) and the rest of that direction is skipped and counted.
+/// * Memory per connection is bounded by the caps: held bytes ≤ head cap + one segment per
+///   direction, kept body bytes, at most `maxPendingRequests` waiting requests, 16 interim
+///   responses per exchange.
 ///
 /// Not thread-safe: feed one connection from one thread.
 public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
@@ -102,11 +136,15 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
         while let ready = queue.popReadyFront() { emitExchange(ready) }
     }
 
-    private func emitExchange(_ pending: PendingExchange) {
+    private func emitExchange(_ pending: consuming PendingExchange) {
+        emitExchange(request: pending.request, interim: pending.interimResponses, response: pending.response, anomalies: pending.anomalies)
+    }
+
+    private func emitExchange(request: consuming HTTPRequest?, interim: [HTTPResponseHead], response: consuming HTTPResponse?, anomalies: [HTTPAnomaly]) {
         var exchange = HTTPExchange(
-            connection: connection, index: nextIndex, request: pending.request,
-            interimResponses: pending.interimResponses, response: pending.response, anomalies: pending.anomalies)
-        if exchange.interimResponses.count > 1 { exchange.flag(.multipleInterimResponses) }
+            connection: connection, index: nextIndex, request: request,
+            interimResponses: interim, response: response, anomalies: anomalies)
+        if interim.count > 1 { exchange.flag(.multipleInterimResponses) }
         nextIndex += 1
         emit(exchange)
     }
@@ -114,8 +152,9 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
     /// Both directions ended: finish held bytes and emit everything left.
     private func finish(time: Timestamp) {
         if requestParser.isPaused {
-            // No response decided the switch; the held bytes are most likely more HTTP.
-            requestParser.resume(time: time)
+            // No response decided the switch; the held bytes are most likely more HTTP. Each
+            // new pause needs a whole upgrade request parsed, so this loop always ends.
+            while requestParser.isPaused { requestParser.resume(time: time) }
             requestParser.end(time: time)
         }
         finished = true
@@ -155,12 +194,12 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
         queue.nextUnanswered
     }
 
-    func parserDidComplete(_ message: HTTP1Message, role: HTTP1Role) {
+    func parserDidComplete(_ message: consuming HTTP1Message, role: HTTP1Role) {
         switch role {
         case .request:
             requestCount += 1
-            guard let head = message.requestHead else { return }
-            let request = HTTPRequest(head: head, body: message.body, trailers: message.trailers, firstByte: message.firstByte, lastByte: message.lastByte)
+            guard let head = message.requestHead.take() else { return }
+            let request = HTTPRequest(head: head, body: message.takeBody(), trailers: message.takeTrailers(), firstByte: message.firstByte, lastByte: message.lastByte)
             if !queue.completeRequest(request, anomalies: message.anomalies) {
                 // Not announced (cannot happen with the parser as written); keep it anyway.
                 queue.appendRequestHead(message.methodKind)
@@ -169,16 +208,24 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
             emitReady()
         case .response:
             responseCount += 1
-            guard let head = message.responseHead else { return }
+            guard let head = message.responseHead.take() else { return }
             if message.disposition == .interim {
-                pendingInterim.append(head)
+                // A server could send 1xx forever; keep the first few (memory stays bounded).
+                if pendingInterim.count < 16 { pendingInterim.append(head) }
                 pendingInterimAnomalies.append(contentsOf: message.anomalies)
                 return
             }
-            let response = HTTPResponse(head: head, body: message.body, trailers: message.trailers, firstByte: message.firstByte, lastByte: message.lastByte)
-            var extra = pendingInterimAnomalies
-            if let from = uncertainFromResponse, finalResponses >= from { extra.append(.responseFramingUncertain) }
-            queue.answer(with: response, interim: pendingInterim, anomalies: message.anomalies, extra: extra)
+            let response = HTTPResponse(head: head, body: message.takeBody(), trailers: message.takeTrailers(), firstByte: message.firstByte, lastByte: message.lastByte)
+            let uncertain = uncertainFromResponse.map { finalResponses >= $0 } ?? false
+            if pendingInterim.isEmpty && !uncertain, var front = queue.takeFrontToAnswer() {
+                // Common case: nothing else to merge; emit straight away.
+                for anomaly in message.anomalies { front.anomalies.appendOnce(anomaly) }
+                emitExchange(request: front.request, interim: front.interim, response: response, anomalies: front.anomalies)
+            } else {
+                var extra = pendingInterimAnomalies
+                if uncertain { extra.append(.responseFramingUncertain) }
+                queue.answer(with: response, interim: pendingInterim, anomalies: message.anomalies, extra: extra)
+            }
             finalResponses += 1
             pendingInterim = []
             pendingInterimAnomalies = []

@@ -17,13 +17,9 @@ enum BodyFraming: Equatable {
     case untilClose
 }
 
-/// One parsed message, before it is paired into an `HTTPExchange`.
+/// One parsed message, before it is paired into an `HTTPExchange`. The head is stored in its
+/// final public form, so pairing moves it instead of rebuilding it.
 struct HTTP1Message {
-    enum StartLine {
-        case request(method: String, target: String)
-        case response(status: Int, reason: String)
-    }
-
     enum Disposition {
         case normal
         /// 1xx other than 101: another response follows for the same request.
@@ -34,9 +30,9 @@ struct HTTP1Message {
         case tunnel
     }
 
-    var startLine: StartLine
-    var version: HTTPVersion
-    var headers: HTTPHeaderFields
+    /// Exactly one of the two heads is set, by the parser's role.
+    var requestHead: HTTPRequestHead?
+    var responseHead: HTTPResponseHead?
     var trailers = HTTPHeaderFields()
     var body = HTTPBody()
     var firstByte: Timestamp
@@ -49,13 +45,18 @@ struct HTTP1Message {
         if !anomalies.contains(anomaly) { anomalies.append(anomaly) }
     }
 
-    var requestHead: HTTPRequestHead? {
-        guard case .request(let method, let target) = startLine else { return nil }
-        return HTTPRequestHead(method: method, target: target, version: version, headers: headers)
+    /// Moves the body out (no reference-count traffic for its arrays).
+    mutating func takeBody() -> HTTPBody {
+        var taken = HTTPBody()
+        swap(&taken, &body)
+        return taken
     }
 
-    var responseHead: HTTPResponseHead? {
-        guard case .response(let status, let reason) = startLine else { return nil }
-        return HTTPResponseHead(version: version, status: status, reason: reason, headers: headers)
+    mutating func takeTrailers() -> HTTPHeaderFields {
+        var taken = HTTPHeaderFields()
+        swap(&taken, &trailers)
+        return taken
     }
+
+    var headers: HTTPHeaderFields { requestHead?.headers ?? responseHead?.headers ?? HTTPHeaderFields() }
 }

@@ -7,7 +7,7 @@ protocol HTTP1MessageParserDelegate: AnyObject {
     /// The request the next final response answers, or nil when none was captured.
     func requestForNextResponse() -> RequestMethodKind?
     /// A message is complete (requests; interim and final responses).
-    func parserDidComplete(_ message: HTTP1Message, role: HTTP1Role)
+    func parserDidComplete(_ message: consuming HTTP1Message, role: HTTP1Role)
     /// A gap outside a body: whole messages may have been lost in this direction.
     func parserMayHaveLostMessages(role: HTTP1Role)
 }
@@ -45,15 +45,17 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
     let role: HTTP1Role
     private let configuration: HTTPConfiguration
+    /// The analyzer owns both parsers privately and outlives them, so no reference count is
+    /// needed on this per-message path.
     unowned(unsafe) let delegate: Delegate
 
     private var state: State = .idle
     /// Unconsumed bytes kept across `receive` calls; empty on the fast path.
     private var carry: [UInt8] = []
-    /// Head/trailer scan position and line ends, relative to the section's first byte, so a
-    /// scan resumes where it stopped when more bytes arrive.
-    private var scanOffset = 0
-    private var lineEnds: [Int32] = []
+    /// The head or trailer section being scanned (resumes where it stopped).
+    private var section = HTTP1SectionScanner()
+    /// What the last head said about framing and decoding.
+    private var framingInfo = HTTP1SectionScanner.InterestingFields()
     private var message: HTTP1Message?
     private var body: BodyAccumulator?
     private var sectionFirstByte = Timestamp.zero
@@ -61,7 +63,6 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     /// Flags for the next message (bytes skipped before it, a mid-stream start).
     private var pendingAnomalies: [HTTPAnomaly] = []
     private var sawFirstByte = false
-    private var resumeIntoResync = false
 
     private(set) var bytesParsed = 0
     private(set) var skippedBytes = 0
@@ -74,7 +75,6 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         self.role = role
         self.configuration = configuration
         self.delegate = delegate
-        lineEnds.reserveCapacity(32)
     }
 
     /// Bytes held across `receive` calls (bounded by the head cap plus one segment).
@@ -92,14 +92,26 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             skippedBytes &+= data.count
             return
         }
-        if carry.isEmpty {
-            let consumed = run(data, time: time)
-            if consumed < data.count {
-                carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[consumed...]))
+        var offset = 0
+        if !carry.isEmpty {
+            // Top up the held bytes in growing pieces only until the held item completes,
+            // then go back to parsing straight from `data`: a head cut by a segment
+            // boundary costs a copy of its own bytes, not of the whole next segment.
+            var piece = 256
+            while !carry.isEmpty && offset < data.count {
+                let take = min(piece, data.count - offset)
+                carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[offset..<(offset + take)]))
+                offset += take
+                runCarry(time: time)
+                piece = piece &* 2
             }
-        } else {
-            carry.append(contentsOf: data)
-            runCarry(time: time)
+        }
+        if offset < data.count {
+            let rest = UnsafeRawBufferPointer(rebasing: data[offset...])
+            let consumed = run(rest, time: time)
+            if consumed < rest.count {
+                carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[consumed...]))
+            }
         }
         if case .paused = state, carry.count > configuration.maxHeadBytes {
             // The response is taking too long to decide; assume the connection stayed HTTP.
@@ -146,7 +158,6 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         case .chunkSizeLine, .chunkDataEnd, .trailers:
             interruptMessage(time: time)
         case .idle:
-            carry.removeAll(keepingCapacity: true)
             lostFraming()
         case .resync:
             if !carry.isEmpty { flagNext(.skippedUnparsableBytes) }
@@ -154,8 +165,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             carry.removeAll(keepingCapacity: true)
         case .paused:
             // Parse what was held as HTTP, then treat the hole like any other.
-            resume(time: time)
-            if case .paused = state { lostFraming(); return }
+            while isPaused { resume(time: time) }
             handleGap(length: length, time: time)
         case .stopped:
             break
@@ -186,6 +196,11 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
     /// Stops parsing for good; held and later bytes count as non-HTTP.
     func stop() {
+        if message != nil {
+            // E.g. a request body still arriving when the 101 came: report what was seen.
+            message?.flag(.incompleteMessage)
+            completeMessage(time: lastDataTime)
+        }
         skippedBytes &+= carry.count
         carry.removeAll()
         state = .stopped
@@ -213,12 +228,11 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                 bytesParsed &+= p - blankStart
                 if p == end { return p }
                 state = .head
-                scanOffset = 0
-                lineEnds.removeAll(keepingCapacity: true)
+                section.reset()
                 sectionFirstByte = time
 
             case .head:
-                switch scanSection(buf, start: p, isHead: true) {
+                switch section.scan(buf, start: p, isHead: true, role: role, configuration: configuration) {
                 case .needMore:
                     return p
                 case .invalidStart:
@@ -232,8 +246,8 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                 case .tooLarge:
                     sawFirstByte = true
                     // Only complete lines are used; everything after them is skipped.
-                    let consumed = lineEnds.last.map { Int($0) + 1 } ?? 0
-                    parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<(p + consumed)]), time: time)
+                    let consumed = section.scannedBytes
+                    message = parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<(p + consumed)]), time: time)
                     message?.flag(.headerTooLarge)
                     announceRequestHead()
                     bytesParsed &+= consumed
@@ -243,10 +257,10 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                     return end
                 case .complete(let headEnd):
                     sawFirstByte = true
-                    parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<headEnd]), time: time)
+                    let parsed = parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<headEnd]), time: time)
                     bytesParsed &+= headEnd - p
                     p = headEnd
-                    startBody(time: time)
+                    if let parsed { startBody(parsed, time: time) } else { state = .idle }
                 }
 
             case .resync:
@@ -258,8 +272,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                 p = position
                 if found {
                     state = .head
-                    scanOffset = 0
-                    lineEnds.removeAll(keepingCapacity: true)
+                    section.reset()
                     sectionFirstByte = time
                 } else {
                     return p
@@ -318,14 +331,14 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
             case .trailers:
                 // Almost always the trailer section is just the empty line.
-                if scanOffset == 0 && buf[p] == HTTP1Syntax.lf {
+                if section.scannedBytes == 0 && buf[p] == HTTP1Syntax.lf {
                     message?.flag(.bareLineFeed)
                     p += 1
                     bytesParsed &+= 1
                     completeMessage(time: time)
                     continue
                 }
-                if scanOffset == 0 && buf[p] == HTTP1Syntax.cr {
+                if section.scannedBytes == 0 && buf[p] == HTTP1Syntax.cr {
                     if p + 1 == end { return p }
                     if buf[p + 1] == HTTP1Syntax.lf {
                         p += 2
@@ -334,7 +347,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                         continue
                     }
                 }
-                switch scanSection(buf, start: p, isHead: false) {
+                switch section.scan(buf, start: p, isHead: false, role: role, configuration: configuration) {
                 case .needMore:
                     return p
                 case .invalidStart, .tooLarge:
@@ -363,51 +376,21 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
 
     // MARK: Heads
 
-    private enum SectionScan {
-        case needMore
-        case complete(end: Int)
-        case invalidStart
-        case tooLarge
-    }
-
-    /// Finds the empty line that ends a head (or trailer section) starting at `start`,
-    /// recording line ends; validates the start line as soon as it is complete.
-    private func scanSection(_ buf: UnsafeRawBufferPointer, start: Int, isHead: Bool) -> SectionScan {
-        let end = buf.count
-        if isHead && lineEnds.isEmpty {
-            let check = role == .request
-                ? HTTP1Syntax.checkRequestLine(buf, from: start, strict: false, limit: configuration.maxHeadBytes)
-                : HTTP1Syntax.checkStatusLine(buf, from: start, strict: false, limit: configuration.maxHeadBytes)
-            if check == .invalid { return .invalidStart }
-            if check == .needMore { return .needMore }
-        }
-        let limit = min(end, start + configuration.maxHeadBytes)
-        var i = start + scanOffset
-        while let lineFeed = HTTP1Syntax.firstLineFeed(buf, from: i, to: limit) {
-            let lineStart = lineEnds.last.map { start + Int($0) + 1 } ?? start
-            lineEnds.append(Int32(lineFeed - start))
-            let length = lineFeed - lineStart
-            if length == 0 || (length == 1 && buf[lineStart] == HTTP1Syntax.cr) {
-                return .complete(end: lineFeed + 1)
-            }
-            if lineEnds.count > configuration.maxHeaderFields + 1 { return .tooLarge }
-            i = lineFeed + 1
-        }
-        scanOffset = limit - start
-        return end - start >= configuration.maxHeadBytes ? .tooLarge : .needMore
-    }
-
-    /// Builds `message` from a head whose line ends are in `lineEnds`. An incomplete head
-    /// (cut by a gap, the end, or the cap) yields the complete lines only.
-    private func parseHeadSection(_ head: UnsafeRawBufferPointer, time: Timestamp) {
-        guard let firstLineEnd = lineEnds.first.map({ Int($0) }) else { return }
+    /// Builds the message from a head section scanned by `section`. `head` starts at the
+    /// section's first byte; an incomplete head (cut by a gap, the end, or the cap) yields the
+    /// complete lines only.
+    private func parseHeadSection(_ head: UnsafeRawBufferPointer, time: Timestamp) -> HTTP1Message? {
+        let lineEnd = section.startLineEnd
+        guard lineEnd >= 0 else { return nil }
         var anomalies = pendingAnomalies
         pendingAnomalies = []
-        var lineEnd = firstLineEnd
-        if lineEnd > 0 && head[lineEnd - 1] == HTTP1Syntax.cr { lineEnd -= 1 } else { anomalies.appendOnce(.bareLineFeed) }
-        let version: HTTPVersion
-        let startLine: HTTP1Message.StartLine
+        for anomaly in section.anomalies { anomalies.appendOnce(anomaly) }
+        let interesting = section.interesting
+        let fields = section.fields(in: head)
         var kind = RequestMethodKind()
+        kind.requestsUpgrade = interesting.upgrade
+        var built = HTTP1Message(firstByte: sectionFirstByte, lastByte: time)
+        // The start line was validated by the scanner, so the fixed positions below exist.
         switch role {
         case .request:
             var i = 0
@@ -418,168 +401,48 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             while head[i] != HTTP1Syntax.space { i += 1 }
             let target = UnsafeRawBufferPointer(rebasing: head[targetStart..<i])
             while head[i] == HTTP1Syntax.space { i += 1 }
-            version = HTTPVersion(major: head[i + 5] &- 0x30, minor: head[i + 7] &- 0x30)
+            let version = HTTPVersion(major: head[i + 5] &- 0x30, minor: head[i + 7] &- 0x30)
             kind.isHEAD = HTTP1Syntax.bytesEqual(method, "HEAD")
             kind.isCONNECT = HTTP1Syntax.bytesEqual(method, "CONNECT")
-            startLine = .request(method: String(decoding: method, as: UTF8.self), target: HTTPText.string(target))
+            built.requestHead = HTTPRequestHead(
+                method: String(decoding: method, as: UTF8.self), target: HTTPText.string(target), version: version, headers: fields)
         case .response:
-            version = HTTPVersion(major: head[5] &- 0x30, minor: head[7] &- 0x30)
+            let version = HTTPVersion(major: head[5] &- 0x30, minor: head[7] &- 0x30)
             var i = 8
             while head[i] == HTTP1Syntax.space { i += 1 }
             let status = Int(head[i] &- 0x30) * 100 + Int(head[i + 1] &- 0x30) * 10 + Int(head[i + 2] &- 0x30)
             i += 3
             while i < lineEnd, HTTP1Syntax.isOWS(head[i]) { i += 1 }
             let reason = UnsafeRawBufferPointer(rebasing: head[i..<max(i, lineEnd)])
-            startLine = .response(status: status, reason: reason.isEmpty ? "" : HTTPText.string(reason))
+            built.responseHead = HTTPResponseHead(
+                version: version, status: status, reason: reason.isEmpty ? "" : HTTPText.string(reason), headers: fields)
         }
-
-        var fields = HTTPHeaderFields()
-        fields.reserveCapacity(bytes: head.count, fields: max(0, lineEnds.count - 2))
-        var interesting = InterestingFields()
-        parseFieldLines(head, firstLine: 1, into: &fields, anomalies: &anomalies, interesting: &interesting)
-
-        if interesting.upgrade { kind.requestsUpgrade = true }
-        var built = HTTP1Message(startLine: startLine, version: version, headers: fields, firstByte: sectionFirstByte, lastByte: time)
         built.anomalies = anomalies
         built.methodKind = kind
-        message = built
         framingInfo = interesting
-        messages &+= 1
-    }
-
-    private var framingInfo = InterestingFields()
-
-    /// Positions of the fields that decide framing and decoding, noted while parsing so they
-    /// need no second lookup.
-    private struct InterestingFields {
-        var contentLength: Int32 = -1
-        var contentLengthCount = 0
-        var transferEncodingCount = 0
-        var contentEncodingCount = 0
-        var upgrade = false
-    }
-
-    private func parseTrailerSection(_ section: UnsafeRawBufferPointer) {
-        guard message != nil else { return }
-        var trailers = HTTPHeaderFields()
-        var anomalies: [HTTPAnomaly] = []
-        var ignored = InterestingFields()
-        parseFieldLines(section, firstLine: 0, into: &trailers, anomalies: &anomalies, interesting: &ignored)
-        message!.trailers = trailers
-        for anomaly in anomalies { message!.flag(anomaly) }
-    }
-
-    /// Parses field lines `lineEnds[firstLine...]` (the final empty line is skipped).
-    private func parseFieldLines(
-        _ head: UnsafeRawBufferPointer, firstLine: Int, into fields: inout HTTPHeaderFields,
-        anomalies: inout [HTTPAnomaly], interesting: inout InterestingFields
-    ) {
-        let lineCount = lineEnds.count
-        var index = firstLine
-        var lineStart = firstLine == 0 ? 0 : Int(lineEnds[firstLine - 1]) + 1
-        while index < lineCount {
-            let lineFeed = Int(lineEnds[index])
-            index += 1
-            let start = lineStart
-            lineStart = lineFeed + 1
-            var end = lineFeed
-            if end > start && head[end - 1] == HTTP1Syntax.cr { end -= 1 } else { anomalies.appendOnce(.bareLineFeed) }
-            if end == start { break } // the empty line ending the section
-
-            let first = head[start]
-            if first == HTTP1Syntax.space || first == HTTP1Syntax.tab {
-                // obs-fold: the line continues the previous value, joined by one space.
-                var valueStart = start
-                while valueStart < end, HTTP1Syntax.isOWS(head[valueStart]) { valueStart += 1 }
-                var valueEnd = end
-                while valueEnd > valueStart, HTTP1Syntax.isOWS(head[valueEnd - 1]) { valueEnd -= 1 }
-                if fields.isEmpty {
-                    anomalies.appendOnce(.malformedHeaderLine)
-                } else {
-                    anomalies.appendOnce(.obsoleteLineFolding)
-                    fields.extendLastValue(with: CollectionOfOne(HTTP1Syntax.space))
-                    fields.extendLastValue(with: UnsafeRawBufferPointer(rebasing: head[valueStart..<valueEnd]))
-                    checkHighBytes(head, valueStart, valueEnd, &anomalies)
-                }
-                continue
-            }
-
-            var colon = start
-            var nameIsToken = true
-            while colon < end {
-                let b = head[colon]
-                if b == HTTP1Syntax.colon { break }
-                if !HTTP1Syntax.isToken(b) { nameIsToken = false }
-                colon += 1
-            }
-            if colon == end || colon == start {
-                anomalies.appendOnce(.malformedHeaderLine)
-                continue
-            }
-            var nameEnd = colon
-            if !nameIsToken {
-                // "Name : value" is common enough to keep (flagged); anything else is dropped.
-                while nameEnd > start, HTTP1Syntax.isOWS(head[nameEnd - 1]) { nameEnd -= 1 }
-                var trimmedIsToken = nameEnd > start
-                for k in start..<nameEnd where !HTTP1Syntax.isToken(head[k]) { trimmedIsToken = false; break }
-                if trimmedIsToken && nameEnd < colon {
-                    anomalies.appendOnce(.whitespaceBeforeColon)
-                } else {
-                    anomalies.appendOnce(.malformedHeaderLine)
-                    continue
-                }
-            }
-            if fields.count >= configuration.maxHeaderFields {
-                anomalies.appendOnce(.headerTooLarge)
-                break
-            }
-            var valueStart = colon + 1
-            while valueStart < end, HTTP1Syntax.isOWS(head[valueStart]) { valueStart += 1 }
-            var valueEnd = end
-            while valueEnd > valueStart, HTTP1Syntax.isOWS(head[valueEnd - 1]) { valueEnd -= 1 }
-            checkHighBytes(head, valueStart, valueEnd, &anomalies)
-
-            let fieldIndex = Int32(fields.count)
-            switch nameEnd - start {
-            case 14 where HTTP1Syntax.nameEquals(head, start, nameEnd, "content-length"):
-                if interesting.contentLength < 0 { interesting.contentLength = fieldIndex }
-                interesting.contentLengthCount += 1
-            case 17 where HTTP1Syntax.nameEquals(head, start, nameEnd, "transfer-encoding"):
-                interesting.transferEncodingCount += 1
-            case 16 where HTTP1Syntax.nameEquals(head, start, nameEnd, "content-encoding"):
-                interesting.contentEncodingCount += 1
-            case 7 where HTTP1Syntax.nameEquals(head, start, nameEnd, "upgrade"):
-                interesting.upgrade = true
-            default:
-                break
-            }
-            fields.append(
-                name: UnsafeRawBufferPointer(rebasing: head[start..<nameEnd]),
-                value: UnsafeRawBufferPointer(rebasing: head[valueStart..<valueEnd]))
-        }
         headerFields &+= fields.count
+        messages &+= 1
+        return built
     }
 
-    @inline(__always)
-    private func checkHighBytes(_ head: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ anomalies: inout [HTTPAnomaly]) {
-        var combined: UInt8 = 0
-        for k in start..<end { combined |= head[k] }
-        if combined >= 0x80 && !HTTP1Syntax.isValidUTF8(UnsafeRawBufferPointer(rebasing: head[start..<end])) {
-            anomalies.appendOnce(.nonUTF8HeaderBytes)
-        }
+    private func parseTrailerSection(_ trailerSection: UnsafeRawBufferPointer) {
+        guard message != nil else { return }
+        let trailers = section.fields(in: trailerSection)
+        headerFields &+= trailers.count
+        message!.trailers = trailers
+        for anomaly in section.anomalies { message!.flag(anomaly) }
     }
 
     // MARK: Framing (RFC 9112 §6.3)
 
     /// Decides how the body of the message just parsed is delimited, and where parsing goes.
-    private func startBody(time: Timestamp) {
-        guard var current = message else { state = .idle; return }
+    private func startBody(_ current: consuming HTTP1Message, time: Timestamp) {
         var framing: BodyFraming
-        switch current.startLine {
-        case .request:
+        if current.requestHead != nil {
             delegate.parserDidParseRequestHead(current.methodKind)
             framing = lengthFraming(&current, absentMeans: .none, invalidMeans: .none)
-        case .response(let status, _):
+        } else {
+            let status = current.responseHead?.status ?? 200
             let request = delegate.requestForNextResponse()
             if status < 200 {
                 current.disposition = status == 101 ? .switchedProtocols : .interim
@@ -594,15 +457,19 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             }
         }
         if framing != .none {
-            body = BodyAccumulator(contentEncoding: contentCodings(current), configuration: configuration)
+            var expected: Int? = nil
+            if case .length(let n) = framing { expected = n }
+            body = BodyAccumulator(contentEncoding: contentCodings(current), configuration: configuration, expectedLength: expected)
         }
-        message = current
         switch framing {
-        case .none: completeMessage(time: time)
+        case .none:
+            deliver(current, time: time)
+            return
         case .length(let n): state = .lengthBody(remaining: n)
         case .chunked: state = .chunkSizeLine
         case .untilClose: state = .closeDelimitedBody
         }
+        message = current
     }
 
     /// Transfer-Encoding, then Content-Length. Policy, following RFC 9112 §6.3:
@@ -613,22 +480,23 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     ///   for a request (resync recovers if bytes follow) and as close-delimited for a response.
     private func lengthFraming(_ current: inout HTTP1Message, absentMeans: BodyFraming, invalidMeans: BodyFraming) -> BodyFraming {
         let info = framingInfo
+        if info.transferEncodingCount == 0 && info.contentLengthCount == 0 { return absentMeans }
+        let headers = current.headers
         if info.transferEncodingCount > 0 {
             if info.contentLengthCount > 0 { current.flag(.contentLengthWithTransferEncoding) }
             var last: String? = nil
-            for i in current.headers.indexes(named: "transfer-encoding") {
-                if let coding = HTTP1Syntax.lowercasedListElements(current.headers.valueBytes(at: i)).last { last = coding }
+            for i in headers.indexes(named: "transfer-encoding") {
+                if let coding = HTTP1Syntax.lowercasedListElements(headers.valueBytes(at: i)).last { last = coding }
             }
             if last == "chunked" { return .chunked }
             current.flag(.unsupportedTransferEncoding)
             return .untilClose
         }
-        guard info.contentLengthCount > 0 else { return absentMeans }
         var agreed: Int? = nil
         var valid = true
         if info.contentLengthCount == 1 {
-            current.headers.storage.withUnsafeBytes { storage in
-                let span = current.headers.spans[Int(info.contentLength)]
+            headers.storage.withUnsafeBytes { storage in
+                let span = headers.spans[Int(info.contentLength)]
                 let value = UnsafeRawBufferPointer(rebasing: storage[Int(span.valueStart)..<Int(span.valueEnd)])
                 if let n = HTTP1Syntax.decimalValue(value) { agreed = n } else { valid = false }
             }
@@ -636,8 +504,8 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         if info.contentLengthCount > 1 || (!valid && agreed == nil) {
             valid = true
             agreed = nil
-            for i in current.headers.indexes(named: "content-length") {
-                for element in HTTP1Syntax.lowercasedListElements(current.headers.valueBytes(at: i)) {
+            for i in headers.indexes(named: "content-length") {
+                for element in HTTP1Syntax.lowercasedListElements(headers.valueBytes(at: i)) {
                     guard let n = element.utf8.withContiguousStorageIfAvailable({ HTTP1Syntax.decimalValue(UnsafeRawBufferPointer($0)) }) ?? nil,
                           agreed == nil || agreed == n
                     else { valid = false; break }
@@ -655,8 +523,9 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     private func contentCodings(_ current: HTTP1Message) -> [String] {
         guard framingInfo.contentEncodingCount > 0 else { return [] }
         var codings: [String] = []
-        for i in current.headers.indexes(named: "content-encoding") {
-            codings += HTTP1Syntax.lowercasedListElements(current.headers.valueBytes(at: i))
+        let headers = current.headers
+        for i in headers.indexes(named: "content-encoding") {
+            codings += HTTP1Syntax.lowercasedListElements(headers.valueBytes(at: i))
         }
         return codings
     }
@@ -689,8 +558,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         if lineFeed == p || buf[lineFeed - 1] != HTTP1Syntax.cr { message?.flag(.bareLineFeed) }
         if size == 0 {
             state = .trailers
-            scanOffset = 0
-            lineEnds.removeAll(keepingCapacity: true)
+            section.reset()
         } else {
             state = .chunkData(remaining: size)
         }
@@ -706,13 +574,16 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     // MARK: Message boundaries
 
     private func completeMessage(time: Timestamp) {
-        guard var finished = message else { state = .idle; return }
-        message = nil
-        if var collected = body {
+        guard let finished = message.take() else { state = .idle; return }
+        deliver(finished, time: time)
+    }
+
+    /// Hands a finished message to the delegate and picks the next state.
+    private func deliver(_ finished: consuming HTTP1Message, time: Timestamp) {
+        if var collected = body.take() {
             finished.body = collected.finish()
             for anomaly in collected.anomalies { finished.flag(anomaly) }
             bodyWireBytes &+= finished.body.wireLength
-            body = nil
         }
         finished.lastByte = time
         switch finished.disposition {
@@ -748,13 +619,13 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     /// A head cut short: if its start line is complete, report the lines seen so far.
     private func salvagePartialHead(flag anomaly: HTTPAnomaly) {
         // Complete the line scan over what is held, so every whole line is used.
-        _ = carry.withUnsafeBytes { scanSection($0, start: 0, isHead: true) }
-        if !lineEnds.isEmpty {
+        _ = carry.withUnsafeBytes { section.scan($0, start: 0, isHead: true, role: role, configuration: configuration) }
+        if section.startLineEnd >= 0 {
             carry.withUnsafeBytes { held in
-                let usable = Int(lineEnds.last!) + 1
-                parseHeadSection(UnsafeRawBufferPointer(rebasing: held[0..<usable]), time: lastDataTime)
+                message = parseHeadSection(UnsafeRawBufferPointer(rebasing: held[0..<section.scannedBytes]), time: lastDataTime)
             }
             message?.flag(anomaly)
+            if let status = message?.responseHead?.status, status < 200, status != 101 { message?.disposition = .interim }
             announceRequestHead()
             bytesParsed &+= carry.count
             completeMessage(time: lastDataTime)
@@ -772,7 +643,11 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     /// After a hole outside a body the next bytes may be anywhere in a message.
     private func lostFraming() {
         guard !isStopped else { return }
-        carry.removeAll(keepingCapacity: true)
+        if !carry.isEmpty {
+            skippedBytes &+= carry.count
+            flagNext(.skippedUnparsableBytes)
+            carry.removeAll(keepingCapacity: true)
+        }
         state = .resync
         sawFirstByte = true
         delegate.parserMayHaveLostMessages(role: role)

@@ -8,14 +8,69 @@ enum HTTP1Syntax {
     static let tab: UInt8 = 0x09
     static let colon: UInt8 = 0x3A
 
-    /// tchar (RFC 9110 §5.6.2).
+    /// tchar (RFC 9110 §5.6.2), as a 128-bit set: one shift and mask per byte, no branches
+    /// on the byte value.
     @inline(__always)
     static func isToken(_ b: UInt8) -> Bool {
-        switch b {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
-        default: return false
+        let low: UInt64 = 0x03FF_6CFA_0000_0000
+        let high: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+        let set = b < 64 ? low : high
+        return b < 128 && (set >> UInt64(b & 63)) & 1 == 1
+    }
+
+    /// tchar membership by byte value ('1' = token), as a string literal so the table is
+    /// constant data with no lazy initialisation on access.
+    private static let tokenTable: StaticString = "0000000000000000000000000000000001011111001101101111111111000000011111111111111111111111111000111111111111111111111111111110101000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+
+    /// True when every byte of `[start, end)` is a tchar: one table load per byte, no branch
+    /// on the byte value.
+    @inline(__always)
+    static func allTokens(_ buf: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
+        let table = tokenTable.utf8Start
+        var ok: UInt8 = 1
+        var i = start
+        while i < end {
+            ok &= table[Int(buf[i])]
+            i += 1
         }
+        return ok & 1 == 1
+    }
+
+    /// Index of the first `byte` in `[from, to)`, or `to`; eight bytes at a time.
+    @inline(__always)
+    static func firstIndex(of byte: UInt8, _ buf: UnsafeRawBufferPointer, from: Int, to: Int) -> Int {
+        guard let base = buf.baseAddress else { return to }
+        let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
+        var i = from
+        while i + 8 <= to {
+            let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
+            let zeroes = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+            if zeroes != 0 { return i + zeroes.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < to {
+            if buf[i] == byte { return i }
+            i += 1
+        }
+        return to
+    }
+
+    /// Any byte >= 0x80 in `[start, end)`, eight bytes at a time.
+    @inline(__always)
+    static func containsHighBytes(_ buf: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
+        var i = start
+        var combined: UInt64 = 0
+        if let base = buf.baseAddress {
+            while i + 8 <= end {
+                combined |= base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+        }
+        while i < end {
+            combined |= UInt64(buf[i])
+            i += 1
+        }
+        return combined & 0x8080_8080_8080_8080 != 0
     }
 
     @inline(__always)
@@ -127,12 +182,25 @@ enum HTTP1Syntax {
         return .valid(lineFeed: i)
     }
 
-    /// Index of the first LF in `[from, to)`, or nil.
+    /// Index of the first LF in `[from, to)`, or nil. Header lines are short, so eight bytes
+    /// at a time in registers beats a call to memchr.
     @inline(__always)
     static func firstLineFeed(_ buf: UnsafeRawBufferPointer, from: Int, to: Int) -> Int? {
         guard from < to, let base = buf.baseAddress else { return nil }
-        guard let hit = memchr(base + from, Int32(lf), to - from) else { return nil }
-        return base.distance(to: UnsafeRawPointer(hit))
+        var i = from
+        while i + 8 <= to {
+            let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ 0x0A0A_0A0A_0A0A_0A0A
+            // A zero byte in `word` (an LF in the input) sets its high bit here; the lowest
+            // set bit is exact (borrows only run upwards from the first zero byte).
+            let zeroes = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+            if zeroes != 0 { return i + zeroes.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < to {
+            if buf[i] == lf { return i }
+            i += 1
+        }
+        return nil
     }
 
     /// Compares a field name with a lower-case ASCII name made of letters and '-'.

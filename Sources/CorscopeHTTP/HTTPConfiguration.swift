@@ -3,7 +3,7 @@
 public struct HTTPConfiguration: Sendable, Hashable {
     /// Largest message head (start line + fields + terminating empty line) accepted, in bytes.
     /// A longer head is flagged `header_too_large` and the rest of that direction is skipped.
-    /// Default 64 KiB.
+    /// Default 64 KiB; clamped to 64 B…1 GiB.
     public var maxHeadBytes: Int
     /// Largest number of header (or trailer) fields in one section; more is treated like
     /// `maxHeadBytes`. Default 512.
@@ -28,7 +28,7 @@ public struct HTTPConfiguration: Sendable, Hashable {
         maxDecodedBytes: Int = 16 * 1024 * 1024,
         maxPendingRequests: Int = 1024
     ) {
-        self.maxHeadBytes = max(64, maxHeadBytes)
+        self.maxHeadBytes = min(max(64, maxHeadBytes), 1 << 30)
         self.maxHeaderFields = max(1, maxHeaderFields)
         self.keptBodyBytes = max(0, keptBodyBytes)
         self.decodeBodies = decodeBodies

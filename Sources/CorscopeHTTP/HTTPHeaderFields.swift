@@ -39,6 +39,50 @@ public struct HTTPHeaderFields: Sendable, Hashable {
         spans.append(Span(nameStart: nameStart, nameEnd: valueStart, valueStart: valueStart, valueEnd: Int32(storage.count)))
     }
 
+    /// Builds the fields from byte ranges of one buffer in a single pass: one allocation for
+    /// the bytes, one for the spans (the parser's fast path).
+    ///
+    /// `pieces` are offsets into `source`. A piece whose `nameStart` is negative continues the
+    /// previous field's value (obs-fold): one space and its value bytes are appended to it.
+    init(copying source: UnsafeRawBufferPointer, pieces: UnsafeBufferPointer<Span>) {
+        var byteCount = 0
+        var fieldCount = 0
+        for piece in pieces {
+            if piece.nameStart < 0 {
+                byteCount += 1 + Int(piece.valueEnd - piece.valueStart)
+            } else {
+                byteCount += Int(piece.nameEnd - piece.nameStart) + Int(piece.valueEnd - piece.valueStart)
+                fieldCount += 1
+            }
+        }
+        guard fieldCount > 0, let base = source.baseAddress else { return }
+        var spans: [Span] = []
+        spans.reserveCapacity(fieldCount)
+        storage = [UInt8](unsafeUninitializedCapacity: byteCount) { bytes, initialized in
+            let out = UnsafeMutableRawPointer(bytes.baseAddress!)
+            var written = 0
+            for piece in pieces {
+                if piece.nameStart < 0 {
+                    guard !spans.isEmpty else { continue }
+                    out.storeBytes(of: 0x20, toByteOffset: written, as: UInt8.self)
+                    written += 1
+                } else {
+                    let nameLength = Int(piece.nameEnd - piece.nameStart)
+                    (out + written).copyMemory(from: base + Int(piece.nameStart), byteCount: nameLength)
+                    let nameStart = Int32(written)
+                    written += nameLength
+                    spans.append(Span(nameStart: nameStart, nameEnd: Int32(written), valueStart: Int32(written), valueEnd: Int32(written)))
+                }
+                let valueLength = Int(piece.valueEnd - piece.valueStart)
+                (out + written).copyMemory(from: base + Int(piece.valueStart), byteCount: valueLength)
+                written += valueLength
+                spans[spans.count - 1].valueEnd = Int32(written)
+            }
+            initialized = written
+        }
+        self.spans = spans
+    }
+
     /// Appends bytes to the value of the last field (obs-fold continuation lines).
     public mutating func extendLastValue<V: Collection>(with bytes: V) where V.Element == UInt8 {
         guard !spans.isEmpty else { return }

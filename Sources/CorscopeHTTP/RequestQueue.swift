@@ -36,7 +36,7 @@ struct RequestQueue {
     }
 
     /// Fills the oldest request still in progress. Returns false when no head was announced.
-    mutating func completeRequest(_ request: HTTPRequest, anomalies: [HTTPAnomaly]) -> Bool {
+    mutating func completeRequest(_ request: consuming HTTPRequest, anomalies: [HTTPAnomaly]) -> Bool {
         while nextRequestToComplete < items.count && items[nextRequestToComplete].requestDone { nextRequestToComplete += 1 }
         guard nextRequestToComplete < items.count else { return false }
         items[nextRequestToComplete].request = request
@@ -50,7 +50,7 @@ struct RequestQueue {
     /// exchange when every captured request is answered. Returns the exchange's position.
     @discardableResult
     mutating func answer(
-        with response: HTTPResponse, interim: [HTTPResponseHead], anomalies: [HTTPAnomaly], extra: [HTTPAnomaly]
+        with response: consuming HTTPResponse, interim: [HTTPResponseHead], anomalies: [HTTPAnomaly], extra: [HTTPAnomaly]
     ) -> Int {
         let isOrphan = nextToAnswer == items.count
         if isOrphan {
@@ -69,10 +69,28 @@ struct RequestQueue {
     /// Removes and returns the front exchange when it is complete (emission stays in order).
     mutating func popReadyFront() -> PendingExchange? {
         guard front < items.count, items[front].isReadyToEmit else { return nil }
-        let ready = items[front]
+        // Move the exchange out so the queue drops its references now.
+        var ready = PendingExchange(methodKind: RequestMethodKind(), request: nil, requestDone: true)
+        swap(&ready, &items[front])
         front += 1
         compactIfWorthwhile()
         return ready
+    }
+
+    /// Fast path for the common case: the next response answers the front exchange and its
+    /// request is complete, so the exchange can be emitted at once without being stored.
+    /// Moves out only the parts an emitted exchange needs.
+    mutating func takeFrontToAnswer() -> (request: HTTPRequest?, interim: [HTTPResponseHead], anomalies: [HTTPAnomaly])? {
+        guard front < items.count, nextToAnswer == front, items[front].requestDone else { return nil }
+        let request = items[front].request.take()
+        var interim: [HTTPResponseHead] = []
+        var anomalies: [HTTPAnomaly] = []
+        swap(&interim, &items[front].interimResponses)
+        swap(&anomalies, &items[front].anomalies)
+        front += 1
+        nextToAnswer = front
+        compactIfWorthwhile()
+        return (request, interim, anomalies)
     }
 
     /// Removes and returns everything left (the connection is over).

@@ -203,3 +203,17 @@ final class FramingTests: XCTestCase {
         XCTAssertEqual(exchanges[1].anomalies, [.skippedUnparsableBytes])
     }
 }
+
+extension FramingTests {
+    func testEndlessInterimResponsesAreBounded() {
+        let interim = String(repeating: "HTTP/1.1 102 Processing\r\n\r\n", count: 1000)
+        let (exchanges, stats) = Harness().run([
+            .client(bytes("POST /slow HTTP/1.1\r\nContent-Length: 0\r\n\r\n")),
+            .server(bytes(interim + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")),
+        ])
+        XCTAssertEqual(exchanges.count, 1)
+        XCTAssertEqual(exchanges[0].interimResponses.count, 16)
+        XCTAssertEqual(exchanges[0].anomalies, [.multipleInterimResponses])
+        XCTAssertEqual(stats.responses, 1001)
+    }
+}
