@@ -48,9 +48,7 @@ struct ExchangesCommand: ParsableCommand {
         let asJSON = self.json
         let profile = browser.profile
         let judge = ExchangeJudge(profile: profile)
-        var verdicts = VerdictCounts()
         let emit = { (judged: JudgedExchange) in
-            verdicts.count(judged)
             guard printEach else { return }
             if asJSON {
                 ExchangeJSON.write(judged.exchange, to: &json) { json in VerdictJSON.write(judged, profile: profile, to: &json) }
@@ -63,7 +61,10 @@ struct ExchangesCommand: ParsableCommand {
                 output.write(ExchangeLine.format(judged))
             }
         }
+        // The counts are the pipeline's (issue: capture → exchanges); verdict counts come from
+        // `analyze`, so --stats measures the pipeline alone.
         let pipeline = ExchangePipeline(configuration: configuration) { exchange in
+            guard printEach else { return }
             for judged in judge.judge(exchange) { emit(judged) }
         }
 
@@ -100,9 +101,9 @@ struct ExchangesCommand: ParsableCommand {
         let totals = pipeline.statistics
         if stats {
             if asJSON {
-                output.write(StatisticsReport.json(totals, verdicts: verdicts))
+                output.write(StatisticsReport.json(totals))
             } else {
-                output.write(StatisticsReport.text(totals, verdicts: verdicts))
+                output.write(StatisticsReport.text(totals))
             }
         }
         output.flush()
@@ -142,19 +143,6 @@ enum ExchangeLine {
             if let error = verdict.corsError { line += ": " + error.cdpName }
         }
         return line + "\n"
-    }
-}
-
-/// Exchanges by verdict, for the counts.
-struct VerdictCounts {
-    var byKind: [String: Int] = [:]
-    var byError: [String: Int] = [:]
-    var warnings = 0
-
-    mutating func count(_ judged: JudgedExchange) {
-        byKind[judged.verdict.kind.jsonName, default: 0] += 1
-        if let error = judged.verdict.corsError { byError[error.cdpName, default: 0] += 1 }
-        warnings += judged.verdict.warnings.count
     }
 }
 

@@ -3,7 +3,7 @@ import CorscopeHTTP
 
 /// The counts `exchanges --stats` prints, as aligned text or one JSON object.
 enum StatisticsReport {
-    static func rows(_ s: PipelineStatistics, verdicts: VerdictCounts) -> [(String, Int)] {
+    static func rows(_ s: PipelineStatistics) -> [(String, Int)] {
         var rows: [(String, Int)] = [
             ("file_bytes", Int(s.fileBytes)),
             ("packets", s.capture.packets),
@@ -33,29 +33,24 @@ enum StatisticsReport {
         for (name, value) in skipped where value > 0 { rows.append(("skipped_packets." + name, value)) }
         if s.capture.truncatedBySnaplen > 0 { rows.append(("truncated_by_snaplen", s.capture.truncatedBySnaplen)) }
         if s.capture.ipDatagramsReassembled > 0 { rows.append(("ip_datagrams_reassembled", s.capture.ipDatagramsReassembled)) }
-        for kind in ["not-cors", "passed", "blocked", "undecidable"] {
-            rows.append(("cors." + kind, verdicts.byKind[kind] ?? 0))
-        }
-        rows.append(("cors.warnings", verdicts.warnings))
-        for (error, count) in verdicts.byError.sorted(by: { $0.key < $1.key }) { rows.append(("cors_error." + error, count)) }
         for anomaly in HTTPAnomaly.allCases {
             if let count = s.anomalies[anomaly] { rows.append(("anomaly." + anomaly.rawValue, count)) }
         }
         return rows
     }
 
-    static func text(_ s: PipelineStatistics, verdicts: VerdictCounts) -> String {
-        let rows = rows(s, verdicts: verdicts)
+    static func text(_ s: PipelineStatistics) -> String {
+        let rows = rows(s)
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { name, value in
             name + ":" + String(repeating: " ", count: width - name.count + 1) + String(value)
         }.joined(separator: "\n") + "\n"
     }
 
-    static func json(_ s: PipelineStatistics, verdicts: VerdictCounts) -> [UInt8] {
+    static func json(_ s: PipelineStatistics) -> [UInt8] {
         var json = JSONWriter()
         json.beginObject()
-        for (name, value) in rows(s, verdicts: verdicts) {
+        for (name, value) in rows(s) {
             json.key(name)
             json.int(value)
         }

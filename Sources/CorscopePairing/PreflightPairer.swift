@@ -29,7 +29,7 @@ public final class PreflightPairer {
         /// Access-Control-Max-Age at two hours).
         public var cacheHorizon: Double = 7200
         /// Preflights remembered at most, oldest forgotten first.
-        public var maxRemembered: Int = 20_000
+        public var maxRemembered: Int = 10_000
         public init() {}
     }
 
@@ -39,6 +39,7 @@ public final class PreflightPairer {
         var method: String
         var requestHeaders: [String]
         var answeredAt: Timestamp
+        var serial: Int
         var consumed = false
     }
 
@@ -53,10 +54,13 @@ public final class PreflightPairer {
 
     public let configuration: Configuration
     private var remembered: [Key: [Remembered]] = [:]
-    private var order: [(Key, Timestamp)] = []
+    /// Remembered preflights in arrival order, for forgetting the oldest in O(1).
+    private var order: [(key: Key, serial: Int)] = []
+    private var orderStart = 0
+    private var nextSerial = 0
     private var count = 0
-    /// Preflights whose pairing window passed without a request, handed out by `expired`.
-    private var unanswered: [HTTPExchange] = []
+    /// Preflights forgotten (over `maxRemembered`) before any request followed them.
+    public private(set) var forgottenUnanswered = 0
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
@@ -102,8 +106,7 @@ public final class PreflightPairer {
     public func expired(at now: Timestamp) -> [HTTPExchange] {
         let cutoff = now.adding(seconds: -configuration.pairingWindow)
         let forgetBefore = now.adding(seconds: -configuration.cacheHorizon)
-        var expired = unanswered
-        unanswered.removeAll()
+        var expired: [HTTPExchange] = []
         for key in Array(remembered.keys) {
             guard var entries = remembered[key] else { continue }
             for index in entries.indices where !entries[index].consumed && entries[index].answeredAt < cutoff {
@@ -119,12 +122,13 @@ public final class PreflightPairer {
 
     /// Every preflight not followed by its request (end of the capture).
     public func drain() -> [HTTPExchange] {
-        var all = unanswered
-        unanswered.removeAll()
+        var all: [HTTPExchange] = []
         for entries in remembered.values {
             all += entries.filter { !$0.consumed }.map(\.exchange)
         }
         remembered.removeAll()
+        order.removeAll()
+        orderStart = 0
         count = 0
         return all.sorted { $0.connection.id != $1.connection.id ? $0.connection.id < $1.connection.id : $0.index < $1.index }
     }
@@ -137,20 +141,35 @@ public final class PreflightPairer {
             .map { $0.trimmingCharacters(in: " \t").lowercased() }
             .filter { !$0.isEmpty }
         let answeredAt = exchange.response?.lastByte ?? exchange.request?.lastByte ?? exchange.connection.firstSeen
-        remembered[key, default: []].append(Remembered(exchange: exchange, key: key, method: method,
-                                                       requestHeaders: headers, answeredAt: answeredAt))
+        // Bodies are not needed to pair or to rebuild a cache entry; don't keep them alive.
+        var kept = exchange
+        kept.request?.body.kept = []
+        kept.response?.body.kept = []
+        remembered[key, default: []].append(Remembered(exchange: kept, key: key, method: method,
+                                                       requestHeaders: headers, answeredAt: answeredAt, serial: nextSerial))
+        order.append((key, nextSerial))
+        nextSerial += 1
         count += 1
-        if count > configuration.maxRemembered { forgetOldest() }
+        while count > configuration.maxRemembered { forgetOldest() }
     }
 
     private func forgetOldest() {
-        guard let (key, index) = remembered.flatMap({ key, entries in entries.indices.map { (key, $0) } })
-            .min(by: { remembered[$0.0]![$0.1].answeredAt < remembered[$1.0]![$1.1].answeredAt }) else { return }
-        var entries = remembered[key]!
-        let oldest = entries.remove(at: index)
-        if !oldest.consumed { unanswered.append(oldest.exchange) }
-        remembered[key] = entries.isEmpty ? nil : entries
-        count -= 1
+        while orderStart < order.count {
+            let (key, serial) = order[orderStart]
+            orderStart += 1
+            guard var entries = remembered[key], let index = entries.firstIndex(where: { $0.serial == serial }) else {
+                continue  // already expired
+            }
+            let oldest = entries.remove(at: index)
+            if !oldest.consumed { forgottenUnanswered += 1 }
+            remembered[key] = entries.isEmpty ? nil : entries
+            count -= 1
+            break
+        }
+        if orderStart > 4096 && orderStart * 2 > order.count {
+            order.removeFirst(orderStart)
+            orderStart = 0
+        }
     }
 
     static func key(for exchange: HTTPExchange) -> Key? {

@@ -34,8 +34,16 @@ public final class ExchangeJudge {
     public let profile: BrowserProfile
     private let pairer: PreflightPairer
     private var redirects = RedirectTracker()
-    /// Undecided preflights waiting for their request, oldest first.
-    private var held: [(judged: JudgedExchange, deadline: Timestamp)] = []
+    /// Undecided preflights waiting for their request, oldest first (`heldStart` on), and
+    /// their ids. A browser sends the request right after the preflight's answer, so the wait is
+    /// short and the number held small.
+    private var held: [(judged: JudgedExchange, deadline: Timestamp)?] = []
+    private var heldStart = 0
+    private var heldIndex: [String: Int] = [:]
+    /// How long a preflight waits for its request before it is reported undecided.
+    public static let holdSeconds = 5.0
+    /// Preflights held at most; past that the oldest is reported undecided at once.
+    public static let maxHeld = 4096
 
     public init(profile: BrowserProfile = .chromium, pairing: PreflightPairer.Configuration = .init()) {
         self.profile = profile
@@ -49,11 +57,14 @@ public final class ExchangeJudge {
         let judged = judgeNow(exchange)
         if judged.role == .preflight, judged.verdict.kind == .undecidable {
             let answered = exchange.response?.lastByte ?? now
-            held.append((judged, answered.adding(seconds: pairer.configuration.pairingWindow)))
+            heldIndex[exchange.id] = held.count
+            held.append((judged, answered.adding(seconds: Self.holdSeconds)))
+            if heldIndex.count > Self.maxHeld { ready += releaseOldest() }
             return ready
         }
-        if let preflight = judged.preflight, let index = held.firstIndex(where: { $0.judged.exchange.id == preflight.id }) {
-            var released = held.remove(at: index).judged
+        if let preflight = judged.preflight, let index = heldIndex.removeValue(forKey: preflight.id),
+           var released = held[index]?.judged {
+            held[index] = nil
             released.verdict.kind = .passed
             released.verdict.failure = nil
             released.verdict.missingEvidence = []
@@ -69,15 +80,43 @@ public final class ExchangeJudge {
 
     /// The preflights still held at the end of the capture.
     public func finish() -> [JudgedExchange] {
-        defer { held.removeAll() }
-        return held.map { Self.unanswered($0.judged) }
+        defer {
+            held.removeAll()
+            heldStart = 0
+            heldIndex.removeAll()
+        }
+        return held[heldStart...].compactMap { $0.map { Self.unanswered($0.judged) } }
     }
 
     private func releaseExpired(before now: Timestamp) -> [JudgedExchange] {
-        guard let first = held.first, first.deadline < now else { return [] }
-        let expired = held.prefix { $0.deadline < now }
-        held.removeFirst(expired.count)
-        return expired.map { Self.unanswered($0.judged) }
+        var released: [JudgedExchange] = []
+        while heldStart < held.count {
+            guard let entry = held[heldStart] else { heldStart += 1; continue }
+            guard entry.deadline < now else { break }
+            released += releaseOldest()
+        }
+        compactHeld()
+        return released
+    }
+
+    private func releaseOldest() -> [JudgedExchange] {
+        while heldStart < held.count {
+            defer { heldStart += 1 }
+            guard let entry = held[heldStart] else { continue }
+            held[heldStart] = nil
+            heldIndex[entry.judged.exchange.id] = nil
+            return [Self.unanswered(entry.judged)]
+        }
+        return []
+    }
+
+    private func compactHeld() {
+        guard heldStart > 1024, heldStart * 2 > held.count else { return }
+        held.removeFirst(heldStart)
+        heldStart = 0
+        for (offset, entry) in held.enumerated() {
+            if let entry { heldIndex[entry.judged.exchange.id] = offset }
+        }
     }
 
     private static func unanswered(_ judged: JudgedExchange) -> JudgedExchange {
