@@ -29,6 +29,7 @@ import CorscopeReassembly
 /// - `connection`: Chrome's socket id (a numeric string), but Firefox writes the server *port*
 ///   there (`"443"`, mitmproxy__firefox.har), so Firefox's value is not used as an id. A
 ///   `_connectionId` (newer Chrome, whose `connection` is then the port) wins over `connection`.
+/// - A single cookie written as an object, not an array (Internet Explorer 11: harviewer__ie11.har).
 /// - Numbers written as strings are accepted wherever a number is expected.
 struct HAREntryMapper {
     var file: String
@@ -107,8 +108,8 @@ struct HAREntryMapper {
         // Evidence.
         let pageref = entry["pageref"]?.string
         let (initiatorType, initiatorURL) = Self.initiator(entry)
-        let cookieNames = request["cookies"]?.elements.compactMap { $0["name"]?.string } ?? []
-        let responseCookieCount = responseRef?["cookies"]?.elements.count ?? 0
+        let cookieNames = Self.cookies(request["cookies"]).compactMap { $0["name"]?.string }
+        let responseCookieCount = Self.cookies(responseRef?["cookies"]).count
         let evidence = HAREvidence(
             file: file, entryIndex: entryIndex, url: url, pageref: pageref,
             pageURL: pageref.flatMap { pageURLs[$0] },
@@ -162,6 +163,13 @@ struct HAREntryMapper {
         if let explicit = id(entry["_connectionId"]) { return explicit }
         if metadata.creator?.name.lowercased() == "firefox" { return nil }
         return id(entry["connection"])
+    }
+
+    /// Cookie objects; Internet Explorer 11 writes a lone cookie as an object instead of a
+    /// one-element array (harviewer__ie11.har).
+    static func cookies(_ ref: JSONRef?) -> [JSONRef] {
+        guard let ref else { return [] }
+        return ref.kind == .object ? [ref] : ref.elements
     }
 
     static func nonEmpty(_ text: String?) -> String? {
