@@ -6,6 +6,11 @@ import XCTest
 
 /// Synthetic and damaged HARs: errors with positions, truncation, odd shapes, fuzzing.
 final class HARReaderRobustnessTests: XCTestCase {
+    override class func tearDown() {
+        TemporaryFiles.removeAll()
+        super.tearDown()
+    }
+
     private func har(entries: [String], extraLog: String = "") -> String {
         """
         {"log": {"version": "1.2", "creator": {"name": "test", "version": "1"},\(extraLog)
@@ -160,6 +165,25 @@ final class HARReaderRobustnessTests: XCTestCase {
         let headers = try XCTUnwrap(read.exchanges.first?.request?.head.headers)
         XCTAssertEqual(headers.first(named: "x-text"), "café 😀 \"q\" a/b\tc")
         XCTAssertEqual(headers.first(named: "x-lone"), "\u{FFFD}x")
+    }
+
+    /// Escaped quotes and backslash runs that straddle chunk boundaries: every shift of the text
+    /// over a 4 KiB chunk edge must give the same value (the copy pass tracks escapes across chunks).
+    func testEscapesAcrossChunkBoundaries() throws {
+        // In JSON: 3 backslashes + quote, then 5 backslashes + quote, each followed by brackets
+        // that would end the entry early if an escape were lost; decoded: \"]}\\"]}x
+        let tricky = String(repeating: #"\\\"]}\\\\\"]}x"#, count: 30)
+        for shift in 0..<48 {
+            let padding = String(repeating: " ", count: 3700 + shift)
+            let e = entry(requestHeaders: #"[{"name": "X-Tricky", "value": "\#(tricky)"}, {"name": "X-After", "value": "ok"}]"#)
+            let text = padding + har(entries: [e, entry(url: "https://api.example/second")])
+            let read = try readHAR(try temporaryFile(text), configuration: .init(chunkSize: 4096))
+            XCTAssertEqual(read.outcome, .complete(entriesRead: 2), "shift \(shift)")
+            let headers = read.exchanges.first?.request?.head.headers
+            XCTAssertEqual(headers?.first(named: "x-tricky"), String(repeating: #"\"]}\\"]}x"#, count: 30), "shift \(shift)")
+            XCTAssertEqual(headers?.first(named: "x-after"), "ok", "shift \(shift)")
+            XCTAssertEqual(read.exchanges.last?.request?.head.target, "https://api.example/second", "shift \(shift)")
+        }
     }
 
     func testTimesFromTimings() throws {

@@ -47,11 +47,19 @@ func readHAR(_ path: String, configuration: HARReaderConfiguration = .init()) th
     return HARRead(exchanges: exchanges, outcome: outcome, metadata: reader.metadata, statistics: reader.statistics)
 }
 
-/// Writes `text` (or bytes) to a fresh temporary file and returns its path.
+/// Temporary files of this test process, in one folder removed by `removeAll()`.
+enum TemporaryFiles {
+    static let directory = FileManager.default.temporaryDirectory
+        .appendingPathComponent("corscope-har-tests-\(ProcessInfo.processInfo.processIdentifier)")
+
+    static func removeAll() { try? FileManager.default.removeItem(at: directory) }
+}
+
+/// Writes `bytes` (or text) to a fresh temporary file and returns its path.
 func temporaryFile(_ bytes: [UInt8], name: String = "test.har") throws -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("corscope-har-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let url = directory.appendingPathComponent(name)
+    let folder = TemporaryFiles.directory.appendingPathComponent(UUID().uuidString)
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let url = folder.appendingPathComponent(name)
     try Data(bytes).write(to: url)
     return url.path
 }
