@@ -57,6 +57,7 @@ struct HAREntryMapper {
     mutating func map(_ entry: JSONRef, entryIndex: Int) -> HTTPExchange? {
         guard entry.kind == .object, let request = entry["request"], request.kind == .object else { return nil }
         var anomalies: [HTTPAnomaly] = []
+        // An unreadable startedDateTime leaves the epoch: the order of entries still holds, times do not.
         let started = entry["startedDateTime"]?.string.flatMap(ISO8601Timestamp.parse) ?? .zero
         let timing = EntryTiming(entry: entry, started: started)
 
@@ -375,8 +376,9 @@ enum SanitizationHeuristics {
         if let browser = metadata.browser, browser.name.lowercased().contains("chrom") { return leadingInteger(browser.version) }
         guard let agent = requestHeaders.first(named: "user-agent") else { return nil }
         let parts = agent.split(separator: " ")
-        guard let product = parts.first(where: { $0.hasPrefix("Chrome/") }) else { return nil }
-        return leadingInteger(String(product.dropFirst(7)))
+        guard let product = parts.first(where: { $0.hasPrefix("Chrome/") || $0.hasPrefix("HeadlessChrome/") }),
+              let slash = product.firstIndex(of: "/") else { return nil }
+        return leadingInteger(String(product[product.index(after: slash)...]))
     }
 
     private static func leadingInteger(_ text: String) -> Int? {

@@ -85,7 +85,7 @@ public final class HARReader {
         }
     }
 
-    private func outcome(for stop: HARStructureWalker.Stop) -> HARReadOutcome {
+    private func outcome(for stop: JSONScanStop) -> HARReadOutcome {
         let n = statistics.entriesRead
         switch stop {
         case .endOfInput:
@@ -120,10 +120,9 @@ struct HARStructureWalker {
         case entry(JSONDocument)
         case oversizedEntry
         case end
-        case stopped(Stop)
+        case stopped(JSONScanStop)
     }
 
-    typealias Stop = JSONScanStop
 
     private enum Phase {
         case start
@@ -153,7 +152,7 @@ struct HARStructureWalker {
     }
 
     mutating func next() -> Step {
-        do throws(Stop) {
+        do throws(JSONScanStop) {
             return try advance()
         } catch {
             phase = .finished
@@ -161,85 +160,85 @@ struct HARStructureWalker {
         }
     }
 
-    private mutating func advance() throws(Stop) -> Step {
-            while true {
-                switch phase {
-                case .start:
-                    try scanner.skipByteOrderMark()
-                    guard let first = try scanner.peekSignificantByte() else { throw Stop.notAHAR("the file is empty") }
-                    if first == UInt8(ascii: "[") { throw Stop.notAHAR("the top-level value is an array, not an object with a \"log\" member") }
-                    guard first == UInt8(ascii: "{") else {
-                        throw JSONScanStop.malformed(offset: scanner.offset, expected: "expected '{' to start the HAR object")
-                    }
-                    scanner.consumeByte()
-                    phase = .topLevelMembers
+    private mutating func advance() throws(JSONScanStop) -> Step {
+        while true {
+            switch phase {
+            case .start:
+                try scanner.skipByteOrderMark()
+                guard let first = try scanner.peekSignificantByte() else { throw JSONScanStop.notAHAR("the file is empty") }
+                if first == UInt8(ascii: "[") { throw JSONScanStop.notAHAR("the top-level value is an array, not an object with a \"log\" member") }
+                guard first == UInt8(ascii: "{") else {
+                    throw JSONScanStop.malformed(offset: scanner.offset, expected: "expected '{' to start the HAR object")
+                }
+                scanner.consumeByte()
+                phase = .topLevelMembers
 
-                case .topLevelMembers:
-                    var needsSeparator = topLevelNeedsSeparator
-                    let member = try nextMemberKey(needsSeparator: &needsSeparator)
-                    topLevelNeedsSeparator = needsSeparator
-                    guard let key = member else {
-                        guard try scanner.peekSignificantByte() == nil else {
-                            throw JSONScanStop.malformed(offset: scanner.offset, expected: "expected end of file after the HAR object")
-                        }
-                        phase = .finished
-                        if !sawLog { throw Stop.notAHAR("no \"log\" member in the top-level object") }
-                        if !sawEntries {
-                            throw Stop.notAHAR(entriesIsNotAnArray ? "\"log.entries\" is not an array" : "\"log\" has no \"entries\" array")
-                        }
-                        return .end
+            case .topLevelMembers:
+                var needsSeparator = topLevelNeedsSeparator
+                let member = try nextMemberKey(needsSeparator: &needsSeparator)
+                topLevelNeedsSeparator = needsSeparator
+                guard let key = member else {
+                    guard try scanner.peekSignificantByte() == nil else {
+                        throw JSONScanStop.malformed(offset: scanner.offset, expected: "expected end of file after the HAR object")
                     }
-                    if key == Array("log".utf8) {
-                        guard try scanner.requireSignificantByte() == UInt8(ascii: "{") else { throw Stop.notAHAR("\"log\" is not an object") }
-                        scanner.consumeByte()
-                        sawLog = true
-                        logNeedsSeparator = false
-                        phase = .logMembers
-                    } else {
-                        try scanner.skipValue()
+                    phase = .finished
+                    if !sawLog { throw JSONScanStop.notAHAR("no \"log\" member in the top-level object") }
+                    if !sawEntries {
+                        throw JSONScanStop.notAHAR(entriesIsNotAnArray ? "\"log.entries\" is not an array" : "\"log\" has no \"entries\" array")
                     }
-
-                case .logMembers:
-                    var needsSeparator = logNeedsSeparator
-                    let member = try nextMemberKey(needsSeparator: &needsSeparator)
-                    logNeedsSeparator = needsSeparator
-                    guard let key = member else {
-                        phase = .topLevelMembers
-                        continue
-                    }
-                    try readLogMember(key)
-
-                case .entries(let first):
-                    let b = try scanner.requireSignificantByte()
-                    if b == UInt8(ascii: "]") {
-                        scanner.consumeByte()
-                        phase = .logMembers
-                        continue
-                    }
-                    if !first {
-                        guard b == UInt8(ascii: ",") else {
-                            throw JSONScanStop.malformed(offset: scanner.offset, expected: "expected ',' or ']' after an entry of log.entries")
-                        }
-                        scanner.consumeByte()
-                    }
-                    phase = .entries(first: false)
-                    _ = try scanner.requireSignificantByte()
-                    let entryStart = scanner.offset
-                    entryBytes.removeAll(keepingCapacity: true)
-                    if case .tooLarge = try scanner.captureValue(into: &entryBytes, limit: maximumEntryBytes) {
-                        entryBytes = []  // give the memory back: the next entries are usually small
-                        return .oversizedEntry
-                    }
-                    do {
-                        return .entry(try JSONDocument.parse(entryBytes))
-                    } catch {
-                        throw JSONScanStop.malformed(offset: entryStart + Int64(error.offset), expected: error.expected)
-                    }
-
-                case .finished:
                     return .end
                 }
+                if key == Array("log".utf8) {
+                    guard try scanner.requireSignificantByte() == UInt8(ascii: "{") else { throw JSONScanStop.notAHAR("\"log\" is not an object") }
+                    scanner.consumeByte()
+                    sawLog = true
+                    logNeedsSeparator = false
+                    phase = .logMembers
+                } else {
+                    try scanner.skipValue()
+                }
+
+            case .logMembers:
+                var needsSeparator = logNeedsSeparator
+                let member = try nextMemberKey(needsSeparator: &needsSeparator)
+                logNeedsSeparator = needsSeparator
+                guard let key = member else {
+                    phase = .topLevelMembers
+                    continue
+                }
+                try readLogMember(key)
+
+            case .entries(let first):
+                let b = try scanner.requireSignificantByte()
+                if b == UInt8(ascii: "]") {
+                    scanner.consumeByte()
+                    phase = .logMembers
+                    continue
+                }
+                if !first {
+                    guard b == UInt8(ascii: ",") else {
+                        throw JSONScanStop.malformed(offset: scanner.offset, expected: "expected ',' or ']' after an entry of log.entries")
+                    }
+                    scanner.consumeByte()
+                }
+                phase = .entries(first: false)
+                _ = try scanner.requireSignificantByte()
+                let entryStart = scanner.offset
+                entryBytes.removeAll(keepingCapacity: true)
+                if case .tooLarge = try scanner.captureValue(into: &entryBytes, limit: maximumEntryBytes) {
+                    entryBytes = []  // give the memory back: the next entries are usually small
+                    return .oversizedEntry
+                }
+                do {
+                    return .entry(try JSONDocument.parse(entryBytes))
+                } catch {
+                    throw JSONScanStop.malformed(offset: entryStart + Int64(error.offset), expected: error.expected)
+                }
+
+            case .finished:
+                return .end
             }
+        }
     }
 
     /// The next member's key (consuming the `:` after it), or nil when the object closed.

@@ -48,33 +48,64 @@ final class PublicHARTests: XCTestCase {
 
     func testEveryPublicHARMatchesPythonEntryByEntry() throws {
         for path in try PublicHARs.all() {
-            let name = (path as NSString).lastPathComponent
-            let lines = try python(Self.pythonSummary, [path]).split(separator: "\n")
-            let expected = try lines.map { try JSONDecoder().decode(PythonEntry.self, from: Data($0.utf8)) }
-            let read = try readHAR(path)
-            XCTAssertEqual(read.outcome, .complete(entriesRead: expected.count), name)
-            XCTAssertEqual(read.exchanges.count, expected.count, "\(name): exchanges vs Python's log.entries count")
-            XCTAssertEqual(read.statistics.oversizedEntriesSkipped + read.statistics.invalidEntriesSkipped, 0, name)
-            XCTAssertGreaterThan(expected.count, 0, name)
-            for (i, (exchange, entry)) in zip(read.exchanges, expected).enumerated() {
-                let context = "\(name) entry \(i)"
-                XCTAssertEqual(exchange.har?.entryIndex, i, context)
-                XCTAssertEqual(exchange.har?.file, path, context)
-                XCTAssertEqual(exchange.request?.head.method, entry.method, context)
-                XCTAssertEqual(exchange.request?.head.target, entry.url, context)
-                XCTAssertEqual(exchange.har?.url, entry.url, context)
-                XCTAssertEqual(exchange.request?.head.headers.pairs.map(\.name), entry.requestHeaders, context)
-                XCTAssertEqual(exchange.response?.head.status ?? 0, entry.status, context)
-                XCTAssertEqual(exchange.response?.head.headers.pairs.map(\.name) ?? [], entry.responseHeaders, context)
-                XCTAssertEqual(exchange.har?.requestCookieNames, entry.cookies, context)
-                XCTAssertEqual(exchange.har?.resourceType, entry.resourceType, context)
-                XCTAssertEqual(exchange.har?.pageref, entry.pageref, context)
-                if entry.status == 0 {
-                    XCTAssertNil(exchange.response, context)
-                    XCTAssertNotNil(exchange.har?.error, "\(context): status 0 must carry an error")
-                }
+            try assertMatchesPython(path)
+        }
+    }
+
+    /// The Chromium CORS run recorded for this repository (Captures/chromium/chromium-cors.har),
+    /// when it is there; CORSCOPE_CHROMIUM_HAR may point at another copy.
+    func testChromiumCORSRunWhenPresent() throws {
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = ProcessInfo.processInfo.environment["CORSCOPE_CHROMIUM_HAR"]
+            ?? packageRoot.appendingPathComponent("Captures/chromium/chromium-cors.har").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw XCTSkip("Chromium CORS HAR not found at \(path): set CORSCOPE_CHROMIUM_HAR or record it first")
+        }
+        let read = try assertMatchesPython(path)
+        let preflights = read.exchanges.filter { $0.har?.resourceType == "preflight" }
+        XCTAssertFalse(preflights.isEmpty)
+        for preflight in preflights {
+            XCTAssertEqual(preflight.har?.initiatorType, "preflight")
+            XCTAssertEqual(preflight.request?.head.method, "OPTIONS")
+        }
+        let blocked = read.exchanges.filter { $0.har?.error == "net::ERR_FAILED" }
+        XCTAssertFalse(blocked.isEmpty)
+        XCTAssertTrue(blocked.allSatisfy { $0.response == nil }, "ERR_FAILED entries of this run have status 0")
+        XCTAssertTrue(read.exchanges.allSatisfy { $0.har?.isSanitized == false }, "a CDP recording keeps cookies")
+    }
+
+    /// Compares every entry with what Python's json module reads from the same file.
+    @discardableResult
+    private func assertMatchesPython(_ path: String) throws -> HARRead {
+        let name = (path as NSString).lastPathComponent
+        let lines = try python(Self.pythonSummary, [path]).split(separator: "\n")
+        let expected = try lines.map { try JSONDecoder().decode(PythonEntry.self, from: Data($0.utf8)) }
+        let read = try readHAR(path)
+        XCTAssertEqual(read.outcome, .complete(entriesRead: expected.count), name)
+        XCTAssertEqual(read.exchanges.count, expected.count, "\(name): exchanges vs Python's log.entries count")
+        XCTAssertEqual(read.statistics.oversizedEntriesSkipped + read.statistics.invalidEntriesSkipped, 0, name)
+        XCTAssertGreaterThan(expected.count, 0, name)
+        for (i, (exchange, entry)) in zip(read.exchanges, expected).enumerated() {
+            let context = "\(name) entry \(i)"
+            XCTAssertEqual(exchange.har?.entryIndex, i, context)
+            XCTAssertEqual(exchange.har?.file, path, context)
+            XCTAssertEqual(exchange.request?.head.method, entry.method, context)
+            XCTAssertEqual(exchange.request?.head.target, entry.url, context)
+            XCTAssertEqual(exchange.har?.url, entry.url, context)
+            XCTAssertEqual(exchange.request?.head.headers.pairs.map(\.name), entry.requestHeaders, context)
+            XCTAssertEqual(exchange.response?.head.status ?? 0, entry.status, context)
+            XCTAssertEqual(exchange.response?.head.headers.pairs.map(\.name) ?? [], entry.responseHeaders, context)
+            XCTAssertEqual(exchange.har?.requestCookieNames, entry.cookies, context)
+            XCTAssertEqual(exchange.har?.resourceType, entry.resourceType, context)
+            XCTAssertEqual(exchange.har?.pageref, entry.pageref, context)
+            if entry.status == 0 {
+                XCTAssertNil(exchange.response, context)
+                XCTAssertNotNil(exchange.har?.error, "\(context): status 0 must carry an error")
             }
         }
+        let ids = read.exchanges.map(\.id)
+        XCTAssertEqual(Set(ids).count, ids.count, "\(name): exchange ids must be unique")
+        return read
     }
 
     func testChrome104FirstEntryFields() throws {
