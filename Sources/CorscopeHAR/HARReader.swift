@@ -12,6 +12,18 @@ import CorscopeHTTP
 /// mapped is held in memory, so memory is bounded by the largest entry (capped at
 /// `maximumEntryBytes`; longer entries are skipped and counted), not by the file.
 ///
+/// Each entry becomes one exchange on a synthetic connection (see `HAREntryMapper` for the
+/// exporter quirks handled):
+/// - request: `method` (case kept), `url` as the target, `httpVersion` best effort, headers in
+///   order with duplicates and HTTP/2 pseudo-headers (`:authority`, …) kept as they appear;
+/// - response: nil when `status` is 0 or missing (the browser got nothing usable: CORS block or
+///   network error), its reason in `HAREvidence.error` (`_error`, else "status 0"); a response
+///   with a real status is kept even when `_error` is set, and the error is recorded too;
+/// - times: `startedDateTime` plus `timings` (request first byte after blocked+dns+connect,
+///   response first byte after send+wait, last byte at `time`);
+/// - connection id: `_connectionId`, else Chrome's numeric `connection` (not Firefox's, which is
+///   a port), else `1_000_000_000 + entryIndex`; endpoints are `0.0.0.0:0` placeholders.
+///
 /// ```swift
 /// let reader = try HARReader(path: "ticket.har")
 /// let outcome = reader.forEachExchange { exchange in … }

@@ -63,7 +63,6 @@ struct JSONRef {
 
     var node: JSONDocument.Node { document.nodes[index] }
     var kind: JSONDocument.Kind { node.kind }
-    var isNull: Bool { kind == .null }
 
     /// The member named `key` of an object (the first one when a key repeats).
     subscript(key: String) -> JSONRef? {
@@ -91,20 +90,6 @@ struct JSONRef {
         let start = Int(key.start)
         for j in 0..<length where document.bytes[start + j] != wanted[j] { return false }
         return true
-    }
-
-    /// Members of an object in order: (decoded key, value).
-    var members: [(key: String, value: JSONRef)] {
-        guard kind == .object else { return [] }
-        var result: [(String, JSONRef)] = []
-        var i = index + 1
-        let end = Int(node.next)
-        while i < end {
-            let key = JSONRef(document: document, index: i).string ?? ""
-            result.append((key, JSONRef(document: document, index: i + 1)))
-            i = Int(document.nodes[i + 1].next)
-        }
-        return result
     }
 
     /// Elements of an array in order.
@@ -168,8 +153,9 @@ struct JSONValueParser {
     private var depth = 0
 
     init(count: Int) {
-        // A rough guess that avoids most regrowth for typical entries (one node per ~24 bytes).
-        nodes.reserveCapacity(max(8, count / 24))
+        // A rough guess that avoids most regrowth for typical entries (one node per ~24 bytes),
+        // capped so an entry that is one huge body does not reserve nodes it never uses.
+        nodes.reserveCapacity(max(8, min(count / 24, 1 << 14)))
     }
 
     mutating func parseDocument(_ p: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) {
