@@ -384,9 +384,17 @@ enum JSONStringDecoder {
     }
 }
 
-/// UTF-8 when valid, otherwise ISO-8859-1 per byte, like the header views do.
-@inline(__always)
-func textString<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 { HTTPText.string(bytes) }
+/// UTF-8 when valid, otherwise ISO-8859-1 per byte, like the header views (`HTTPText.string`)
+/// do; written for `[UInt8]` so the common all-ASCII case is not a generic cross-module call.
+func textString(_ bytes: [UInt8]) -> String {
+    let allASCII = bytes.withUnsafeBufferPointer { buffer in
+        var combined: UInt8 = 0
+        for b in buffer { combined |= b }
+        return combined < 0x80
+    }
+    if allASCII { return String(decoding: bytes, as: UTF8.self) }
+    return HTTPText.string(bytes)
+}
 
 extension String {
     func trimmingASCIIWhitespace() -> String {
