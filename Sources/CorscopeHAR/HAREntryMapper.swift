@@ -96,7 +96,7 @@ struct HAREntryMapper {
                 body: responseBody(responseRef, headers: headers),
                 firstByte: timing.responseFirstByte, lastByte: timing.responseLastByte)
         } else {
-            errorText = browserError ?? (responseRef == nil ? "no response" : "status 0")
+            errorText = browserError ?? (responseRef == nil ? "no response" : "status \(status)")
         }
 
         // Connection.

@@ -178,6 +178,12 @@ struct HARStructureWalker {
             case .start:
                 try scanner.skipByteOrderMark()
                 guard let first = try scanner.peekSignificantByte() else { throw JSONScanStop.notAHAR("the file is empty") }
+                if first == 0xFF || first == 0xFE || first == 0x00 {
+                    throw JSONScanStop.notAHAR("the file looks UTF-16 or UTF-32 encoded; HAR files are UTF-8 (convert it first)")
+                }
+                if first == 0xFF || first == 0xFE || first == 0x00 {
+                    throw JSONScanStop.notAHAR("the file looks UTF-16 or UTF-32 encoded; HAR files are UTF-8 (convert it first)")
+                }
                 if first == UInt8(ascii: "[") { throw JSONScanStop.notAHAR("the top-level value is an array, not an object with a \"log\" member") }
                 guard first == UInt8(ascii: "{") else {
                     throw JSONScanStop.malformed(offset: scanner.offset, expected: "expected '{' to start the HAR object")

@@ -285,6 +285,9 @@ final class HARReaderRobustnessTests: XCTestCase {
             XCTAssertTrue(why.contains(reason), "\(text): \(why)")
             XCTAssertTrue(read.outcome.message?.contains("not a HAR file") == true)
         }
+        let utf16 = try readHAR(try temporaryFile([0xFF, 0xFE, 0x7B, 0x00, 0x7D, 0x00]))
+        guard case .failed(.notAHAR(_, let why), 0) = utf16.outcome else { return XCTFail("\(utf16.outcome)") }
+        XCTAssertTrue(why.contains("UTF-16"), why)
         let garbage = try readHAR(try temporaryFile("hello"))
         XCTAssertEqual(garbage.outcome.message?.hasSuffix(":1:1: expected '{' to start the HAR object"), true, "\(garbage.outcome)")
         let trailing = try readHAR(try temporaryFile(har(entries: [entry()]) + " x"))
