@@ -259,6 +259,17 @@ final class HARReaderRobustnessTests: XCTestCase {
         XCTAssertEqual(read.exchanges.last?.request?.head.target, "https://api.example/last")
     }
 
+    func testLargeEntrySpanningManyChunks() throws {
+        let body = String(repeating: "0123456789abcdef", count: 200_000)  // 3.2 MB of content.text
+        let large = entry().replacingOccurrences(of: #""content": {"size": 5}"#, with: #""content": {"size": 3200000, "text": "\#(body)"}"#)
+        let read = try readHAR(try temporaryFile(har(entries: [large, entry(url: "https://api.example/next")])),
+                               configuration: .init(chunkSize: 4096, keptBodyBytes: 10))
+        XCTAssertEqual(read.outcome, .complete(entriesRead: 2))
+        XCTAssertEqual(read.exchanges.first?.response?.body.kept, Array("0123456789".utf8))
+        XCTAssertEqual(read.exchanges.first?.response?.body.isTruncated, true)
+        XCTAssertEqual(read.exchanges.last?.request?.head.target, "https://api.example/next")
+    }
+
     func testDeepNestingIsAnErrorNotACrash() throws {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         let read = try readHAR(try temporaryFile(har(entries: [entry(), #"{"request": \#(deep)}"#])))
