@@ -331,6 +331,26 @@ final class HARReaderRobustnessTests: XCTestCase {
         XCTAssertEqual(seen, 1)
     }
 
+    /// Short random texts over JSON's alphabet, some behind a valid HAR prefix: every read ends
+    /// with an outcome and nothing is delivered that was not a complete entry.
+    func testRandomJSONishBytesNeverCrash() throws {
+        var generator = SeededGenerator(seed: 0x5EED_4A12)
+        let alphabet = Array(#"{}[]",:\ \n0123456789-+.eEtrufalsn"u"#.utf8) + [0x00, 0x1F, 0x7F, 0xC3, 0xA9, 0xFF]
+        let prefix = Array(#"{"log": {"entries": ["#.utf8)
+        for round in 0..<400 {
+            var bytes = (0..<Int.random(in: 0...300, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            if round % 2 == 0 { bytes = prefix + bytes }
+            let reader = try HARReader(path: try temporaryFile(bytes))
+            var delivered = 0
+            let outcome = reader.forEachExchange { _ in delivered += 1 }
+            XCTAssertLessThanOrEqual(delivered, outcome.entriesRead)
+            XCTAssertEqual(delivered, reader.statistics.exchangesDelivered)
+            if round % 2 == 1, case .complete = outcome {
+                XCTFail("random text without a log.entries prefix read as a complete HAR: \(bytes)")
+            }
+        }
+    }
+
     // MARK: - Sanitized exports
 
     func testSanitizationHeuristics() throws {
@@ -355,7 +375,8 @@ final class HARReaderRobustnessTests: XCTestCase {
     /// Random cuts, byte flips, structural bytes and duplicated spans on real HARs never crash
     /// or hang the reader, and every read ends with an outcome.
     func testFuzzedRealHARsNeverCrash() throws {
-        let names = ["mitmproxy__charles.har", "mitmproxy__chrome-postdata.har", "pagexray__firefox43-http2.har", "mitmproxy__firefox.har"]
+        let names = ["mitmproxy__charles.har", "mitmproxy__chrome-postdata.har", "pagexray__firefox43-http2.har", "mitmproxy__firefox.har",
+                     "pagexray__chrome-preflights-verizon.har"]
         var generator = SeededGenerator(seed: 0xC0125C09E)
         let structural: [UInt8] = Array("{}[]\",:\\ 0-eE.tfn\n".utf8) + [0x00, 0xEF, 0xFF, 0x80]
         var outcomes: [String: Int] = [:]
@@ -383,11 +404,13 @@ final class HARReaderRobustnessTests: XCTestCase {
                 }
                 let path = try temporaryFile(bytes)
                 let reader = try HARReader(path: path, configuration: .init(chunkSize: 4096))
+                let started = Date()
                 var delivered = 0
                 let outcome = reader.forEachExchange { exchange in
                     delivered += 1
                     _ = exchange.request?.head.headers.pairs
                 }
+                XCTAssertLessThan(Date().timeIntervalSince(started), 10, "\(name) round \(round): a read must never stall")
                 XCTAssertEqual(delivered, reader.statistics.exchangesDelivered)
                 XCTAssertEqual(outcome.entriesRead, reader.statistics.entriesRead)
                 switch outcome {
@@ -400,6 +423,7 @@ final class HARReaderRobustnessTests: XCTestCase {
             }
         }
         XCTAssertEqual(outcomes.values.reduce(0, +), names.count * 60)
+        XCTAssertGreaterThan(outcomes["complete", default: 0], 0)
         XCTAssertGreaterThan(outcomes["truncated", default: 0], 0)
         XCTAssertGreaterThan(outcomes["malformed", default: 0], 0)
     }
