@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "CorscopeHTTP", dependencies: ["CorscopeReassembly", "CZlib"]),
         .target(name: "CorscopeExchanges", dependencies: ["CorscopeCapture", "CorscopeReassembly", "CorscopeHTTP"]),
         .target(name: "CorscopePairing", dependencies: ["CorscopeHTTP"]),
+        .target(name: "CorscopeHAR", dependencies: ["CorscopeHTTP"]),
         .target(name: "BrowserRules"),
         .target(name: "CorscopeVerdicts", dependencies: ["CorscopeExchanges", "CorscopePairing", "BrowserRules"]),
         .target(
@@ -44,6 +45,7 @@ let package = Package(
         .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP", "CZlib"]),
         .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges"]),
         .testTarget(name: "CorscopePairingTests", dependencies: ["CorscopePairing", "CorscopeExchanges"]),
+        .testTarget(name: "CorscopeHARTests", dependencies: ["CorscopeHAR"]),
         .testTarget(name: "BrowserRulesTests", dependencies: ["BrowserRules"]),
         .testTarget(name: "CorscopeVerdictsTests", dependencies: ["CorscopeVerdicts"]),
         .testTarget(name: "CorscopeCLITests", dependencies: ["CorscopeCLI"]),
