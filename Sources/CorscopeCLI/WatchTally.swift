@@ -86,8 +86,9 @@ struct WatchTally {
     }
 
     private func label(for origin: String) -> String {
-        if origins[origin] != nil { return origin }
-        let named = origins.count - (origins[Self.otherOrigins] == nil ? 0 : 1)
+        // "none" is one fixed label, not an origin: it never takes a slot.
+        if origin == Self.noOrigin || origins[origin] != nil { return origin }
+        let named = origins.keys.count { $0 != Self.otherOrigins && $0 != Self.noOrigin }
         return named < maximumOrigins ? origin : Self.otherOrigins
     }
 }
