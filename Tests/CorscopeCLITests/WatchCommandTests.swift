@@ -152,6 +152,36 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertTrue(watch.stderr().contains("kernel: "), watch.stderr())
     }
 
+    func testAQuietConnectionIsJudgedByTheIdleTimerWithoutFurtherTraffic() throws {
+        try Self.requireCapturePermission()
+        // A listener that never answers: the request goes out, then the connection stays silent.
+        let (listener, port) = try Self.silentListener()
+        defer { close(listener) }
+        let events = path("idle.ndjson")
+        let watch = try startWatch(["-i", "lo", "--filter", "tcp port \(port)", "--idle-timeout", "1", "--events", events])
+        _ = try waitForLine(watch, containing: "capturing on lo")
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        client.arguments = ["-s", "-m", "12", "-H", "Origin: \(Self.pageOrigin)", "http://127.0.0.1:\(port)/never-answered"]
+        client.standardOutput = FileHandle.nullDevice
+        client.standardError = FileHandle.nullDevice
+        try client.run()
+        children.append(client)
+
+        var line = ""
+        let deadline = Date().addingTimeInterval(8)
+        while Date() < deadline && line.isEmpty {
+            line = (try? String(contentsOfFile: events, encoding: .utf8)) ?? ""
+            usleep(100_000)
+        }
+        XCTAssertTrue(client.isRunning, "judged while the connection is still open: by the clock, not by its end")
+        XCTAssertTrue(line.contains("/never-answered"), line)
+        XCTAssertTrue(line.contains("request_without_response"), line)
+        watch.process.interrupt()
+        XCTAssertTrue(Self.wait(for: watch.process, within: 15))
+        XCTAssertEqual(watch.process.terminationStatus, 0, watch.stderr())
+    }
+
     // MARK: - Errors
 
     func testABadFilterIsAOneLineErrorAndAFailure() throws {
@@ -336,6 +366,26 @@ final class WatchCommandTests: XCTestCase {
         let text = String(decoding: response, as: UTF8.self)
         guard text.hasPrefix("HTTP/1.0 200"), let headEnd = text.range(of: "\r\n\r\n") else { return nil }
         return String(text[headEnd.upperBound...])
+    }
+
+    /// A socket listening on 127.0.0.1 that never accepts: the kernel completes the handshake and
+    /// the client's request waits unanswered.
+    static func silentListener() throws -> (descriptor: Int32, port: UInt16) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && listen(descriptor, 4) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard ok else {
+            close(descriptor)
+            throw XCTSkip("cannot listen on 127.0.0.1")
+        }
+        return (descriptor, UInt16(bigEndian: address.sin_port))
     }
 
     static func canConnect(port: UInt16) -> Bool {
