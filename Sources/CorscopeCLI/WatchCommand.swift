@@ -3,6 +3,7 @@ import CorscopeCapture
 import CorscopeExchanges
 import CorscopeHTTP
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,7 +51,7 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("write-pcap"), help: "Keep the captured packets in a ring of pcap files FILE.0 … FILE.<ring-files - 1>.")
     var writePcap: String?
 
-    @Option(name: .customLong("ring-size"), help: "Size of one --write-pcap file in MB (10^6 bytes; fractions allowed).")
+    @Option(name: .customLong("ring-size"), help: "Size of one --write-pcap file in MB (10^6 bytes; fractions allowed, at least 4096 bytes).")
     var ringSize = 100.0
 
     @Option(name: .customLong("ring-files"), help: "Number of --write-pcap files kept.")
@@ -185,18 +186,27 @@ struct WatchCommand: ParsableCommand {
 }
 
 /// SIGINT and SIGTERM end the capture loop instead of the process, so that open connections are
-/// still judged and the summary printed.
+/// still judged and the summary printed; a second signal ends the process at once, for when the
+/// user does not want to wait for that.
 ///
 /// Built in a nonisolated function with `@Sendable` handlers on purpose: Dispatch runs them on a
 /// global queue, and a closure inferred `@MainActor` would trip Swift 6's isolation check there.
 private func installStopSignals(_ capture: LiveCapture) -> [any DispatchSourceSignal] {
-    [SIGINT, SIGTERM].map { signalNumber in
+    let requests = StopRequests()
+    return [SIGINT, SIGTERM].map { signalNumber in
         signal(signalNumber, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-        source.setEventHandler { @Sendable in capture.breakLoop() }
+        source.setEventHandler { @Sendable in
+            if requests.count.add(1, ordering: .relaxed).newValue > 1 { _exit(128 + signalNumber) }
+            capture.breakLoop()
+        }
         source.resume()
         return source
     }
+}
+
+private final class StopRequests: Sendable {
+    let count = Atomic<Int>(0)
 }
 
 /// The capture loop: packets in, timers for idle flushing, metrics, the live view and reports.
@@ -218,6 +228,8 @@ final class WatchLoop {
     private let reportInterval: Double
     private let output: String?
     private var reportFailed = false
+    /// The last screen drawn: an unchanged screen is not redrawn (redrawing clears it: flicker).
+    private var lastScreen = ""
 
     init(capture: LiveCapture, session: WatchSession, store: SnapshotStore, liveView: Bool, interface: String,
          filter: String?, startedAt: Double, duration: Double?, maxExchanges: Int?, reportInterval: Double, output: String?) {
@@ -271,7 +283,11 @@ final class WatchLoop {
                 store.publish(snapshot)
                 nextPublish = now + Self.publishInterval
                 if liveView && now >= nextRedraw {
-                    Terminal.writeAll(Array(WatchTerminalView.render(snapshot).utf8), to: STDOUT_FILENO)
+                    let screen = WatchTerminalView.render(snapshot)
+                    if screen != lastScreen {
+                        Terminal.writeAll(Array(screen.utf8), to: STDOUT_FILENO)
+                        lastScreen = screen
+                    }
                     nextRedraw = now + WatchTerminalView.minimumRedrawInterval
                 }
                 if now >= nextReport {
