@@ -21,55 +21,55 @@ struct WatchCommand: ParsableCommand {
             """
     )
 
-    @Option(name: [.short, .customLong("interface")], help: "Network interface to capture on (e.g. eth0, lo).")
+    @Option(name: [.short, .customLong("interface")], help: ArgumentHelp("Network interface to capture on (e.g. eth0, lo).", valueName: "iface"))
     var interface: String
 
-    @Option(help: "BPF capture filter in tcpdump syntax, e.g. \"tcp port 8080\".")
+    @Option(help: ArgumentHelp("BPF capture filter in tcpdump syntax, e.g. \"tcp port 8080\".", valueName: "bpf"))
     var filter: String?
 
-    @Option(help: "Bytes kept of each packet.")
+    @Option(help: ArgumentHelp("Bytes kept of each packet.", valueName: "bytes"))
     var snaplen: Int32 = LiveCapture.Configuration(interface: "").snapshotLength
 
-    @Option(name: .customLong("buffer-size"), help: "Kernel capture buffer in MiB (bursts overflow a small one).")
+    @Option(name: .customLong("buffer-size"), help: ArgumentHelp("Kernel capture buffer in MiB (bursts overflow a small one).", valueName: "MiB"))
     var bufferSize = 16
 
-    @Option(help: "Stop after this many seconds.")
+    @Option(help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
     var duration: Double?
 
-    @Option(name: .customLong("max-exchanges"), help: "Stop capturing once this many exchanges were judged.")
+    @Option(name: .customLong("max-exchanges"), help: ArgumentHelp("Stop capturing once this many exchanges were judged.", valueName: "n"))
     var maxExchanges: Int?
 
-    @Option(help: "Write findings as NDJSON to this file, or - for stdout.")
+    @Option(help: ArgumentHelp("Write findings as NDJSON to this file, or - for stdout.", valueName: "file|-"))
     var events: String?
 
-    @Option(help: "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; port 0 picks one).")
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; port 0 picks one).", valueName: "addr:port"))
     var metrics: String?
 
     @Flag(name: .customLong("metrics-allow-remote"), help: "Allow --metrics on a non-loopback address.")
     var metricsAllowRemote = false
 
-    @Option(name: .customLong("write-pcap"), help: "Keep the captured packets in a ring of pcap files FILE.0 … FILE.<ring-files - 1>.")
+    @Option(name: .customLong("write-pcap"), help: ArgumentHelp("Keep the captured packets in a ring of pcap files FILE.0 … FILE.<ring-files - 1>.", valueName: "file"))
     var writePcap: String?
 
-    @Option(name: .customLong("ring-size"), help: "Size of one --write-pcap file in MB (10^6 bytes; fractions allowed, at least 4096 bytes).")
+    @Option(name: .customLong("ring-size"), help: ArgumentHelp("Size of one --write-pcap file in MB (10^6 bytes; fractions allowed, at least 4096 bytes).", valueName: "MB"))
     var ringSize = 100.0
 
-    @Option(name: .customLong("ring-files"), help: "Number of --write-pcap files kept.")
+    @Option(name: .customLong("ring-files"), help: ArgumentHelp("Number of --write-pcap files kept.", valueName: "n"))
     var ringFiles = 10
 
-    @Option(name: .customLong("report-interval"), help: "Seconds between reports to --output (one more at exit).")
+    @Option(name: .customLong("report-interval"), help: ArgumentHelp("Seconds between reports to --output (one more at exit).", valueName: "seconds"))
     var reportInterval = 10.0
 
-    @Option(help: "Write the per-origin summary (JSON) to this file every --report-interval seconds and at exit.")
+    @Option(help: ArgumentHelp("Write the per-origin summary (JSON) to this file every --report-interval seconds and at exit.", valueName: "path"))
     var output: String?
 
     @Option(help: "Whose CORS rules and console messages to apply: chromium, firefox or safari.")
     var browser: BrowserChoice = .chromium
 
-    @Option(name: .customLong("idle-timeout"), help: "Seconds without packets after which a connection is closed and judged.")
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Seconds without packets after which a connection is closed and judged.", valueName: "seconds"))
     var idleTimeout = 60.0
 
-    @Option(name: .customLong("max-origins"), help: "Distinct origins counted separately; the rest are counted as \"other\".")
+    @Option(name: .customLong("max-origins"), help: ArgumentHelp("Distinct origins counted separately; the rest are counted as \"other\".", valueName: "n"))
     var maxOrigins = 1000
 
     @Option(name: .long, help: "Bytes of each body kept (decoded) for analysis.")

@@ -152,6 +152,29 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertTrue(watch.stderr().contains("kernel: "), watch.stderr())
     }
 
+    func testMaxExchangesEndsTheCaptureByItself() throws {
+        try Self.requireCapturePermission()
+        let serverPort = try startTestServer()
+        let watch = try startWatch(["-i", "lo", "--filter", "tcp port \(serverPort)", "--max-exchanges", "2", "--events", path("max.ndjson")])
+        _ = try waitForLine(watch, containing: "capturing on lo")
+        curl("/dup-acao", origin: Self.pageOrigin, port: serverPort)
+        curl("/gzip", origin: Self.pageOrigin, port: serverPort)
+        XCTAssertTrue(Self.wait(for: watch.process, within: 15), "stops after 2 exchanges without a signal")
+        XCTAssertEqual(watch.process.terminationStatus, 0, watch.stderr())
+        XCTAssertTrue(watch.stderr().contains("2 exchanges"), watch.stderr())
+    }
+
+    func testSIGTERMStopsAsCleanlyAsSIGINT() throws {
+        try Self.requireCapturePermission()
+        let watch = try startWatch(["-i", "lo", "--filter", "tcp port 9"])
+        _ = try waitForLine(watch, containing: "capturing on lo")
+        kill(watch.process.processIdentifier, SIGTERM)
+        XCTAssertTrue(Self.wait(for: watch.process, within: 15))
+        XCTAssertEqual(watch.process.terminationReason, .exit)
+        XCTAssertEqual(watch.process.terminationStatus, 0, watch.stderr())
+        XCTAssertTrue(watch.stderr().contains("kernel: "), watch.stderr())
+    }
+
     func testAQuietConnectionIsJudgedByTheIdleTimerWithoutFurtherTraffic() throws {
         try Self.requireCapturePermission()
         // A listener that never answers: the request goes out, then the connection stays silent.
