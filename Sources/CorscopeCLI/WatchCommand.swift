@@ -297,7 +297,12 @@ final class WatchLoop {
             }
         }
         // Packets the kernel already holds were seen before the stop: analyse them too.
-        if status == 0 { _ = capture.drain { packet in session.handle(packet) } }
+        // Bounded: a busy interface never runs dry, and stopping must not wait for it to.
+        if status == 0 {
+            for _ in 0..<16 {
+                guard case .packets(let count) = capture.drain({ packet in session.handle(packet) }), count > 0 else { break }
+            }
+        }
         session.finish()
         return status
     }

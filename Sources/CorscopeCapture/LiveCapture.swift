@@ -193,7 +193,12 @@ public final class LiveCapture: @unchecked Sendable {
     /// The raw handle, for writers that dump packets through libpcap (`PcapRingWriter`).
     var pcapHandle: OpaquePointer { handle }
 
-    /// Waits up to `timeout` seconds for packets, then delivers every packet already captured.
+    /// Packets delivered per call at most. Without a cap, `pcap_dispatch` keeps going while the
+    /// traffic does, and under sustained load the caller's timers would starve.
+    public static let batchLimit: Int32 = 8192
+
+    /// Waits up to `timeout` seconds for packets, then delivers the packets already captured (at
+    /// most `batchLimit`).
     ///
     /// The packet and its bytes are valid only during the call to `body`.
     public func dispatch(timeout: Double, _ body: (borrowing RawPacket) -> Void) -> LiveDispatchOutcome {
@@ -211,14 +216,15 @@ public final class LiveCapture: @unchecked Sendable {
         return drain(body)
     }
 
-    /// Delivers the packets already captured without waiting: the last read after `breakLoop`,
-    /// so that nothing the kernel already holds is lost.
+    /// Delivers the packets already captured (at most `batchLimit`) without waiting; after
+    /// `breakLoop`, call it until it returns `.packets(0)` so that nothing the kernel already holds
+    /// is lost.
     public func drain(_ body: (borrowing RawPacket) -> Void) -> LiveDispatchOutcome {
         let linkType = self.linkType
         return withoutActuallyEscaping(body) { body in
             var context = DispatchContext(linkType: linkType, body: body)
             let result = withUnsafeMutablePointer(to: &context) { pointer in
-                pcap_dispatch(handle, -1, liveCaptureCallback, UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt8.self))
+                pcap_dispatch(handle, Self.batchLimit, liveCaptureCallback, UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt8.self))
             }
             switch result {
             case PCAP_ERROR_BREAK: return .interrupted
