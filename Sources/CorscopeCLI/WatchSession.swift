@@ -1,0 +1,129 @@
+import CorscopeCapture
+import CorscopeExchanges
+import CorscopeHTTP
+import CorscopeVerdicts
+import BrowserRules
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything `watch` mutates while packets arrive: the pipeline, the judge, the counts and the
+/// finding outputs. It lives on the capture thread only; other threads see `snapshot` copies.
+final class WatchSession {
+    struct Outputs {
+        /// NDJSON findings (`--events`): a file, or stdout for `-`.
+        var eventsDescriptor: Int32?
+        /// One plain line per finding on stdout (when stdout is neither the live view nor NDJSON).
+        var plainLines: Bool
+    }
+
+    let profile: BrowserProfile
+    private let browserName: String
+    private let judge: ExchangeJudge
+    private(set) var tally: WatchTally
+    private(set) var packets = 0
+    private let outputs: Outputs
+    private var events = JSONWriter(capacity: 1 << 16)
+    private let stdout = OutputBuffer()
+    private let ring: PcapRingWriter?
+    private var ringFailureReported = false
+    private lazy var pipeline = LivePipeline(configuration: pipelineConfiguration) { [unowned self] exchange in
+        for judged in judge.judge(exchange) { record(judged) }
+    }
+    private let pipelineConfiguration: ExchangePipeline.Configuration
+
+    init(browser: BrowserChoice, pipelineConfiguration: ExchangePipeline.Configuration, maximumOrigins: Int,
+         outputs: Outputs, ring: PcapRingWriter?) {
+        self.profile = browser.profile
+        self.browserName = browser.rawValue
+        self.judge = ExchangeJudge(profile: browser.profile)
+        self.tally = WatchTally(maximumOrigins: maximumOrigins)
+        self.pipelineConfiguration = pipelineConfiguration
+        self.outputs = outputs
+        self.ring = ring
+    }
+
+    /// One captured packet: kept as evidence, then analysed.
+    func handle(_ packet: borrowing RawPacket) {
+        packets += 1
+        if let ring, let failure = ring.write(packet), !ringFailureReported {
+            ringFailureReported = true
+            Terminal.warn("warning: --write-pcap: \(failure); the current ring file keeps growing")
+        }
+        pipeline.process(packet)
+    }
+
+    /// After each batch of packets: push findings and evidence out, so a reader tailing the
+    /// files is at most one batch behind.
+    func flushOutputs() {
+        if let descriptor = outputs.eventsDescriptor, !events.bytes.isEmpty {
+            Terminal.writeAll(events.bytes, to: descriptor)
+            events.removeAll()
+        }
+        stdout.flush()
+        ring?.flush()
+    }
+
+    /// Closes connections idle since `idleTimeout` before the wall-clock `now`.
+    func flushIdleConnections(now: Timestamp) {
+        pipeline.flushIdle(now: now)
+    }
+
+    /// End of capture: every open connection and held preflight is judged.
+    func finish() {
+        pipeline.finish()
+        for judged in judge.finish() { record(judged) }
+        flushOutputs()
+    }
+
+    func snapshot(interface: String, filter: String?, startedAt: Double, kernel: LiveCaptureStatistics) -> WatchSnapshot {
+        WatchSnapshot(
+            interface: interface, filter: filter, browser: browserName, startedAt: startedAt, takenAt: WallClock.seconds(),
+            packets: packets, kernel: kernel, openConnections: pipeline.openConnections, exchanges: tally.exchanges,
+            findings: tally.findings, cachePoisoningWarnings: tally.cachePoisoningWarnings, origins: tally.origins)
+    }
+
+    private func record(_ judged: JudgedExchange) {
+        guard tally.count(judged) else { return }
+        if outputs.eventsDescriptor != nil {
+            let profile = self.profile
+            ExchangeJSON.write(judged.exchange, to: &events) { json in
+                json.key("event"); json.string("finding")
+                VerdictJSON.write(judged, profile: profile, to: &json)
+            }
+            events.newline()
+        }
+        if outputs.plainLines {
+            stdout.write(FindingLine.format(judged))
+        }
+    }
+}
+
+/// The plain-text line of a finding: the `exchanges` line plus its warnings.
+enum FindingLine {
+    static func format(_ judged: JudgedExchange) -> String {
+        var line = ExchangeLine.format(judged)
+        if line.hasSuffix("\n") { line.removeLast() }
+        if judged.verdict.kind != .notCORS, let origin = judged.exchange.request?.head.headers.first(named: "Origin") {
+            line += "  origin \(origin)"
+        }
+        if !judged.verdict.warnings.isEmpty {
+            line += "  warnings: " + judged.verdict.warnings.map(\.code).joined(separator: ",")
+        }
+        return line + "\n"
+    }
+}
+
+enum WallClock {
+    static func seconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
+    static func timestamp() -> Timestamp {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Timestamp(seconds: Int64(now.tv_sec), nanoseconds: Int32(now.tv_nsec))
+    }
+}

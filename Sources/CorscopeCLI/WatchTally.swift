@@ -1,0 +1,94 @@
+import CorscopeCapture
+import CorscopeVerdicts
+
+/// What one page origin's requests got from the browser rules.
+struct OriginTally: Sendable, Equatable {
+    /// Exchanges by verdict (`passed`, `blocked`, `undecidable`, `not-cors`).
+    var verdicts: [String: Int] = [:]
+    /// Blocked exchanges by CORS error (DevTools spelling, e.g. `MissingAllowOriginHeader`).
+    var blockedByReason: [String: Int] = [:]
+    /// Warnings by code (e.g. `missing-vary-origin`), over every exchange.
+    var warningsByCode: [String: Int] = [:]
+
+    var warnings: Int { warningsByCode.values.reduce(0, +) }
+    func count(_ verdict: String) -> Int { verdicts[verdict, default: 0] }
+}
+
+/// Everything `watch` shows, serves and reports, as one value: the capture thread builds it and
+/// hands copies to the metrics server and the report writer, so they never touch live state.
+struct WatchSnapshot: Sendable, Equatable {
+    var interface = ""
+    var filter: String?
+    var browser = "chromium"
+    /// Wall-clock seconds since the epoch.
+    var startedAt = 0.0
+    var takenAt = 0.0
+    var packets = 0
+    var kernel = LiveCaptureStatistics()
+    var openConnections = 0
+    var exchanges = 0
+    var findings = 0
+    /// Warnings that let a shared cache serve one origin's answer to another (`missing-vary-origin`).
+    var cachePoisoningWarnings = 0
+    /// Keyed by the request's `Origin` (`none` without one, `other` past the cardinality cap).
+    var origins: [String: OriginTally] = [:]
+
+    var seconds: Double { max(0, takenAt - startedAt) }
+
+    func total(_ verdict: String) -> Int { origins.values.reduce(0) { $0 + $1.count(verdict) } }
+}
+
+/// Counts judged exchanges per origin, with a bounded number of distinct origins so a scan of
+/// many origins cannot grow metrics and memory without limit.
+struct WatchTally {
+    static let noOrigin = "none"
+    static let otherOrigins = "other"
+
+    let maximumOrigins: Int
+    private(set) var origins: [String: OriginTally] = [:]
+    private(set) var exchanges = 0
+    private(set) var findings = 0
+    private(set) var cachePoisoningWarnings = 0
+
+    init(maximumOrigins: Int) {
+        self.maximumOrigins = max(1, maximumOrigins)
+    }
+
+    /// Counts one exchange; returns true when it is a finding (blocked, undecidable or warned).
+    @discardableResult
+    mutating func count(_ judged: JudgedExchange) -> Bool {
+        let verdict = judged.verdict
+        exchanges += 1
+        let key = label(for: Self.origin(of: judged))
+        var tally = origins[key, default: OriginTally()]
+        tally.verdicts[verdict.kind.jsonName, default: 0] += 1
+        if verdict.kind == .blocked, let error = verdict.corsError {
+            tally.blockedByReason[error.cdpName, default: 0] += 1
+        }
+        for warning in verdict.warnings {
+            tally.warningsByCode[warning.code, default: 0] += 1
+            if case .missingVaryOrigin = warning { cachePoisoningWarnings += 1 }
+        }
+        origins[key] = tally
+        let isFinding = Self.isFinding(judged)
+        if isFinding { findings += 1 }
+        return isFinding
+    }
+
+    static func isFinding(_ judged: JudgedExchange) -> Bool {
+        let kind = judged.verdict.kind
+        return kind == .blocked || kind == .undecidable || !judged.verdict.warnings.isEmpty
+    }
+
+    /// The page origin: the request's `Origin` header, as the browser sent it.
+    static func origin(of judged: JudgedExchange) -> String {
+        judged.exchange.request?.head.headers.first(named: "Origin") ?? noOrigin
+    }
+
+    private func label(for origin: String) -> String {
+        // "none" is one fixed label, not an origin: it never takes a slot.
+        if origin == Self.noOrigin || origins[origin] != nil { return origin }
+        let named = origins.keys.count { $0 != Self.otherOrigins && $0 != Self.noOrigin }
+        return named < maximumOrigins ? origin : Self.otherOrigins
+    }
+}

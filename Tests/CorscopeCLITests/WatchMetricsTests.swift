@@ -1,0 +1,84 @@
+@testable import CorscopeCLI
+import CorscopeCapture
+import XCTest
+
+/// The pieces of `watch` that need no capture: the metrics text, the metrics address, the report.
+final class WatchMetricsTests: XCTestCase {
+    private func snapshot() -> WatchSnapshot {
+        var snapshot = WatchSnapshot(interface: "lo", filter: "tcp port 80", startedAt: 100, takenAt: 112.5)
+        snapshot.packets = 42
+        snapshot.kernel = LiveCaptureStatistics(received: 84, dropped: 3, interfaceDropped: 1)
+        snapshot.openConnections = 2
+        snapshot.exchanges = 5
+        snapshot.findings = 2
+        snapshot.cachePoisoningWarnings = 1
+        snapshot.origins = [
+            "http://a.example": OriginTally(verdicts: ["passed": 3, "blocked": 1], blockedByReason: ["MissingAllowOriginHeader": 1],
+                                            warningsByCode: ["missing-vary-origin": 1]),
+            "http://evil\"\\\n.example": OriginTally(verdicts: ["blocked": 1], blockedByReason: ["MultipleAllowOriginValues": 1]),
+        ]
+        return snapshot
+    }
+
+    func testPrometheusTextHasEveryMetricWithTypeAndEscapedLabels() {
+        let text = PrometheusText.render(snapshot())
+        let lines = Set(text.split(separator: "\n").map(String.init))
+        XCTAssertTrue(lines.contains(#"corscope_exchanges_total{origin="http://a.example",verdict="passed"} 3"#), text)
+        XCTAssertTrue(lines.contains(#"corscope_blocked_total{origin="http://a.example",reason="MissingAllowOriginHeader"} 1"#), text)
+        XCTAssertTrue(lines.contains(#"corscope_blocked_total{origin="http://evil\"\\\n.example",reason="MultipleAllowOriginValues"} 1"#),
+                      "quote, backslash and newline escaped as the exposition format requires\n\(text)")
+        XCTAssertTrue(lines.contains("corscope_cache_poisoning_warnings_total 1"))
+        XCTAssertTrue(lines.contains("corscope_packets_total 42"))
+        XCTAssertTrue(lines.contains("corscope_kernel_drops_total 3"))
+        XCTAssertTrue(lines.contains("corscope_interface_drops_total 1"))
+        XCTAssertTrue(lines.contains("corscope_open_connections 2"))
+        XCTAssertTrue(lines.contains("# TYPE corscope_open_connections gauge"))
+        XCTAssertTrue(lines.contains("# TYPE corscope_exchanges_total counter"))
+        XCTAssertTrue(text.hasSuffix("\n"))
+    }
+
+    func testMetricsAddressDefaultsToLoopbackAndKnowsWhatIsRemote() throws {
+        XCTAssertEqual(try MetricsAddress(parsing: "9464"), MetricsAddress(host: "127.0.0.1", port: 9464))
+        XCTAssertEqual(try MetricsAddress(parsing: ":9464"), MetricsAddress(host: "127.0.0.1", port: 9464))
+        XCTAssertEqual(try MetricsAddress(parsing: "localhost:1"), MetricsAddress(host: "127.0.0.1", port: 1))
+        XCTAssertEqual(try MetricsAddress(parsing: "[::1]:9464"), MetricsAddress(host: "::1", port: 9464))
+        XCTAssertTrue(try MetricsAddress(parsing: "127.0.0.2:0").isLoopback)
+        XCTAssertTrue(try MetricsAddress(parsing: "[::1]:0").isLoopback)
+        XCTAssertFalse(try MetricsAddress(parsing: "0.0.0.0:9464").isLoopback)
+        XCTAssertFalse(try MetricsAddress(parsing: "[::]:9464").isLoopback)
+        XCTAssertFalse(try MetricsAddress(parsing: "192.168.1.2:9464").isLoopback)
+        XCTAssertThrowsError(try MetricsAddress(parsing: "127.0.0.1:70000"))
+        XCTAssertThrowsError(try MetricsAddress(parsing: "example.com:80"))
+    }
+
+    func testTheMetricsServerServesTheLatestSnapshot() throws {
+        let store = SnapshotStore(WatchSnapshot())
+        let server = try MetricsServer(address: MetricsAddress(host: "127.0.0.1", port: 0), store: store)
+        server.start()
+        defer { server.stop() }
+        XCTAssertNotEqual(server.address.port, 0, "the kernel's port is reported")
+        let url = try XCTUnwrap(URL(string: "http://127.0.0.1:\(server.address.port)/metrics"))
+        XCTAssertTrue(WatchCommandTests.httpGet(url)?.contains("corscope_packets_total 0") ?? false)
+        store.publish(snapshot())
+        XCTAssertTrue(WatchCommandTests.httpGet(url)?.contains("corscope_packets_total 42") ?? false)
+        XCTAssertNil(WatchCommandTests.httpGet(try XCTUnwrap(URL(string: "http://127.0.0.1:\(server.address.port)/nope"))), "404")
+    }
+
+    func testTheReportIsTheSummaryAsJSON() throws {
+        let bytes = WatchReport.summaryJSON(snapshot(), final: true)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        XCTAssertEqual(object["final"] as? Bool, true)
+        XCTAssertEqual(object["packets"] as? Int, 42)
+        XCTAssertEqual((object["kernel"] as? [String: Int])?["dropped"], 3)
+        let origins = try XCTUnwrap(object["origins"] as? [[String: Any]])
+        XCTAssertEqual(origins.count, 2)
+        XCTAssertEqual(origins.first?["origin"] as? String, "http://a.example")
+        XCTAssertEqual((origins.first?["blocked"] as? [String: Int])?["MissingAllowOriginHeader"], 1)
+    }
+
+    func testTheSummaryNamesKernelDrops() {
+        let lines = WatchSummary.lines(snapshot())
+        XCTAssertTrue(lines.contains { $0.hasPrefix("kernel: 84 received, 3 dropped by the capture buffer, 1 dropped by the interface") }, "\(lines)")
+        XCTAssertTrue(lines.first?.contains("5 exchanges") ?? false, "\(lines)")
+    }
+}
