@@ -33,13 +33,15 @@ public struct HTTPHeaders: Sendable, Hashable, ExpressibleByArrayLiteral, Sequen
 
     /// Every value of `name` (case-insensitive), whitespace-trimmed as header parsing does.
     public func values(named name: String) -> [String] {
-        let wanted = name.asciiLowercased
-        return fields.filter { $0.name.asciiLowercased == wanted }.map { $0.value.trimmingHTTPWhitespace }
+        var values: [String] = []
+        for field in fields where field.name.equalsIgnoringASCIICase(name) {
+            values.append(field.value.trimmingHTTPWhitespace)
+        }
+        return values
     }
 
     public func contains(_ name: String) -> Bool {
-        let wanted = name.asciiLowercased
-        return fields.contains { $0.name.asciiLowercased == wanted }
+        fields.contains { $0.name.equalsIgnoringASCIICase(name) }
     }
 
     /// All lines of `name` joined with `", "` — what Chromium's `GetNormalizedHeader` and the

@@ -121,6 +121,8 @@ public struct ParsedURL: Sendable, Hashable {
         return text
     }
 
+    private static let forbiddenHostBytes: Set<UInt8> = Set(" \t\n\r#%/:<>?@[\\]^|".utf8)
+
     private static func isSchemeScalar(_ scalar: Unicode.Scalar) -> Bool {
         scalar.isASCIILetter || scalar.isASCIIDigit || scalar == "+" || scalar == "-" || scalar == "."
     }
@@ -128,12 +130,13 @@ public struct ParsedURL: Sendable, Hashable {
     public init?(_ raw: String) {
         // URL parsing strips leading/trailing C0 controls and spaces.
         let text = raw.trimmingASCII(where: { $0 <= 0x20 })
-        guard let colon = text.firstIndex(of: ":") else { return nil }
+        // Delimiters are ASCII: search UTF-8 bytes, not Characters (this runs on every exchange).
+        guard let colon = text.utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         let schemePart = text[..<colon]
         guard let first = schemePart.unicodeScalars.first, first.isASCIILetter,
               schemePart.unicodeScalars.allSatisfy(Self.isSchemeScalar)
         else { return nil }
-        scheme = schemePart.lowercased()
+        scheme = schemePart.asciiLowercased
         var rest = Substring(text[text.index(after: colon)...])
         isSpecial = ["http", "https", "ws", "wss", "ftp", "file"].contains(scheme)
         username = ""
@@ -148,15 +151,17 @@ public struct ParsedURL: Sendable, Hashable {
             return
         }
         // Special URLs accept any number of slashes (and backslashes) before the authority.
-        while let c = rest.first, c == "/" || c == "\\" { rest = rest.dropFirst() }
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "\\" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        while let c = rest.utf8.first, c == UInt8(ascii: "/") || c == UInt8(ascii: "\\") { rest = rest.dropFirst() }
+        let authorityEnd = rest.utf8.firstIndex(where: {
+            $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#")
+        }) ?? rest.endIndex
         var authority = rest[..<authorityEnd]
         pathQueryFragment = String(rest[authorityEnd...])
 
-        if let at = authority.lastIndex(of: "@") {
+        if let at = authority.utf8.lastIndex(of: UInt8(ascii: "@")) {
             hadUserinfo = true
             let userinfo = authority[..<at]
-            if let sep = userinfo.firstIndex(of: ":") {
+            if let sep = userinfo.utf8.firstIndex(of: UInt8(ascii: ":")) {
                 username = String(userinfo[..<sep])
                 password = String(userinfo[userinfo.index(after: sep)...])
             } else {
@@ -168,7 +173,7 @@ public struct ParsedURL: Sendable, Hashable {
         var hostPart: Substring
         var portPart: Substring?
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
+            guard let close = authority.utf8.firstIndex(of: UInt8(ascii: "]")) else { return nil }
             hostPart = authority[...close]
             let afterBracket = authority[authority.index(after: close)...]
             if afterBracket.hasPrefix(":") {
@@ -176,7 +181,7 @@ public struct ParsedURL: Sendable, Hashable {
             } else if !afterBracket.isEmpty {
                 return nil
             }
-        } else if let sep = authority.lastIndex(of: ":") {
+        } else if let sep = authority.utf8.lastIndex(of: UInt8(ascii: ":")) {
             hostPart = authority[..<sep]
             portPart = authority[authority.index(after: sep)...]
         } else {
@@ -184,12 +189,10 @@ public struct ParsedURL: Sendable, Hashable {
         }
         guard scheme == "file" || !hostPart.isEmpty else { return nil }
         // Characters the WHATWG host parser rejects outright.
-        let forbiddenHostScalars = " \t\n\r#%/:<>?@[\\]^|".unicodeScalars
         if !hostPart.hasPrefix("[") {
-            guard !hostPart.unicodeScalars.contains(where: { forbiddenHostScalars.contains($0) || $0.value < 0x20 })
-            else { return nil }
+            guard !hostPart.utf8.contains(where: { $0 < 0x20 || Self.forbiddenHostBytes.contains($0) }) else { return nil }
         }
-        host = hostPart.lowercased()
+        host = hostPart.asciiLowercased
 
         if let portPart, !portPart.isEmpty {
             guard portPart.unicodeScalars.allSatisfy(\.isASCIIDigit), portPart.count <= 5,
@@ -205,16 +208,21 @@ extension Unicode.Scalar {
 }
 
 extension StringProtocol {
-    /// Trims scalars matching `shouldTrim` (given the scalar value) from both ends.
+    /// Trims ASCII bytes matching `shouldTrim` from both ends. Works on UTF-8 bytes (no scalar
+    /// arrays): headers are checked on every exchange, so this is on the hot path.
     func trimmingASCII(where shouldTrim: (UInt32) -> Bool) -> String {
-        let scalars = Array(unicodeScalars)
-        var start = 0
-        var end = scalars.count
-        while start < end, shouldTrim(scalars[start].value) { start += 1 }
-        while end > start, shouldTrim(scalars[end - 1].value) { end -= 1 }
-        var result = String.UnicodeScalarView()
-        result.append(contentsOf: scalars[start..<end])
-        return String(result)
+        let whole = Substring(self)
+        let bytes = whole.utf8
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, shouldTrim(UInt32(bytes[start])) { start = bytes.index(after: start) }
+        while end > start {
+            let last = bytes.index(before: end)
+            guard shouldTrim(UInt32(bytes[last])) else { break }
+            end = last
+        }
+        if start == bytes.startIndex && end == bytes.endIndex, let string = self as? String { return string }
+        return String(whole[start..<end])
     }
 
     /// HTTP whitespace trimming (SP, HTAB, CR, LF), as header parsing does to field values.
@@ -223,16 +231,22 @@ extension StringProtocol {
     }
 
     /// ASCII-only lower-casing: header names and tokens are ASCII; non-ASCII stays as is.
+    /// Returns the string itself when nothing changes (the common case: no allocation).
     var asciiLowercased: String {
-        var result = String.UnicodeScalarView()
-        for scalar in unicodeScalars {
-            if (0x41...0x5A).contains(scalar.value) {
-                result.append(Unicode.Scalar(scalar.value + 0x20)!)
-            } else {
-                result.append(scalar)
-            }
+        if !utf8.contains(where: { $0 &- 0x41 < 26 }), let string = self as? String { return string }
+        return String(decoding: utf8.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// ASCII case-insensitive equality without building lower-cased copies.
+    func equalsIgnoringASCIICase<Other: StringProtocol>(_ other: Other) -> Bool {
+        let a = utf8, b = other.utf8
+        guard a.count == b.count else { return false }
+        for (x, y) in zip(a, b) where x != y {
+            let lx = x &- 0x41 < 26 ? x | 0x20 : x
+            let ly = y &- 0x41 < 26 ? y | 0x20 : y
+            if lx != ly { return false }
         }
-        return String(result)
+        return true
     }
 
     var asciiUppercased: String {

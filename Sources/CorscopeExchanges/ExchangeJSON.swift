@@ -1,3 +1,4 @@
+import CorscopeCapture
 import CorscopeHTTP
 
 /// The NDJSON shape of one exchange: a documented, stable interface (see `docs/exchange-json.md`)
@@ -21,7 +22,7 @@ public enum ExchangeJSON {
             json.key("version"); json.string(request.head.version.description)
             json.key("headers"); writeFields(request.head.headers, to: &json)
             writeMessageTail(body: request.body, trailers: request.trailers,
-                             firstByte: request.firstByte.description, lastByte: request.lastByte.description, to: &json)
+                             firstByte: request.firstByte, lastByte: request.lastByte, to: &json)
             json.endObject()
         } else {
             json.null()
@@ -44,7 +45,7 @@ public enum ExchangeJSON {
             json.key("version"); json.string(response.head.version.description)
             json.key("headers"); writeFields(response.head.headers, to: &json)
             writeMessageTail(body: response.body, trailers: response.trailers,
-                             firstByte: response.firstByte.description, lastByte: response.lastByte.description, to: &json)
+                             firstByte: response.firstByte, lastByte: response.lastByte, to: &json)
             json.endObject()
         } else {
             json.null()
@@ -70,11 +71,11 @@ public enum ExchangeJSON {
         json.endArray()
     }
 
-    private static func writeMessageTail(body: HTTPBody, trailers: HTTPHeaderFields, firstByte: String,
-                                         lastByte: String, to json: inout JSONWriter) {
+    private static func writeMessageTail(body: HTTPBody, trailers: HTTPHeaderFields, firstByte: Timestamp,
+                                         lastByte: Timestamp, to json: inout JSONWriter) {
         json.key("trailers"); writeFields(trailers, to: &json)
-        json.key("firstByte"); json.number(text: firstByte)
-        json.key("lastByte"); json.number(text: lastByte)
+        json.key("firstByte"); json.timestamp(seconds: firstByte.seconds, nanoseconds: firstByte.nanoseconds)
+        json.key("lastByte"); json.timestamp(seconds: lastByte.seconds, nanoseconds: lastByte.nanoseconds)
         json.key("bodyBytes"); json.int(body.wireLength)
         json.key("decodedBodyBytes")
         if let decoded = body.decodedLength { json.int(decoded) } else { json.null() }

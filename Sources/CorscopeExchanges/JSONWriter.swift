@@ -78,6 +78,19 @@ public struct JSONWriter {
         bytes.append(contentsOf: (value.isFinite ? "\(value)" : "null").utf8)
     }
 
+    /// A capture timestamp as seconds with 9 decimals, exact (written digit by digit, no Double).
+    public mutating func timestamp(seconds: Int64, nanoseconds: Int32) {
+        int(Int(seconds))
+        bytes.append(UInt8(ascii: "."))
+        var divisor: Int32 = 100_000_000
+        var rest = nanoseconds
+        for _ in 0..<9 {
+            bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
+    }
+
     /// A number written exactly as the given text (e.g. a nanosecond timestamp), not via Double.
     public mutating func number(text: String) {
         separate()
