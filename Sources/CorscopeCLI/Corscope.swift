@@ -10,7 +10,7 @@ public struct Corscope: ParsableCommand {
             HTTP/1.x exchanges and judges them like a browser would.
             """,
         version: CorscopeVersion.current,
-        subcommands: [ExchangesCommand.self]
+        subcommands: [ExchangesCommand.self, AnalyzeCommand.self]
     )
 
     public init() {}

@@ -203,7 +203,8 @@ final class CachePoisoningAnalyzer {
         findings.map { key, value in
             let fix = FixAdvice(
                 summary: "Send `Vary: Origin` on every answer of \(key.template) whose CORS headers depend on Origin (also on answers without them), or make the cache key include Origin\(value.cdn.map { " in \($0)" } ?? "").",
-                snippets: [Fixes.cdnCacheKey(cdn: value.cdn)])
+                // Low findings (nothing says a cache stores the answer) get the sentence only.
+                snippets: key.kind.severity == .low && value.cdn == nil ? [] : [Fixes.cdnCacheKey(cdn: value.cdn)])
             return CacheFinding(id: StableID.make("C", key.kind.rawValue, key.host, key.template), kind: key.kind,
                                 host: key.host, urlTemplate: key.template, count: value.count, exchangeIDs: value.exchangeIDs,
                                 cdn: value.cdn, evidence: redactor.text(value.evidence), firstSeen: value.firstSeen,
