@@ -72,14 +72,14 @@ struct ResponseFacts {
             else if ByteText.equalsLowercase(name, "x-cache") { xCacheIndex = index }
         case 8:
             if ByteText.equalsLowercase(name, "location") { locationIndex = index }
-        case 10:
-            if ByteText.equalsLowercase(name, "x-amz-cf-id") { amzCfID = true }
-            else if ByteText.equalsLowercase(name, "x-varnish") { varnishHeader = true }
+        case 9:
+            if ByteText.equalsLowercase(name, "x-varnish") { varnishHeader = true }
         case 11:
             if ByteText.equalsLowercase(name, "x-azure-ref") { azureRef = true }
+            else if ByteText.equalsLowercase(name, "x-amz-cf-id") { amzCfID = true }
+            else if ByteText.equalsLowercase(name, "x-served-by") { servedByIndex = index }
         case 12:
-            if ByteText.equalsLowercase(name, "x-served-by") { servedByIndex = index }
-            else if ByteText.equalsLowercase(name, "x-powered-by") { poweredByIndex = index }
+            if ByteText.equalsLowercase(name, "x-powered-by") { poweredByIndex = index }
             else if ByteText.equalsLowercase(name, "cache-status") { cacheStatusIndex = index }
         case 13:
             if ByteText.equalsLowercase(name, "cache-control") { cacheControlIndexes.append(index) }
