@@ -109,9 +109,10 @@ final class CachePoisoningAnalyzer {
         let varies = facts.variesOnOrigin
         let urlKey = host + target
         var state = urls[urlKey]
-        let tracked = state != nil || urls.count < maxTrackedURLs
-        if state == nil {
-            if tracked { state = URLState() } else { untrackedURLs += 1 }
+        // A URL first seen varying on Origin is keyed correctly by every cache: nothing to
+        // remember about it (this keeps the table small on well-configured APIs).
+        if state == nil && !varies {
+            if urls.count < maxTrackedURLs { state = URLState() } else { untrackedURLs += 1 }
         }
         var template: String?
         func urlTemplate() -> String {

@@ -15,7 +15,7 @@ public final class ReportBuilder {
         /// Exchange ids kept per blocked group and per cache finding.
         public var evidencePerGroup = 10
         /// Distinct URLs whose answers are remembered for the cross-request cache checks.
-        public var maxTrackedURLs = 100_000
+        public var maxTrackedURLs = 50_000
         /// Blocked groups kept; later new groups are counted but not detailed.
         public var maxGroups = 5_000
         /// Bins of the blocked-over-time series.
@@ -56,7 +56,8 @@ public final class ReportBuilder {
         let exchange = judged.exchange
         guard let request = exchange.request else { return }
         let time = request.firstByte
-        let requestOrigin = request.head.headers.first(named: "Origin")
+        let requestFacts = RequestFacts(request.head.headers)
+        let requestOrigin = requestFacts.origin
         let verdict = judged.verdict
         let isCORS = verdict.kind != .notCORS
 
@@ -65,7 +66,7 @@ public final class ReportBuilder {
         var host: String?
         if let response = exchange.response, isCORS || cacheRelevant {
             let facts = ResponseFacts(response)
-            let exchangeHost = Self.host(of: exchange)
+            let exchangeHost = requestFacts.host ?? Self.host(of: exchange)
             host = exchangeHost
             if cacheRelevant {
                 cache.observe(exchangeID: { exchange.id }, host: exchangeHost, target: request.head.target,
@@ -111,7 +112,7 @@ public final class ReportBuilder {
             origin.timeline.add(seconds: time.seconds)
             guard let failure = verdict.failure else { return }
             let key = GroupKey(error: failure.error, method: judged.guardedRequest?.method ?? method,
-                               host: host ?? Self.host(of: exchange),
+                               host: host ?? requestFacts.host ?? Self.host(of: exchange),
                                template: EndpointTemplate.template(of: request.head.target))
             if let group = origin.groups[key] {
                 group.count += 1

@@ -184,6 +184,28 @@ struct ResponseFacts {
     }
 }
 
+/// The two request fields every exchange needs, found in one pass without building the
+/// lookup arrays `HTTPHeaderFields.first(named:)` makes per call.
+struct RequestFacts {
+    var origin: String?
+    var host: String?
+
+    init(_ headers: HTTPHeaderFields) {
+        var originIndex: Int?, hostIndex: Int?
+        headers.storage.withUnsafeBufferPointer { storage in
+            for (index, span) in headers.spans.enumerated() {
+                let length = Int(span.nameEnd - span.nameStart)
+                guard length == 4 || length == 6 else { continue }
+                let name = UnsafeBufferPointer(rebasing: storage[Int(span.nameStart)..<Int(span.nameEnd)])
+                if length == 6, originIndex == nil, ByteText.equalsLowercase(name, "origin") { originIndex = index }
+                if length == 4, hostIndex == nil, ByteText.equalsLowercase(name, "host") { hostIndex = index }
+            }
+        }
+        origin = originIndex.map { headers.value(at: $0) }
+        host = hostIndex.map { headers.value(at: $0) }
+    }
+}
+
 /// Case-insensitive byte helpers; patterns are lower-case ASCII literals.
 enum ByteText {
     static func equalsLowercase<C: Collection>(_ bytes: C, _ pattern: StaticString) -> Bool where C.Element == UInt8 {
