@@ -26,8 +26,8 @@ public enum HTMLWriter {
         h += "<p>Browser rules: <b>\(e(report.browser))</b>"
         if !report.inputs.isEmpty { h += " · Inputs: " + report.inputs.map { "<code>\(e($0))</code>" }.joined(separator: ", ") }
         h += "</p>\n<h2>Summary</h2>\n<table><tr><th>Origin</th><th>Passed</th><th>Blocked</th><th>Undecidable</th><th>Warnings</th></tr>\n"
-        for o in report.origins {
-            h += "<tr><td><a href=\"#\(anchor(o.origin))\">\(e(o.origin))</a></td><td class=n>\(o.passed)</td><td class=n>\(o.blocked)</td><td class=n>\(o.undecidable)</td><td class=n>\(o.warnings)</td></tr>\n"
+        for (index, o) in report.origins.enumerated() {
+            h += "<tr><td><a href=\"#origin-\(index)\">\(e(o.origin))</a></td><td class=n>\(o.passed)</td><td class=n>\(o.blocked)</td><td class=n>\(o.undecidable)</td><td class=n>\(o.warnings)</td></tr>\n"
         }
         let t = report.totals
         h += "<tr><th>Total</th><td class=n>\(t.passed)</td><td class=n>\(t.blocked)</td><td class=n>\(t.undecidable)</td><td class=n>\(t.warnings)</td></tr></table>\n"
@@ -35,8 +35,8 @@ public enum HTMLWriter {
         h += timelineChart(report)
         h += reasonChart(report)
 
-        for o in report.origins where !o.groups.isEmpty || !o.warningCounts.isEmpty {
-            h += "<h2 id=\"\(anchor(o.origin))\">Origin \(e(o.origin))</h2>\n"
+        for (index, o) in report.origins.enumerated() where !o.groups.isEmpty || !o.warningCounts.isEmpty {
+            h += "<h2 id=\"origin-\(index)\">Origin \(e(o.origin))</h2>\n"
             for g in o.groups { h += group(g) }
             if !o.warningCounts.isEmpty {
                 h += "<h3>Warnings</h3><table><tr><th>Warning</th><th>Count</th><th>Meaning</th></tr>\n"
@@ -64,13 +64,6 @@ public enum HTMLWriter {
     }
 
     private static func e(_ text: String) -> String { TextFormatting.html(text) }
-
-    /// Anchors from origins: only [a-z0-9-], so any byte in an Origin header is harmless.
-    private static func anchor(_ origin: String) -> String {
-        "origin-" + String(origin.lowercased().map { ch -> Character in
-            ch.isASCII && (ch.isLetter || ch.isNumber) ? ch : "-"
-        })
-    }
 
     private static func group(_ g: BlockedGroup) -> String {
         var h = "<div class=\"group\" id=\"\(e(g.id))\"><h3>\(e(g.reason)): <code>\(e(g.endpoint))</code> on \(e(g.host)) (\(g.count)×)</h3>\n"
