@@ -2,8 +2,12 @@
 /// open from a ticket attachment offline), every captured byte escaped.
 public enum HTMLWriter {
     public static func write(_ report: CORSReport) -> [UInt8] {
-        var h = """
-            <!DOCTYPE html>
+        let notice = report.redacted
+            ? "Secrets are redacted: cookie values, Authorization, and tokens, keys and signatures in headers and URLs read [redacted]."
+            : "WARNING: redaction is OFF (--no-redact). This report contains cookies, tokens and other secrets exactly as captured. Do not share it."
+        // Also as the first line of the source, for whoever opens the file in an editor.
+        var h = "<!DOCTYPE html>\n<!-- \(e(notice)) -->\n"
+        h += """
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>CORS report</title>
@@ -19,9 +23,6 @@ public enum HTMLWriter {
             <h1>CORS report</h1>
 
             """
-        let notice = report.redacted
-            ? "Secrets are redacted: cookie values, Authorization, and tokens, keys and signatures in headers and URLs read [redacted]."
-            : "WARNING: redaction is OFF (--no-redact). This report contains cookies, tokens and other secrets exactly as captured. Do not share it."
         h += "<p class=\"notice\(report.redacted ? "" : " danger")\">\(e(notice))</p>\n"
         h += "<p>Browser rules: <b>\(e(report.browser))</b>"
         if !report.inputs.isEmpty { h += " · Inputs: " + report.inputs.map { "<code>\(e($0))</code>" }.joined(separator: ", ") }

@@ -10,6 +10,8 @@ public enum JSONReportWriter {
     static func value(of report: CORSReport) -> JSONValue {
         let t = report.totals
         return .object([
+            // "$comment" sorts first, so the redaction state is the first thing a reader sees.
+            "$comment": .string(report.redacted ? redactedNotice : unredactedNotice),
             "schema": .string(CORSReport.schema),
             "redacted": .bool(report.redacted),
             "browser": .string(report.browser),
@@ -29,6 +31,9 @@ public enum JSONReportWriter {
             "cacheFindings": .array(report.cacheFindings.map(cacheFinding)),
         ])
     }
+
+    static let redactedNotice = "corscope CORS report. Secrets are redacted: cookie values, Authorization, and tokens, keys and signatures in headers and URLs read [redacted]."
+    static let unredactedNotice = "WARNING: redaction is OFF (--no-redact). This report contains cookies, tokens and other secrets exactly as captured. Do not share it."
 
     static func origin(_ o: OriginReport) -> JSONValue {
         .object([

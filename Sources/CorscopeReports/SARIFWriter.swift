@@ -63,6 +63,11 @@ public enum SARIFWriter {
         let sarif: JSONValue = .object([
             "$schema": .string("https://json.schemastore.org/sarif-2.1.0.json"),
             "version": .string("2.1.0"),
+            // The root property bag sorts right after "$schema": the redaction state comes first.
+            "properties": .object([
+                "redacted": .bool(report.redacted),
+                "notice": .string(report.redacted ? JSONReportWriter.redactedNotice : JSONReportWriter.unredactedNotice),
+            ]),
             "runs": .array([.object([
                 "tool": .object(["driver": .object([
                     "name": .string("corscope"), "version": .string(toolVersion),

@@ -72,8 +72,7 @@ final class RedactionTests: XCTestCase {
             if format == .markdown || format == .html || format == .json {
                 XCTAssertTrue(output.contains(Self.cookieCanary), "\(format) with --no-redact shows the capture as is")
             }
-            let top = String(output.prefix(format == .json || format == .sarif ? output.count : 1200))
-            XCTAssertTrue(top.contains("redaction is OFF") || top.contains("\"redacted\":false"), "\(format) does not say it is unredacted")
+            XCTAssertTrue(output.prefix(400).contains("redaction is OFF"), "\(format) does not say at the top that it is unredacted")
         }
     }
 
