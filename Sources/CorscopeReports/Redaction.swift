@@ -180,6 +180,17 @@ public final class Redactor {
             counts[Int(b)] += 1
         }
         guard hasDigit && hasLetter else { return false }
+        // Slugs (`preflight-405-static`, `v2_items`) join words and numbers with separators;
+        // generated secrets mix letters and digits inside one run.
+        var mixedRun = false, runHasDigit = false, runHasLetter = false
+        for b in bytes {
+            if b &- 0x30 < 10 { runHasDigit = true } else if (b | 0x20) &- 0x61 < 26 { runHasLetter = true } else {
+                runHasDigit = false
+                runHasLetter = false
+            }
+            if runHasDigit && runHasLetter { mixedRun = true; break }
+        }
+        guard mixedRun else { return false }
         var entropy = 0.0
         let total = Double(bytes.count)
         for c in counts where c > 0 {

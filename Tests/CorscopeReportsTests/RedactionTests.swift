@@ -89,6 +89,7 @@ final class RedactionTests: XCTestCase {
         XCTAssertEqual(redactor.url("https://u:pw@api.example/x?sig=abc&page=2&apikey=k#top"),
                        "https://[redacted]@api.example/x?sig=[redacted]&page=2&apikey=[redacted]#top")
         XCTAssertEqual(redactor.text("token k8Jq2LmZ0pXr7VtY4nWc9sQe1bHf6dGa seen"), "token [redacted] seen")
+        XCTAssertEqual(redactor.url("/x?scenario=preflight-405-static&page=2"), "/x?scenario=preflight-405-static&page=2")
         XCTAssertEqual(Redactor(enabled: false).header(name: "Cookie", value: "a=b"), "a=b")
     }
 }
