@@ -98,9 +98,14 @@ final class CachePoisoningAnalyzer {
     /// URLs not tracked once the table was full (their static single-response checks still run).
     private(set) var untrackedURLs = 0
 
-    init(maxTrackedURLs: Int, evidencePerFinding: Int) {
+    private let maxFindings: Int
+    /// Occurrences not recorded because `maxFindings` distinct findings were already kept.
+    private(set) var droppedFindings = 0
+
+    init(maxTrackedURLs: Int, evidencePerFinding: Int, maxFindings: Int) {
         self.maxTrackedURLs = maxTrackedURLs
         self.evidencePerFinding = evidencePerFinding
+        self.maxFindings = maxFindings
     }
 
     func observe(exchangeID: () -> String, host: String, target: String, requestOrigin: String?,
@@ -194,6 +199,8 @@ final class CachePoisoningAnalyzer {
             if time < existing.firstSeen { existing.firstSeen = time }
             if time > existing.lastSeen { existing.lastSeen = time }
             findings[key] = existing
+        } else if findings.count >= maxFindings {
+            droppedFindings += 1
         } else {
             findings[key] = Accumulator(count: 1, exchangeIDs: Array(([id] + extraIDs).prefix(evidencePerFinding)),
                                         cdn: facts.cdnHint, evidence: evidence(), firstSeen: time, lastSeen: time)

@@ -20,6 +20,11 @@ public final class ReportBuilder {
         public var maxGroups = 5_000
         /// Bins of the blocked-over-time series.
         public var timelineBins = 48
+        /// Distinct page origins reported one by one; the rest are counted under `otherOrigins`
+        /// (a scan with random Origin headers must not grow the report without bound).
+        public var maxOrigins = 10_000
+        /// Cache-poisoning findings (kind × host × URL template) kept.
+        public var maxCacheFindings = 5_000
         public init() {}
     }
 
@@ -46,7 +51,8 @@ public final class ReportBuilder {
     public init(options: Options = Options()) {
         self.options = options
         cache = CachePoisoningAnalyzer(maxTrackedURLs: options.limits.maxTrackedURLs,
-                                       evidencePerFinding: options.limits.evidencePerGroup)
+                                       evidencePerFinding: options.limits.evidencePerGroup,
+                                       maxFindings: options.limits.maxCacheFindings)
     }
 
     // MARK: Streaming
@@ -82,13 +88,18 @@ public final class ReportBuilder {
             totals.notCORS += 1
             return
         }
-        let originKey = requestOrigin ?? exchange.har?.pageURL.flatMap(Self.origin(ofURL:)) ?? "(unknown origin)"
+        var originKey = requestOrigin ?? exchange.har?.pageURL.flatMap(Self.origin(ofURL:)) ?? "(unknown origin)"
         let origin: OriginAccumulator
         if let existing = origins[originKey] {
             origin = existing
         } else {
-            origin = OriginAccumulator()
-            origins[originKey] = origin
+            if origins.count >= options.limits.maxOrigins { originKey = Self.otherOrigins }
+            if let other = origins[originKey] {
+                origin = other
+            } else {
+                origin = OriginAccumulator()
+                origins[originKey] = origin
+            }
         }
         if !verdict.warnings.isEmpty {
             totals.warnings += verdict.warnings.count
@@ -243,6 +254,9 @@ public final class ReportBuilder {
     }
 
     // MARK: Small helpers
+
+    /// Where origins beyond `Limits.maxOrigins` are counted.
+    public static let otherOrigins = "(other origins)"
 
     static func host(of exchange: HTTPExchange) -> String {
         if let host = exchange.request?.head.headers.first(named: "Host") { return host }

@@ -1,6 +1,7 @@
 import BrowserRules
 import CorscopeHTTP
 import CorscopeReports
+import CorscopeVerdicts
 import XCTest
 
 /// The report of the bundled captures: groups, reasons, templates and the layer inference for
@@ -148,5 +149,26 @@ final class ReportBuilderTests: XCTestCase {
         XCTAssertFalse(empty.meets(.warning))
         XCTAssertEqual(empty.origins.count, 0)
         XCTAssertNil(empty.timeline.start)
+    }
+
+    func testOriginsBeyondTheLimitAreCountedTogether() throws {
+        let exchanges = try Support.exchanges("nginx-cors.pcap")
+        let base = try Support.exchange(exchanges, method: "GET", target: "/api/noalways/notfound")
+        var many: [HTTPExchange] = []
+        for i in 0..<5 {
+            var copy = base
+            copy.index = 200 + i
+            copy.request!.head.headers = Support.fields(base.request!.head.headers, set: [("Origin", "https://site\(i).example")])
+            many.append(copy)
+        }
+        var options = ReportBuilder.Options()
+        options.limits.maxOrigins = 2
+        let builder = ReportBuilder(options: options)
+        let judge = ExchangeJudge()
+        for exchange in many { builder.add(judge.judge(exchange)) }
+        let report = builder.finish()
+        XCTAssertEqual(report.origins.map(\.origin), [ReportBuilder.otherOrigins, "https://site0.example", "https://site1.example"])
+        XCTAssertEqual(report.origins[0].blocked, 3)
+        XCTAssertEqual(report.totals.blocked, 5)
     }
 }
