@@ -28,7 +28,9 @@ public enum HTMLWriter {
         if !report.inputs.isEmpty { h += " · Inputs: " + report.inputs.map { "<code>\(e($0))</code>" }.joined(separator: ", ") }
         h += "</p>\n<h2>Summary</h2>\n<table><tr><th>Origin</th><th>Passed</th><th>Blocked</th><th>Undecidable</th><th>Warnings</th></tr>\n"
         for (index, o) in report.origins.enumerated() {
-            h += "<tr><td><a href=\"#origin-\(index)\">\(e(o.origin))</a></td><td class=n>\(o.passed)</td><td class=n>\(o.blocked)</td><td class=n>\(o.undecidable)</td><td class=n>\(o.warnings)</td></tr>\n"
+            // Only origins with a section below get a link.
+            let name = o.groups.isEmpty && o.warningCounts.isEmpty ? e(o.origin) : "<a href=\"#origin-\(index)\">\(e(o.origin))</a>"
+            h += "<tr><td>\(name)</td><td class=n>\(o.passed)</td><td class=n>\(o.blocked)</td><td class=n>\(o.undecidable)</td><td class=n>\(o.warnings)</td></tr>\n"
         }
         let t = report.totals
         h += "<tr><th>Total</th><td class=n>\(t.passed)</td><td class=n>\(t.blocked)</td><td class=n>\(t.undecidable)</td><td class=n>\(t.warnings)</td></tr></table>\n"

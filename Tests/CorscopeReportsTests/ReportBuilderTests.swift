@@ -171,4 +171,27 @@ final class ReportBuilderTests: XCTestCase {
         XCTAssertEqual(report.origins[0].blocked, 3)
         XCTAssertEqual(report.totals.blocked, 5)
     }
+
+    /// Streaming with bounded memory: thousands of blocked requests keep one example and the
+    /// first ids only, and the counts stay exact.
+    func testEvidenceStaysBoundedWhileCountsStayExact() throws {
+        let exchanges = try Support.exchanges("nginx-cors.pcap")
+        let base = try Support.exchange(exchanges, method: "GET", target: "/api/noalways/notfound")
+        let builder = ReportBuilder()
+        let judge = ExchangeJudge()
+        for i in 0..<3000 {
+            var copy = base
+            copy.index = 1000 + i
+            copy.request!.head.target = "/api/items/\(i)/notfound?page=\(i)"
+            builder.add(judge.judge(copy))
+        }
+        let report = builder.finish()
+        let group = try XCTUnwrap(report.origins.first?.groups.first)
+        XCTAssertEqual(report.origins.first?.groups.count, 1)
+        XCTAssertEqual(group.endpoint, "GET /api/items/{id}/notfound")
+        XCTAssertEqual(group.count, 3000)
+        XCTAssertEqual(group.exchangeIDs.count, ReportBuilder.Limits().evidencePerGroup)
+        XCTAssertEqual(group.example.id, "0.1000")
+        XCTAssertEqual(report.totals.blocked, 3000)
+    }
 }
