@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "CorscopeCLITests", dependencies: ["CorscopeCLI"]),
         .testTarget(
             name: "CorscopeReportsTests",
-            dependencies: ["CorscopeReports", "CorscopeVerdicts", "CorscopeExchanges", "BrowserRules", "CorscopeCLI"]
+            dependencies: ["CorscopeReports", "CorscopeVerdicts", "CorscopeExchanges", "CorscopeHTTP", "BrowserRules"]
         ),
     ]
 )
