@@ -32,10 +32,11 @@ let package = Package(
         .target(name: "CorscopeHAR", dependencies: ["CorscopeHTTP"]),
         .target(name: "BrowserRules"),
         .target(name: "CorscopeVerdicts", dependencies: ["CorscopeExchanges", "CorscopePairing", "BrowserRules"]),
+        .target(name: "CorscopeReports", dependencies: ["CorscopeVerdicts", "CorscopeExchanges", "BrowserRules"]),
         .target(
             name: "CorscopeCLI",
             dependencies: [
-                "CorscopeExchanges", "CorscopeVerdicts", "BrowserRules",
+                "CorscopeExchanges", "CorscopeVerdicts", "BrowserRules", "CorscopeReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,5 +50,9 @@ let package = Package(
         .testTarget(name: "BrowserRulesTests", dependencies: ["BrowserRules"]),
         .testTarget(name: "CorscopeVerdictsTests", dependencies: ["CorscopeVerdicts"]),
         .testTarget(name: "CorscopeCLITests", dependencies: ["CorscopeCLI"]),
+        .testTarget(
+            name: "CorscopeReportsTests",
+            dependencies: ["CorscopeReports", "CorscopeVerdicts", "CorscopeExchanges", "CorscopeHTTP", "BrowserRules"]
+        ),
     ]
 )

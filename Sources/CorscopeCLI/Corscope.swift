@@ -6,11 +6,11 @@ public struct Corscope: ParsableCommand {
         commandName: "corscope",
         abstract: "Find the cross-origin requests a browser blocked, and why, from recorded or live HTTP traffic.",
         discussion: """
-            Reads pcap and pcapng captures (also gzip-compressed), reassembles TCP streams into \
-            HTTP/1.x exchanges and judges them like a browser would.
+            Reads pcap and pcapng captures (also gzip-compressed), HAR files, or a live interface; \
+            reassembles TCP streams into HTTP/1.x exchanges and judges them like a browser would.
             """,
         version: CorscopeVersion.current,
-        subcommands: [ExchangesCommand.self, WatchCommand.self]
+        subcommands: [AnalyzeCommand.self, ExchangesCommand.self, WatchCommand.self]
     )
 
     public init() {}

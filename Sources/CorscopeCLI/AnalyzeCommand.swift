@@ -1,0 +1,117 @@
+import ArgumentParser
+import BrowserRules
+import CorscopeExchanges
+import CorscopeHTTP
+import CorscopeReports
+import CorscopeVerdicts
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Report which cross-origin requests were blocked, why, which layer caused it, and where a cache can mix up origins.",
+        discussion: """
+            Groups blocked requests per page origin, reason and endpoint (/users/123 → /users/{id}), \
+            shows the browser's console message, the layer most likely at fault with the evidence, \
+            and the configuration that fixes it; finds responses a shared cache can serve to the \
+            wrong origin. Secrets (cookies, Authorization, tokens) are redacted unless --no-redact. \
+            The JSON format is described by docs/report.schema.json.
+
+            Exit status: 1 when the --fail-on condition holds (default: any request was blocked) \
+            or an input could not be read; 0 otherwise.
+            """
+    )
+
+    @Option(name: .long, help: "markdown, html, json, sarif or junit.")
+    var format: ReportFormatChoice = .markdown
+
+    @Option(name: .long, help: "Write the report to this file instead of standard output.")
+    var output: String?
+
+    @Option(name: .long, help: "Exit with status 1 when: blocked (any request blocked), warning (anything blocked or any warning or cache finding), never.")
+    var failOn: FailOnChoice = .blocked
+
+    @Option(name: .long, help: "Whose CORS rules to apply and whose console messages to add to Chromium's: chromium, firefox or safari.")
+    var browser: BrowserChoice = .chromium
+
+    @Flag(name: .customLong("no-redact"), help: "Show cookies, Authorization and tokens as captured (the report says so at the top).")
+    var noRedact = false
+
+    @Argument(help: "pcap or pcapng files, optionally gzip-compressed.")
+    var files: [String]
+
+    func run() throws {
+        let started = Terminal.monotonicSeconds()
+        var options = ReportBuilder.Options()
+        options.redact = !noRedact
+        options.profile = browser.profile
+        options.inputs = files
+        let builder = ReportBuilder(options: options)
+        let judge = ExchangeJudge(profile: browser.profile)
+        let (sources, inputBytes) = Self.sources(for: files)
+        var failures = 0
+        for source in sources {
+            do {
+                let outcome = try source.read { exchange in judge.judge(exchange).forEach(builder.add) }
+                if case .partial(let message) = outcome {
+                    Terminal.warn("warning: \(source.name): \(message); analysed what came before")
+                }
+            } catch {
+                failures += 1
+                Terminal.warn("error: \(source.name): \(error)")
+            }
+        }
+        judge.finish().forEach(builder.add)
+        let report = builder.finish()
+        let bytes = format.value.render(report)
+        if let output {
+            guard Self.writeFile(output, bytes) else {
+                Terminal.warn("error: cannot write \(output)")
+                throw ExitCode(2)
+            }
+        } else {
+            Terminal.writeAll(bytes, to: STDOUT_FILENO)
+        }
+        let t = report.totals
+        let seconds = Terminal.monotonicSeconds() - started
+        let megabytes = Double(inputBytes()) / 1_000_000
+        let rate = seconds > 0 ? Int(megabytes / seconds) : 0
+        Terminal.warn("\(files.count) file\(files.count == 1 ? "" : "s"), \(t.exchanges) exchanges: \(t.passed) passed, \(t.blocked) blocked in \(report.origins.reduce(0) { $0 + $1.groups.count }) groups, \(t.undecidable) undecidable, \(t.warnings) warnings, \(report.cacheFindings.count) cache findings\(noRedact ? " (NOT redacted)" : "") in \(Int(seconds * 1000) / 1000).\(Int(seconds * 1000) % 1000 / 100) s (\(rate) MB/s)")
+        if failures > 0 || report.meets(failOn.value) { throw ExitCode(1) }
+    }
+
+    /// The one place that decides how an input file becomes exchanges: everything after it only
+    /// sees `ExchangeSource`s. A HAR reader plugs in here by returning its own source for `.har`
+    /// paths (and adding its byte count to `inputBytes`).
+    static func sources(for files: [String]) -> (sources: [ExchangeSource], inputBytes: () -> Int64) {
+        let captures = ExchangeSource.captures(files)
+        return (captures.sources, { captures.statistics().fileBytes })
+    }
+
+    private static func writeFile(_ path: String, _ bytes: [UInt8]) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written > 0 { offset += written } else if written < 0 && errno == EINTR { continue } else { return false }
+            }
+            return true
+        }
+    }
+}
+
+enum ReportFormatChoice: String, ExpressibleByArgument, CaseIterable {
+    case markdown, html, json, sarif, junit
+    var value: ReportFormat { ReportFormat(rawValue: rawValue)! }
+}
+
+enum FailOnChoice: String, ExpressibleByArgument, CaseIterable {
+    case blocked, warning, never
+    var value: FailCondition { FailCondition(rawValue: rawValue)! }
+}

@@ -1,0 +1,129 @@
+import CorscopeCapture
+
+/// The finished analysis of one or more captures: what every writer renders.
+///
+/// Everything in it is already sorted and redacted (unless `redacted` is false), so writers only
+/// format; two runs over the same input give equal reports.
+public struct CORSReport: Sendable {
+    /// The JSON output contract's version.
+    public static let schema = "corscope.report/1"
+
+    /// Whether secrets were replaced by `[redacted]` (off only with `--no-redact`).
+    public var redacted: Bool
+    /// The browser whose rules judged the exchanges (`chromium`, `firefox`, `safari`).
+    public var browser: String
+    /// The input files, as given.
+    public var inputs: [String]
+    public var totals: Totals
+    /// Per page origin, sorted by origin.
+    public var origins: [OriginReport]
+    /// Cache-poisoning findings, sorted by severity then URL.
+    public var cacheFindings: [CacheFinding]
+    /// The common time axis of `OriginReport.blockedOverTime`.
+    public var timeline: Timeline
+
+    public struct Totals: Sendable, Equatable {
+        public var exchanges = 0
+        /// Exchanges CORS did not apply to (same-origin, no Origin header, navigations).
+        public var notCORS = 0
+        public var passed = 0
+        public var blocked = 0
+        public var undecidable = 0
+        /// Preflights that allowed their request (counted apart: the request is counted itself).
+        public var preflightsPassed = 0
+        /// Verdict warnings (risky but passing answers), summed over exchanges.
+        public var warnings = 0
+        public init() {}
+    }
+
+    public struct Timeline: Sendable, Equatable {
+        /// Start of the first bin (capture time), nil when nothing was blocked.
+        public var start: Timestamp?
+        public var binSeconds: Double
+        public var binCount: Int
+    }
+
+    /// Whether `--fail-on` `condition` holds for this report.
+    public func meets(_ condition: FailCondition) -> Bool {
+        switch condition {
+        case .never: return false
+        case .blocked: return totals.blocked > 0
+        case .warning: return totals.blocked > 0 || totals.warnings > 0 || !cacheFindings.isEmpty
+        }
+    }
+}
+
+/// When `corscope analyze` exits with status 1.
+public enum FailCondition: String, Sendable, CaseIterable {
+    /// Any request was blocked (the default: a report is usually asked for to find blocks).
+    case blocked
+    /// Anything was blocked, or any verdict warning or cache-poisoning finding exists.
+    case warning
+    /// Never (status 0 unless an input could not be read).
+    case never
+}
+
+/// One header line of an example exchange, after redaction.
+public struct HeaderLine: Sendable, Equatable {
+    public var name: String
+    public var value: String
+}
+
+/// One captured exchange shown whole as an example of a group (redacted).
+public struct ExampleExchange: Sendable, Equatable {
+    public var id: String
+    public var time: Timestamp?
+    public var method: String
+    public var url: String
+    public var status: Int?
+    public var requestHeaders: [HeaderLine]
+    public var responseHeaders: [HeaderLine]
+    /// The preflight the request was paired with, when there was one (0 or 1 element).
+    public var preflight: [ExampleExchange]
+}
+
+/// A console line as a browser prints it.
+public struct ConsoleMessage: Sendable, Equatable {
+    public var browser: String
+    public var text: String
+}
+
+/// Which part of the serving path most likely caused a failure.
+public struct LayerFinding: Sendable, Equatable {
+    public enum Layer: String, Sendable {
+        /// The application or the web server in front of it (nginx, Apache, Express, Kestrel…).
+        case server
+        /// A reverse proxy or load balancer between the client and the application.
+        case proxy
+        /// A CDN or shared cache.
+        case cdn
+        /// An authentication gateway (SSO, login wall) answering before the application.
+        case edgeAuth = "edge-auth"
+        /// Two layers each adding CORS headers (proxy and application).
+        case multipleLayers = "multiple-layers"
+        /// The page's request itself (a header or method the server never allowed).
+        case client
+        case unknown
+    }
+
+    public var layer: Layer
+    /// The product named by the evidence (`nginx`, `Cloudflare`…), when one is.
+    public var component: String?
+    public var confidence: String
+    /// Each step of the inference, as plain sentences quoting the evidence.
+    public var reasoning: [String]
+}
+
+/// A change that would fix a failure, with configuration for the servers it may concern.
+public struct FixAdvice: Sendable, Equatable {
+    public var summary: String
+    public var snippets: [ConfigSnippet]
+}
+
+public struct ConfigSnippet: Sendable, Equatable {
+    /// What the snippet configures (`nginx`, `Apache`, `Express`, `Spring`, `ASP.NET Core`, `CDN`).
+    public var target: String
+    /// Fence language for Markdown (`nginx`, `apache`, `js`, `java`, `csharp`, `text`).
+    public var language: String
+    public var code: String
+}

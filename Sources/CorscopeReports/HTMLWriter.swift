@@ -1,0 +1,127 @@
+/// One self-contained HTML page: inline CSS and SVG, no scripts, no external assets (it must
+/// open from a ticket attachment offline), every captured byte escaped.
+public enum HTMLWriter {
+    public static func write(_ report: CORSReport) -> [UInt8] {
+        let notice = report.redacted
+            ? "Secrets are redacted: cookie values, Authorization, and tokens, keys and signatures in headers and URLs read [redacted]."
+            : "WARNING: redaction is OFF (--no-redact). This report contains cookies, tokens and other secrets exactly as captured. Do not share it."
+        // Also as the first line of the source, for whoever opens the file in an editor.
+        var h = "<!DOCTYPE html>\n<!-- \(e(notice)) -->\n"
+        h += """
+            <html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>CORS report</title>
+            <style>
+            body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:72em;padding:0 1em;color:#1d1d1f}
+            table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccd;padding:.25em .6em;text-align:left}
+            td.n{text-align:right}pre{background:#f5f5f7;padding:.6em;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
+            .notice{border-left:4px solid #2a7;padding:.4em .8em;background:#eef8f1}.danger{border-color:#c22;background:#fdeeee}
+            .group{border:1px solid #dde;border-radius:6px;padding:.4em 1em;margin:1em 0}
+            .high{color:#b00}.medium{color:#a60}.low{color:#555}code{background:#f0f0f3;padding:0 .2em}
+            svg text{font:11px system-ui,sans-serif}
+            </style></head><body>
+            <h1>CORS report</h1>
+
+            """
+        h += "<p class=\"notice\(report.redacted ? "" : " danger")\">\(e(notice))</p>\n"
+        h += "<p>Browser rules: <b>\(e(report.browser))</b>"
+        if !report.inputs.isEmpty { h += " · Inputs: " + report.inputs.map { "<code>\(e($0))</code>" }.joined(separator: ", ") }
+        h += "</p>\n<h2>Summary</h2>\n<table><tr><th>Origin</th><th>Passed</th><th>Blocked</th><th>Undecidable</th><th>Warnings</th></tr>\n"
+        for (index, o) in report.origins.enumerated() {
+            // Only origins with a section below get a link.
+            let name = o.groups.isEmpty && o.warningCounts.isEmpty ? e(o.origin) : "<a href=\"#origin-\(index)\">\(e(o.origin))</a>"
+            h += "<tr><td>\(name)</td><td class=n>\(o.passed)</td><td class=n>\(o.blocked)</td><td class=n>\(o.undecidable)</td><td class=n>\(o.warnings)</td></tr>\n"
+        }
+        let t = report.totals
+        h += "<tr><th>Total</th><td class=n>\(t.passed)</td><td class=n>\(t.blocked)</td><td class=n>\(t.undecidable)</td><td class=n>\(t.warnings)</td></tr></table>\n"
+        h += "<p>\(t.exchanges) exchanges; \(t.notCORS) not subject to CORS; \(t.preflightsPassed) preflights passed; \(report.cacheFindings.count) cache-poisoning findings.</p>\n"
+        h += timelineChart(report)
+        h += reasonChart(report)
+
+        for (index, o) in report.origins.enumerated() where !o.groups.isEmpty || !o.warningCounts.isEmpty {
+            h += "<h2 id=\"origin-\(index)\">Origin \(e(o.origin))</h2>\n"
+            for g in o.groups { h += group(g) }
+            if !o.warningCounts.isEmpty {
+                h += "<h3>Warnings</h3><table><tr><th>Warning</th><th>Count</th><th>Meaning</th></tr>\n"
+                for w in o.warningCounts {
+                    h += "<tr><td><code>\(e(w.code))</code></td><td class=n>\(w.count)</td><td>\(e(w.summary))</td></tr>\n"
+                }
+                h += "</table>\n"
+            }
+        }
+        h += "<h2>Cache poisoning</h2>\n"
+        if report.cacheFindings.isEmpty {
+            h += "<p>No response in the capture lets a shared cache serve one origin's CORS answer to another.</p>\n"
+        }
+        for c in report.cacheFindings {
+            h += "<div class=\"group\"><h3 class=\"\(c.severity.rawValue)\">[\(c.severity.rawValue.uppercased())] \(e(c.kind.title)): <code>\(e(c.urlTemplate))</code> on \(e(c.host))</h3>\n"
+            h += "<p>Finding <code>\(e(c.id))</code> · <code>\(e(c.kind.rawValue))</code> · \(c.count)× · first seen \(e(TextFormatting.short(c.firstSeen)))"
+            if let cdn = c.cdn { h += " · cache: \(e(cdn))" }
+            h += "</p><p>\(e(c.evidence))</p><p>Exchanges: \(c.exchangeIDs.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p>\n"
+            h += "<p><b>Fix:</b> \(e(c.fix.summary))</p>\n"
+            for s in c.fix.snippets { h += "<details><summary>\(e(s.target)) cache key</summary><pre>\(e(s.code))</pre></details>\n" }
+            h += "</div>\n"
+        }
+        h += "</body></html>\n"
+        return Array(h.utf8)
+    }
+
+    private static func e(_ text: String) -> String { TextFormatting.html(text) }
+
+    private static func group(_ g: BlockedGroup) -> String {
+        var h = "<div class=\"group\" id=\"\(e(g.id))\"><h3>\(e(g.reason)): <code>\(e(g.endpoint))</code> on \(e(g.host)) (\(g.count)×)</h3>\n"
+        h += "<p>Group <code>\(e(g.id))</code> · stage \(e(g.stage)) · first seen \(e(TextFormatting.short(g.firstSeen))) · last seen \(e(TextFormatting.short(g.lastSeen)))"
+        if let p = g.failedParameter { h += " · failed parameter <code>\(e(p))</code>" }
+        h += "</p>\n<p>\(e(g.explanation))</p>\n"
+        for m in g.messages { h += "<p>Console (\(e(m.browser))):</p><pre>\(e(m.text))</pre>\n" }
+        h += "<p><b>Layer at fault:</b> \(e(g.layer.layer.rawValue))\(g.layer.component.map { " (\(e($0)))" } ?? ""), confidence \(e(g.layer.confidence))</p><ul>\n"
+        for line in g.layer.reasoning { h += "<li>\(e(line))</li>\n" }
+        h += "</ul><p><b>Fix:</b> \(e(g.fix.summary))</p>\n"
+        for s in g.fix.snippets { h += "<details><summary>\(e(s.target)) configuration</summary><pre>\(e(s.code))</pre></details>\n" }
+        h += "<details><summary>Example exchange \(e(g.example.id))</summary><pre>\(e(MarkdownWriter.exchangeText(g.example)))</pre></details>\n"
+        h += "<p>Exchanges: \(g.exchangeIDs.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p></div>\n"
+        return h
+    }
+
+    private static let palette = ["#c0392b", "#2471a3", "#d68910", "#229954", "#7d3c98", "#148f77", "#a04000", "#566573"]
+
+    /// Blocked requests over capture time: one row of bars per origin on a common axis.
+    private static func timelineChart(_ report: CORSReport) -> String {
+        let rows = report.origins.filter { $0.blocked > 0 }
+        guard report.timeline.binCount > 0, !rows.isEmpty else { return "" }
+        let bins = report.timeline.binCount
+        let labelWidth = 220, barArea = 600, rowHeight = 34
+        let barWidth = max(1, barArea / bins)
+        let height = rows.count * rowHeight + 30
+        var s = "<h3>Blocked requests over time</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + barArea + 20)\" height=\"\(height)\" role=\"img\" aria-label=\"Blocked requests per origin over time\">\n"
+        for (row, o) in rows.enumerated() {
+            let top = row * rowHeight + 4
+            let peak = max(1, o.blockedOverTime.max() ?? 1)
+            s += "<text x=\"0\" y=\"\(top + 18)\">\(e(String(o.origin.prefix(34))))</text>\n"
+            for (i, count) in o.blockedOverTime.enumerated() where count > 0 {
+                let barHeight = max(2, count * (rowHeight - 8) / peak)
+                s += "<rect x=\"\(labelWidth + i * barWidth)\" y=\"\(top + rowHeight - 8 - barHeight)\" width=\"\(max(1, barWidth - 1))\" height=\"\(barHeight)\" fill=\"\(palette[row % palette.count])\"><title>\(count) blocked</title></rect>\n"
+            }
+        }
+        let start = report.timeline.start.map(TextFormatting.short) ?? ""
+        s += "<text x=\"\(labelWidth)\" y=\"\(height - 6)\">\(e(start)) · \(bins) bins of \(e(TextFormatting.seconds(report.timeline.binSeconds)))</text>\n</svg>\n"
+        return s
+    }
+
+    /// Blocked requests by reason, all origins together.
+    private static func reasonChart(_ report: CORSReport) -> String {
+        var byReason: [String: Int] = [:]
+        for o in report.origins { for g in o.groups { byReason[g.reason, default: 0] += g.count } }
+        guard !byReason.isEmpty else { return "" }
+        let rows = byReason.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        let peak = rows[0].value
+        let labelWidth = 300, barArea = 400, rowHeight = 22
+        var s = "<h3>Blocked requests by reason</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + barArea + 60)\" height=\"\(rows.count * rowHeight + 8)\" role=\"img\" aria-label=\"Blocked requests by reason\">\n"
+        for (i, row) in rows.enumerated() {
+            let y = i * rowHeight + 4
+            let width = max(2, row.value * barArea / peak)
+            s += "<text x=\"0\" y=\"\(y + 14)\">\(e(row.key))</text><rect x=\"\(labelWidth)\" y=\"\(y)\" width=\"\(width)\" height=\"\(rowHeight - 6)\" fill=\"\(palette[0])\"/><text x=\"\(labelWidth + width + 4)\" y=\"\(y + 14)\">\(row.value)</text>\n"
+        }
+        return s + "</svg>\n"
+    }
+}

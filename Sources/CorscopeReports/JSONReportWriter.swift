@@ -1,0 +1,100 @@
+import CorscopeCapture
+
+/// The versioned JSON report (`"schema": "corscope.report/1"`, described by
+/// docs/report.schema.json): sorted keys, stable ids, capture times only.
+public enum JSONReportWriter {
+    public static func write(_ report: CORSReport) -> [UInt8] {
+        value(of: report).serialized()
+    }
+
+    static func value(of report: CORSReport) -> JSONValue {
+        let t = report.totals
+        return .object([
+            // "$comment" sorts first, so the redaction state is the first thing a reader sees.
+            "$comment": .string(report.redacted ? redactedNotice : unredactedNotice),
+            "schema": .string(CORSReport.schema),
+            "redacted": .bool(report.redacted),
+            "browser": .string(report.browser),
+            "inputs": .array(report.inputs.map(JSONValue.string)),
+            "totals": .object([
+                "exchanges": .int(t.exchanges), "notCors": .int(t.notCORS), "passed": .int(t.passed),
+                "blocked": .int(t.blocked), "undecidable": .int(t.undecidable),
+                "preflightsPassed": .int(t.preflightsPassed), "warnings": .int(t.warnings),
+                "cacheFindings": .int(report.cacheFindings.count),
+            ]),
+            "timeline": .object([
+                "start": .optional(report.timeline.start.map(TextFormatting.iso)),
+                "binSeconds": .int(Int(report.timeline.binSeconds)),
+                "binCount": .int(report.timeline.binCount),
+            ]),
+            "origins": .array(report.origins.map(origin)),
+            "cacheFindings": .array(report.cacheFindings.map(cacheFinding)),
+        ])
+    }
+
+    static let redactedNotice = "corscope CORS report. Secrets are redacted: cookie values, Authorization, and tokens, keys and signatures in headers and URLs read [redacted]."
+    static let unredactedNotice = "WARNING: redaction is OFF (--no-redact). This report contains cookies, tokens and other secrets exactly as captured. Do not share it."
+
+    static func origin(_ o: OriginReport) -> JSONValue {
+        .object([
+            "origin": .string(o.origin), "passed": .int(o.passed), "blocked": .int(o.blocked),
+            "undecidable": .int(o.undecidable), "warnings": .int(o.warnings),
+            "warningCounts": .array(o.warningCounts.map {
+                .object(["code": .string($0.code), "summary": .string($0.summary), "count": .int($0.count)])
+            }),
+            "blockedOverTime": .array(o.blockedOverTime.map(JSONValue.int)),
+            "groups": .array(o.groups.map(group)),
+        ])
+    }
+
+    static func group(_ g: BlockedGroup) -> JSONValue {
+        .object([
+            "id": .string(g.id), "reason": .string(g.reason), "stage": .string(g.stage),
+            "failedParameter": .optional(g.failedParameter), "method": .string(g.method), "host": .string(g.host),
+            "pathTemplate": .string(g.pathTemplate), "endpoint": .string(g.endpoint), "count": .int(g.count),
+            "firstSeen": .string(TextFormatting.iso(g.firstSeen)), "lastSeen": .string(TextFormatting.iso(g.lastSeen)),
+            "exchangeIds": .array(g.exchangeIDs.map(JSONValue.string)),
+            "example": example(g.example),
+            "messages": .array(g.messages.map { .object(["browser": .string($0.browser), "text": .string($0.text)]) }),
+            "explanation": .string(g.explanation),
+            "layer": .object([
+                "layer": .string(g.layer.layer.rawValue), "component": .optional(g.layer.component),
+                "confidence": .string(g.layer.confidence), "reasoning": .array(g.layer.reasoning.map(JSONValue.string)),
+            ]),
+            "fix": fix(g.fix),
+        ])
+    }
+
+    static func example(_ e: ExampleExchange) -> JSONValue {
+        .object([
+            "id": .string(e.id), "time": .optional(e.time.map(TextFormatting.iso)), "method": .string(e.method),
+            "url": .string(e.url), "status": .optional(e.status),
+            "requestHeaders": headers(e.requestHeaders), "responseHeaders": headers(e.responseHeaders),
+            "preflight": e.preflight.first.map(example) ?? .null,
+        ])
+    }
+
+    static func headers(_ lines: [HeaderLine]) -> JSONValue {
+        .array(lines.map { .array([.string($0.name), .string($0.value)]) })
+    }
+
+    static func fix(_ f: FixAdvice) -> JSONValue {
+        .object([
+            "summary": .string(f.summary),
+            "snippets": .array(f.snippets.map {
+                .object(["target": .string($0.target), "language": .string($0.language), "code": .string($0.code)])
+            }),
+        ])
+    }
+
+    static func cacheFinding(_ c: CacheFinding) -> JSONValue {
+        .object([
+            "id": .string(c.id), "kind": .string(c.kind.rawValue), "severity": .string(c.severity.rawValue),
+            "title": .string(c.kind.title), "host": .string(c.host), "urlTemplate": .string(c.urlTemplate),
+            "count": .int(c.count), "exchangeIds": .array(c.exchangeIDs.map(JSONValue.string)),
+            "cdn": .optional(c.cdn), "evidence": .string(c.evidence),
+            "firstSeen": .string(TextFormatting.iso(c.firstSeen)), "lastSeen": .string(TextFormatting.iso(c.lastSeen)),
+            "fix": fix(c.fix),
+        ])
+    }
+}

@@ -1,0 +1,103 @@
+/// Markdown that pastes into GitHub and Jira: summary table first, then per origin the blocked
+/// groups with their bulky parts (config, example exchange) folded in `<details>`.
+public enum MarkdownWriter {
+    public static func write(_ report: CORSReport) -> [UInt8] {
+        var md = ""
+        md += "# CORS report\n\n"
+        md += redactionNotice(report) + "\n\n"
+        md += "Browser rules: **\(report.browser)**"
+        if !report.inputs.isEmpty {
+            md += " · Inputs: " + report.inputs.map { "`" + TextFormatting.markdownCell($0) + "`" }.joined(separator: ", ")
+        }
+        md += "\n\n## Summary\n\n"
+        md += "| Origin | Passed | Blocked | Undecidable | Warnings |\n|---|---:|---:|---:|---:|\n"
+        for o in report.origins {
+            md += "| \(TextFormatting.markdownCell(o.origin)) | \(o.passed) | \(o.blocked) | \(o.undecidable) | \(o.warnings) |\n"
+        }
+        let t = report.totals
+        md += "| **Total** | \(t.passed) | \(t.blocked) | \(t.undecidable) | \(t.warnings) |\n\n"
+        md += "\(t.exchanges) exchanges; \(t.notCORS) not subject to CORS; \(t.preflightsPassed) preflights passed; "
+        md += "\(report.cacheFindings.count) cache-poisoning finding\(report.cacheFindings.count == 1 ? "" : "s").\n"
+
+        for o in report.origins where !o.groups.isEmpty || !o.warningCounts.isEmpty {
+            md += "\n## Origin \(TextFormatting.markdownCell(o.origin))\n"
+            for g in o.groups { md += group(g) }
+            if !o.warningCounts.isEmpty {
+                md += "\n### Warnings\n\n| Warning | Count | Meaning |\n|---|---:|---|\n"
+                for w in o.warningCounts {
+                    md += "| `\(w.code)` | \(w.count) | \(TextFormatting.markdownCell(w.summary)) |\n"
+                }
+            }
+        }
+
+        md += "\n## Cache poisoning\n\n"
+        if report.cacheFindings.isEmpty {
+            md += "No response in the capture lets a shared cache serve one origin's CORS answer to another.\n"
+        }
+        for c in report.cacheFindings { md += cacheFinding(c) }
+        return Array(md.utf8)
+    }
+
+    static func redactionNotice(_ report: CORSReport) -> String {
+        report.redacted
+            ? "> Secrets are redacted: cookie values, Authorization, and tokens, keys and signatures in headers and URLs read `[redacted]`."
+            : "> **WARNING: redaction is OFF (`--no-redact`).** This report contains cookies, tokens and other secrets exactly as captured. Do not share it."
+    }
+
+    private static func group(_ g: BlockedGroup) -> String {
+        var md = "\n### \(g.reason): `\(g.endpoint)` on \(TextFormatting.markdownCell(g.host)) (\(g.count)×)\n\n"
+        md += "Group `\(g.id)` · stage \(g.stage) · first seen \(TextFormatting.short(g.firstSeen)) · last seen \(TextFormatting.short(g.lastSeen))"
+        if let p = g.failedParameter { md += " · failed parameter `\(TextFormatting.markdownCell(p))`" }
+        md += "\n\n"
+        md += TextFormatting.markdownCell(g.explanation) + "\n\n"
+        for message in g.messages {
+            md += "Console (\(message.browser)):\n\n" + TextFormatting.fenced(message.text, language: "text") + "\n\n"
+        }
+        md += "**Layer at fault:** \(g.layer.layer.rawValue)"
+        if let c = g.layer.component { md += " (\(TextFormatting.markdownCell(c)))" }
+        md += ", confidence \(g.layer.confidence)\n\n"
+        for line in g.layer.reasoning { md += "- " + TextFormatting.markdownCell(line) + "\n" }
+        md += "\n**Fix:** " + TextFormatting.markdownCell(g.fix.summary) + "\n\n"
+        for snippet in g.fix.snippets {
+            md += "<details><summary>\(TextFormatting.html(snippet.target)) configuration</summary>\n\n"
+            md += TextFormatting.fenced(snippet.code, language: snippet.language) + "\n\n</details>\n\n"
+        }
+        md += "<details><summary>Example exchange \(TextFormatting.html(g.example.id))</summary>\n\n"
+        md += TextFormatting.fenced(exchangeText(g.example), language: "http") + "\n\n</details>\n\n"
+        md += "Exchanges: " + g.exchangeIDs.map { "`\($0)`" }.joined(separator: ", ")
+        if g.count > g.exchangeIDs.count { md += " (first \(g.exchangeIDs.count) of \(g.count))" }
+        md += "\n"
+        return md
+    }
+
+    /// The exchange as HTTP/1.1 text (the preflight first when there was one).
+    static func exchangeText(_ e: ExampleExchange) -> String {
+        var text = ""
+        if let preflight = e.preflight.first { text += exchangeText(preflight) + "\n\n" }
+        text += "# \(e.id)" + (e.time.map { " at " + TextFormatting.iso($0) } ?? "") + "\n"
+        text += "\(e.method) \(e.url)\n"
+        for h in e.requestHeaders { text += "\(h.name): \(h.value)\n" }
+        text += "\n"
+        if let status = e.status {
+            text += "HTTP \(status)\n"
+            for h in e.responseHeaders { text += "\(h.name): \(h.value)\n" }
+        } else {
+            text += "(no response captured)\n"
+        }
+        return text
+    }
+
+    private static func cacheFinding(_ c: CacheFinding) -> String {
+        var md = "### [\(c.severity.rawValue.uppercased())] \(c.kind.title): `\(TextFormatting.markdownCell(c.urlTemplate))` on \(TextFormatting.markdownCell(c.host))\n\n"
+        md += "Finding `\(c.id)` · `\(c.kind.rawValue)` · \(c.count)× · first seen \(TextFormatting.short(c.firstSeen))"
+        if let cdn = c.cdn { md += " · cache: \(TextFormatting.markdownCell(cdn))" }
+        md += "\n\n" + TextFormatting.markdownCell(c.evidence) + "\n\n"
+        md += "Exchanges: " + c.exchangeIDs.map { "`\($0)`" }.joined(separator: ", ") + "\n\n"
+        md += "**Fix:** " + TextFormatting.markdownCell(c.fix.summary) + "\n\n"
+        for snippet in c.fix.snippets {
+            md += "<details><summary>\(TextFormatting.html(snippet.target)) cache key</summary>\n\n"
+            md += TextFormatting.fenced(snippet.code, language: snippet.language) + "\n\n</details>\n\n"
+        }
+        return md
+    }
+}

@@ -1,0 +1,253 @@
+/// Removes secrets from everything a report shows, so a report can be attached to a ticket.
+///
+/// Reports are pasted into issue trackers; captures hold session cookies and tokens (the HAR
+/// leaks behind the 2023 Okta breach were exactly this). Redaction is on by default and runs
+/// only on what is shown (examples, URLs, texts), never in the per-exchange hot path.
+///
+/// Every value it replaces is remembered, so free text built from the same exchange (the
+/// verdict's explanation, a console message) can be scrubbed of it as well.
+public final class Redactor {
+    public static let placeholder = "[redacted]"
+    public let isEnabled: Bool
+    private var seenSecrets: Set<String> = []
+
+    public init(enabled: Bool = true) { isEnabled = enabled }
+
+    /// Fragments of names that mark a value as secret (query parameters and header names).
+    static let secretNameFragments = ["token", "key", "secret", "signature", "sig", "password", "passwd",
+                                      "session", "auth", "credential", "api_key", "apikey", "access_token", "jwt"]
+
+    /// Headers whose values are protocol facts the report must show (they hold no secrets even
+    /// when their name contains a fragment such as `credentials`).
+    private static func isProtocolHeader(_ lowercasedName: String) -> Bool {
+        lowercasedName.hasPrefix("access-control-") || lowercasedName == "vary" || lowercasedName == "origin"
+            || lowercasedName == "host"
+    }
+
+    // MARK: Headers
+
+    public func header(name: String, value: String) -> String {
+        guard isEnabled else { return value }
+        let lower = name.lowercased()
+        switch lower {
+        case "cookie":
+            return cookieList(value)
+        case "set-cookie":
+            return setCookie(value)
+        case "authorization", "proxy-authorization":
+            return credentials(value)
+        default:
+            break
+        }
+        if Self.isProtocolHeader(lower) { return value }
+        if Self.nameLooksSecret(lower) { return remember(value) }
+        if lower == "location" || lower == "referer" || lower == "content-location" || value.contains("?") {
+            return url(value)
+        }
+        return valueLooksSecret(value) ? remember(value) : scrubTokens(value)
+    }
+
+    /// `a=1; b=2` → `a=[redacted]; b=[redacted]`: the names say which cookies were sent.
+    private func cookieList(_ value: String) -> String {
+        value.split(separator: ";", omittingEmptySubsequences: false).map { part -> String in
+            guard let equals = part.firstIndex(of: "=") else { return String(part) }
+            remember(String(part[part.index(after: equals)...]))
+            return String(part[...equals]) + Self.placeholder
+        }.joined(separator: ";")
+    }
+
+    /// `session=abc; Path=/; HttpOnly` → `session=[redacted]; Path=/; HttpOnly`.
+    private func setCookie(_ value: String) -> String {
+        var parts = value.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        guard let first = parts.first else { return value }
+        if let equals = first.firstIndex(of: "=") {
+            remember(String(first[first.index(after: equals)...]))
+            parts[0] = String(first[...equals]) + Self.placeholder
+        } else {
+            parts[0] = remember(first)
+        }
+        return parts.joined(separator: ";")
+    }
+
+    /// Keeps the scheme (`Bearer`, `Basic`): it matters for CORS (credentialed or not).
+    private func credentials(_ value: String) -> String {
+        let trimmed = value.trimmingSpaces
+        if let space = trimmed.firstIndex(of: " ") {
+            remember(String(trimmed[trimmed.index(after: space)...]).trimmingSpaces)
+            return String(trimmed[..<space]) + " " + Self.placeholder
+        }
+        return remember(trimmed)
+    }
+
+    // MARK: URLs
+
+    /// Redacts query parameters whose name or value looks secret, and user:password in the authority.
+    public func url(_ url: String) -> String {
+        guard isEnabled else { return url }
+        var result = url
+        if let schemeEnd = result.firstRange(of: "://") {
+            let authorityEnd = result[schemeEnd.upperBound...].firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" })
+                ?? result.endIndex
+            if let at = result[schemeEnd.upperBound..<authorityEnd].lastIndex(of: "@") {
+                remember(String(result[schemeEnd.upperBound..<at]))
+                result.replaceSubrange(schemeEnd.upperBound..<at, with: Self.placeholder)
+            }
+        }
+        guard let question = result.firstIndex(of: "?") else { return result }
+        let fragmentStart = result[question...].firstIndex(of: "#") ?? result.endIndex
+        let query = result[result.index(after: question)..<fragmentStart]
+        let redacted = query.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
+            guard let equals = pair.firstIndex(of: "=") else { return String(pair) }
+            let name = String(pair[..<equals]).lowercased()
+            let value = String(pair[pair.index(after: equals)...])
+            if Self.nameLooksSecret(name) || valueLooksSecret(value) {
+                remember(value)
+                return String(pair[...equals]) + Self.placeholder
+            }
+            return String(pair)
+        }.joined(separator: "&")
+        return String(result[...question]) + redacted + String(result[fragmentStart...])
+    }
+
+    // MARK: Free text
+
+    /// Replaces every secret already redacted elsewhere, and any bearer token or JWT, in `text`.
+    public func text(_ text: String) -> String {
+        guard isEnabled else { return text }
+        var result = text
+        // Longest first, so a secret that contains another is replaced whole.
+        for secret in seenSecrets.sorted(by: { $0.count != $1.count ? $0.count > $1.count : $0 < $1 })
+        where result.contains(secret) {
+            result = result.replacingAll(secret, with: Self.placeholder)
+        }
+        return scrubTokens(result)
+    }
+
+    /// Replaces JWT-shaped and long high-entropy words inside a longer value.
+    private func scrubTokens(_ value: String) -> String {
+        guard value.utf8.count >= 20 else { return value }
+        var changed = false
+        let words = value.split(separator: " ", omittingEmptySubsequences: false).map { word -> String in
+            let core = word.trimmingCharacters(in: "\"'(),;<>[]")
+            if core.utf8.count >= 20, Self.looksLikeJWT(core) || Self.looksHighEntropy(core) {
+                changed = true
+                remember(core)
+                return String(word).replacingAll(core, with: Self.placeholder)
+            }
+            return String(word)
+        }
+        return changed ? words.joined(separator: " ") : value
+    }
+
+    @discardableResult
+    private func remember(_ secret: String) -> String {
+        let trimmed = secret.trimmingSpaces
+        if trimmed.utf8.count >= 4 && trimmed != Self.placeholder { seenSecrets.insert(trimmed) }
+        return Self.placeholder
+    }
+
+    // MARK: Classification
+
+    static func nameLooksSecret(_ lowercasedName: String) -> Bool {
+        secretNameFragments.contains { lowercasedName.contains($0) }
+    }
+
+    func valueLooksSecret(_ value: String) -> Bool {
+        let trimmed = value.trimmingSpaces
+        let lower = trimmed.lowercased()
+        if lower.hasPrefix("bearer ") || lower.hasPrefix("basic ") { return true }
+        return Self.looksLikeJWT(trimmed) || Self.looksHighEntropy(trimmed)
+    }
+
+    /// Three base64url parts separated by dots, the first a JSON object (`eyJ`).
+    static func looksLikeJWT(_ value: String) -> Bool {
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].hasPrefix("eyJ"), parts[0].utf8.count >= 8, parts[1].utf8.count >= 2 else { return false }
+        return parts.allSatisfy { $0.utf8.allSatisfy(isBase64URL) }
+    }
+
+    /// Long tokens of base64/hex characters with letters, digits and high Shannon entropy:
+    /// API keys and session ids, while words, dates and version strings stay.
+    static func looksHighEntropy(_ value: String) -> Bool {
+        let bytes = Array(value.utf8)
+        guard bytes.count >= 20, bytes.count <= 4096 else { return false }
+        var counts = [Int](repeating: 0, count: 128)
+        var hasDigit = false, hasLetter = false
+        for b in bytes {
+            guard b < 128, isBase64URL(b) || b == UInt8(ascii: "+") || b == UInt8(ascii: "/") || b == UInt8(ascii: "=")
+                    || b == UInt8(ascii: ".") || b == UInt8(ascii: "~") else { return false }
+            if b &- 0x30 < 10 { hasDigit = true } else if (b | 0x20) &- 0x61 < 26 { hasLetter = true }
+            counts[Int(b)] += 1
+        }
+        guard hasDigit && hasLetter else { return false }
+        // Slugs (`preflight-405-static`, `v2_items`) join words and numbers with separators;
+        // generated secrets mix letters and digits inside one run.
+        var mixedRun = false, runHasDigit = false, runHasLetter = false
+        for b in bytes {
+            if b &- 0x30 < 10 { runHasDigit = true } else if (b | 0x20) &- 0x61 < 26 { runHasLetter = true } else {
+                runHasDigit = false
+                runHasLetter = false
+            }
+            if runHasDigit && runHasLetter { mixedRun = true; break }
+        }
+        guard mixedRun else { return false }
+        var entropy = 0.0
+        let total = Double(bytes.count)
+        for c in counts where c > 0 {
+            let p = Double(c) / total
+            entropy -= p * log2(p)
+        }
+        return entropy >= 3.5
+    }
+
+    private static func isBase64URL(_ b: UInt8) -> Bool {
+        b &- 0x30 < 10 || (b | 0x20) &- 0x61 < 26 || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
+    }
+}
+
+private func log2(_ x: Double) -> Double {
+    // Natural log via the identity log2(x) = ln(x)/ln(2), without importing Foundation.
+    var y = x
+    var exponent = 0.0
+    while y >= 2 { y /= 2; exponent += 1 }
+    while y < 1 { y *= 2; exponent -= 1 }
+    // ln(y) for y in [1,2) by the atanh series: ln(y) = 2 * atanh((y-1)/(y+1)).
+    let t = (y - 1) / (y + 1)
+    var term = t, sum = 0.0, k = 1.0
+    for _ in 0..<12 { sum += term / k; term *= t * t; k += 2 }
+    return exponent + 2 * sum / 0.6931471805599453
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+
+    /// Every occurrence of `target` replaced (no Foundation in this module).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty, let first = firstRange(of: target) else { return self }
+        var result = String(self[..<first.lowerBound]) + replacement
+        var rest = self[first.upperBound...]
+        while let next = rest.firstRange(of: target) {
+            result += rest[..<next.lowerBound] + replacement
+            rest = rest[next.upperBound...]
+        }
+        return result + rest
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String { String(self).trimmingSpaces }
+
+    func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
+}

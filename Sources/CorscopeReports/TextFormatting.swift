@@ -1,0 +1,122 @@
+import CorscopeCapture
+
+/// Formatting shared by the writers, without Foundation (the output must not depend on the
+/// machine's locale or time zone).
+enum TextFormatting {
+    /// `2026-11-22T22:15:08.306477000Z` (capture time, UTC).
+    static func iso(_ time: Timestamp) -> String {
+        let days = floorDiv(time.seconds, 86_400)
+        let secondsOfDay = time.seconds - days * 86_400
+        let (year, month, day) = civil(fromDays: days)
+        return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T"
+            + pad(secondsOfDay / 3600, 2) + ":" + pad(secondsOfDay / 60 % 60, 2) + ":" + pad(secondsOfDay % 60, 2)
+            + "." + pad(Int64(time.nanoseconds), 9) + "Z"
+    }
+
+    /// `2026-11-22 22:15:08Z`, for tables.
+    static func short(_ time: Timestamp) -> String {
+        let full = iso(time)
+        return String(full.prefix(10)) + " " + String(full.dropFirst(11).prefix(8)) + "Z"
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
+    }
+
+    private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+
+    /// Days since 1970-01-01 → proleptic Gregorian date (H. Hinnant's `civil_from_days`).
+    private static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719_468
+        let era = floorDiv(z, 146_097)
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// Escapes for HTML text and attribute values.
+    static func html(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default:
+                if scalar.value < 0x20 && scalar != "\n" && scalar != "\t" {
+                    out += "&#\(scalar.value);"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Escapes for XML 1.0 text and attributes; characters XML 1.0 forbids become U+FFFD.
+    static func xml(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\n": out += "&#10;"
+            case "\r": out += "&#13;"
+            case "\t": out += "&#9;"
+            default:
+                let v = scalar.value
+                if v < 0x20 || (0xFFFE...0xFFFF).contains(v) {
+                    out += "\u{FFFD}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Markdown table cells: pipes and newlines would break the row; backslash-escape Markdown
+    /// and HTML specials so header values cannot inject markup into the ticket.
+    static func markdownCell(_ text: String) -> String {
+        var out = ""
+        for ch in text {
+            switch ch {
+            case "|": out += "\\|"
+            case "\n", "\r": out += " "
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "`", "*", "_", "[", "]", "\\": out += "\\" + String(ch)
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    /// A fenced code block whose fence is longer than any backtick run inside, so captured
+    /// bytes cannot close it early.
+    static func fenced(_ code: String, language: String = "") -> String {
+        var longest = 0, run = 0
+        for ch in code { if ch == "`" { run += 1; longest = max(longest, run) } else { run = 0 } }
+        let fence = String(repeating: "`", count: max(3, longest + 1))
+        // Inside HTML <details>, a raw `</details>` line would end the block: break it up.
+        let safe = code.replacingAll("</details", with: "<\u{200B}/details")
+        return fence + language + "\n" + safe + "\n" + fence
+    }
+
+    static func seconds(_ value: Double) -> String {
+        if value == value.rounded() { return String(Int64(value)) + " s" }
+        return String(value) + " s"
+    }
+}

@@ -1,0 +1,95 @@
+import CorscopeHTTP
+import CorscopeReports
+import XCTest
+
+/// Canary secrets planted in every exchange of real captures must appear in no report format.
+final class RedactionTests: XCTestCase {
+    static let cookieCanary = "CANARYcookie7Qx2"
+    static let authorizationCanary = "CANARYbearer9Vw4"
+    static let queryCanary = "CANARYquery3Lm8"
+    static let apiKeyCanary = "CANARYapikey5Rt1"
+    static let jwtSignatureCanary = "CANARYjwtSig0Kp6aB"
+    static let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjYW5hcnkiLCJpYXQiOjE3MDAwMDAwMDB9." + jwtSignatureCanary
+    static let setCookieCanary = "CANARYsetcookie2Hn7"
+    static let passwordCanary = "CANARYpassword4Zz9"
+    static let canaries = [cookieCanary, authorizationCanary, queryCanary, apiKeyCanary, jwtSignatureCanary, jwt,
+                           setCookieCanary, passwordCanary]
+
+    /// Every exchange of the capture with secrets in all the usual places.
+    static func plantedExchanges(_ capture: String) throws -> [HTTPExchange] {
+        try Support.exchanges(capture).map { exchange in
+            var copy = exchange
+            guard var request = copy.request else { return copy }
+            request.head.headers = Support.fields(request.head.headers, set: [
+                ("Cookie", "session=\(cookieCanary); theme=dark"),
+                ("Authorization", "Bearer \(authorizationCanary)"),
+                ("X-Api-Key", apiKeyCanary),
+                ("X-Debug-Context", jwt),
+                ("Referer", "http://127.0.0.1:24482/app?password=\(passwordCanary)&tab=2"),
+            ])
+            request.head.target += (request.head.target.contains("?") ? "&" : "?") + "token=\(queryCanary)"
+            copy.request = request
+            if var response = copy.response {
+                response.head.headers = Support.fields(response.head.headers,
+                                                       add: [("Set-Cookie", "sid=\(setCookieCanary); Path=/; HttpOnly")])
+                copy.response = response
+            }
+            return copy
+        }
+    }
+
+    func testNoCanaryInAnyFormat() throws {
+        for capture in ["nginx-cors.pcap", "chromium-cors.pcapng"] {
+            let report = Support.report(try Self.plantedExchanges(capture))
+            XCTAssertGreaterThan(report.totals.blocked, 0)
+            XCTAssertTrue(report.redacted)
+            for format in ReportFormat.allCases {
+                let output = String(decoding: format.render(report), as: UTF8.self)
+                XCTAssertFalse(output.isEmpty)
+                for canary in Self.canaries {
+                    XCTAssertFalse(output.contains(canary), "\(capture) \(format): \(canary) leaked")
+                }
+                // SARIF and JUnit carry no headers or URLs with queries: nothing to mark there.
+                if format == .markdown || format == .html || format == .json {
+                    XCTAssertTrue(output.contains("[redacted]"), "\(capture) \(format) shows where it redacted")
+                }
+            }
+            // The cookie names stay: they say which cookies were sent.
+            let example = try XCTUnwrap(report.origins.flatMap(\.groups).first?.example)
+            XCTAssertTrue(example.requestHeaders.contains { $0.name == "Cookie" && $0.value == "session=[redacted]; theme=[redacted]" })
+            XCTAssertTrue(example.requestHeaders.contains { $0.name == "Authorization" && $0.value == "Bearer [redacted]" })
+            XCTAssertTrue(example.responseHeaders.contains { $0.name == "Set-Cookie" && $0.value == "sid=[redacted]; Path=/; HttpOnly" })
+            XCTAssertTrue(example.url.contains("token=[redacted]"), example.url)
+            XCTAssertTrue(example.requestHeaders.contains { $0.name == "Referer" && $0.value.hasSuffix("?password=[redacted]&tab=2") })
+        }
+    }
+
+    func testNoRedactShowsSecretsAndSaysSoAtTheTop() throws {
+        let report = Support.report(try Self.plantedExchanges("nginx-cors.pcap"), redact: false)
+        XCTAssertFalse(report.redacted)
+        for format in ReportFormat.allCases {
+            let output = String(decoding: format.render(report), as: UTF8.self)
+            if format == .markdown || format == .html || format == .json {
+                XCTAssertTrue(output.contains(Self.cookieCanary), "\(format) with --no-redact shows the capture as is")
+            }
+            XCTAssertTrue(output.prefix(400).contains("redaction is OFF"), "\(format) does not say at the top that it is unredacted")
+        }
+    }
+
+    func testClassifiers() {
+        let redactor = Redactor()
+        XCTAssertEqual(redactor.header(name: "Access-Control-Allow-Credentials", value: "true"), "true")
+        XCTAssertEqual(redactor.header(name: "Access-Control-Allow-Headers", value: "authorization, x-api-key"), "authorization, x-api-key")
+        XCTAssertEqual(redactor.header(name: "X-Auth-Token", value: "abc"), "[redacted]")
+        XCTAssertEqual(redactor.header(name: "Proxy-Authorization", value: "Basic dXNlcjpwYXNz"), "Basic [redacted]")
+        XCTAssertEqual(redactor.header(name: "User-Agent", value: "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0"),
+                       "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0")
+        XCTAssertEqual(redactor.header(name: "X-Trace", value: "k8Jq2LmZ0pXr7VtY4nWc9sQe1bHf6dGa"), "[redacted]")
+        XCTAssertEqual(redactor.header(name: "Date", value: "Sun, 22 Nov 2026 22:15:08 GMT"), "Sun, 22 Nov 2026 22:15:08 GMT")
+        XCTAssertEqual(redactor.url("https://u:pw@api.example/x?sig=abc&page=2&apikey=k#top"),
+                       "https://[redacted]@api.example/x?sig=[redacted]&page=2&apikey=[redacted]#top")
+        XCTAssertEqual(redactor.text("token k8Jq2LmZ0pXr7VtY4nWc9sQe1bHf6dGa seen"), "token [redacted] seen")
+        XCTAssertEqual(redactor.url("/x?scenario=preflight-405-static&page=2"), "/x?scenario=preflight-405-static&page=2")
+        XCTAssertEqual(Redactor(enabled: false).header(name: "Cookie", value: "a=b"), "a=b")
+    }
+}
