@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "CorscopeCapture", dependencies: ["CPcap", "CZlib"]),
         .target(name: "CorscopeReassembly", dependencies: ["CorscopeCapture"]),
         .target(name: "CorscopeHTTP", dependencies: ["CorscopeReassembly", "CZlib"]),
-        .target(name: "CorscopeExchanges", dependencies: ["CorscopeCapture", "CorscopeReassembly", "CorscopeHTTP"]),
+        .target(name: "CorscopeExchanges", dependencies: ["CorscopeCapture", "CorscopeReassembly", "CorscopeHTTP", "CorscopeHAR"]),
         .target(name: "CorscopePairing", dependencies: ["CorscopeHTTP"]),
         .target(name: "CorscopeHAR", dependencies: ["CorscopeHTTP"]),
         .target(name: "BrowserRules"),

@@ -40,7 +40,7 @@ struct AnalyzeCommand: ParsableCommand {
     @Flag(name: .customLong("no-redact"), help: "Show cookies, Authorization and tokens as captured (the report says so at the top).")
     var noRedact = false
 
-    @Argument(help: "pcap or pcapng files, optionally gzip-compressed.")
+    @Argument(help: "pcap or pcapng captures (optionally gzip-compressed) and HAR files, mixed.")
     var files: [String]
 
     func run() throws {
@@ -87,8 +87,8 @@ struct AnalyzeCommand: ParsableCommand {
     /// sees `ExchangeSource`s. A HAR reader plugs in here by returning its own source for `.har`
     /// paths (and adding its byte count to `inputBytes`).
     static func sources(for files: [String]) -> (sources: [ExchangeSource], inputBytes: () -> Int64) {
-        let captures = ExchangeSource.captures(files)
-        return (captures.sources, { captures.statistics().fileBytes })
+        let inputs = ExchangeSources(paths: files)
+        return (inputs.sources, { inputs.bytesRead })
     }
 
     private static func writeFile(_ path: String, _ bytes: [UInt8]) -> Bool {

@@ -24,6 +24,13 @@ public final class ExchangePipeline {
     public private(set) var statistics = PipelineStatistics()
     private var nextConnectionID = 0
 
+    /// A connection id no capture read by this pipeline uses (for exchanges from other
+    /// sources, such as HAR files, read in the same run).
+    public func allocateConnectionID() -> Int {
+        defer { nextConnectionID += 1 }
+        return nextConnectionID
+    }
+
     public init(configuration: Configuration = .init(), onExchange: @escaping (HTTPExchange) -> Void) {
         self.configuration = configuration
         self.onExchange = onExchange

@@ -1,0 +1,135 @@
+import CorscopeCapture
+import CorscopeHAR
+import CorscopeHTTP
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where exchanges come from: one input file, read in order, delivering every exchange and
+/// saying how reading ended. Capture files go through the pcap pipeline; HAR files through the
+/// HAR reader; a command reads both kinds, mixed, the same way.
+public struct ExchangeSource {
+    public enum Kind: String, Sendable {
+        case capture
+        case har
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case complete
+        /// Read only in part (truncated file, read error); what was read was delivered.
+        case partial(String)
+    }
+
+    /// The input's name (its path), as shown in reports.
+    public var name: String
+    public var kind: Kind
+    public var read: (_ deliver: (HTTPExchange) -> Void) throws -> Outcome
+
+    public init(name: String, kind: Kind, read: @escaping (_ deliver: (HTTPExchange) -> Void) throws -> Outcome) {
+        self.name = name
+        self.kind = kind
+        self.read = read
+    }
+}
+
+/// Sources for a list of files, sharing one capture pipeline so connection ids stay unique
+/// across files, HAR connections included.
+public final class ExchangeSources {
+    /// The sources, in the order the files were given.
+    public private(set) var sources: [ExchangeSource]
+    private let pipeline: ExchangePipeline
+    private let relay: ExchangeRelay
+    /// Bytes of HAR files read so far (capture bytes are in the pipeline's statistics).
+    private var harBytes: Int64 = 0
+    public private(set) var harEntries = 0
+
+    public init(paths: [String], configuration: ExchangePipeline.Configuration = .init()) {
+        let relay = ExchangeRelay()
+        let pipeline = ExchangePipeline(configuration: configuration) { relay.deliver?($0) }
+        self.relay = relay
+        self.pipeline = pipeline
+        var sources: [ExchangeSource] = []
+        var harSources: [(Int, String)] = []
+        for (position, path) in paths.enumerated() {
+            if Self.looksLikeHAR(path) {
+                harSources.append((position, path))
+                sources.append(ExchangeSource(name: path, kind: .har) { _ in .complete })
+            } else {
+                sources.append(ExchangeSource(name: path, kind: .capture) { deliver in
+                    try withoutActuallyEscaping(deliver) { deliver in
+                        relay.deliver = deliver
+                        defer { relay.deliver = nil }
+                        let result = try pipeline.read(file: path)
+                        switch result.outcome {
+                        case .complete: return .complete
+                        case .truncated(let message): return .partial("truncated capture (\(message))")
+                        case .readError(let message): return .partial("read stopped early (\(message))")
+                        }
+                    }
+                })
+            }
+        }
+        self.sources = sources
+        // HAR sources need `self` for their counters, so they are made once `self` exists.
+        for (position, path) in harSources {
+            self.sources[position] = ExchangeSource(name: path, kind: .har) { [unowned self] deliver in
+                try self.readHAR(path, deliver: deliver)
+            }
+        }
+    }
+
+    /// The capture pipeline's totals so far.
+    public var statistics: PipelineStatistics { pipeline.statistics }
+
+    /// Bytes of every input read so far.
+    public var bytesRead: Int64 { pipeline.statistics.fileBytes + harBytes }
+
+    private func readHAR(_ path: String, deliver: (HTTPExchange) -> Void) throws -> ExchangeSource.Outcome {
+        let reader = try HARReader(path: path)
+        // HAR connection ids are the exporter's; give them ids after the captures' so every
+        // exchange id stays unique in one run.
+        var mapped: [Int: Int] = [:]
+        let outcome = reader.forEachExchange { exchange in
+            var exchange = exchange
+            let id = mapped[exchange.connection.id] ?? pipeline.allocateConnectionID()
+            mapped[exchange.connection.id] = id
+            exchange.connection.id = id
+            harEntries += 1
+            deliver(exchange)
+        }
+        harBytes += Self.fileSize(path)
+        switch outcome {
+        case .complete:
+            return .complete
+        case .truncated:
+            return .partial(outcome.message ?? "truncated HAR")
+        case .failed(let error, let entriesRead):
+            if entriesRead == 0 { throw error }
+            return .partial("\(error) after \(entriesRead) entries")
+        }
+    }
+
+    /// A HAR is JSON: its first non-blank byte (after an optional UTF-8 BOM) is `{`. Captures
+    /// start with a binary magic number (or gzip's 1f 8b).
+    static func looksLikeHAR(_ path: String) -> Bool {
+        guard let file = fopen(path, "rb") else { return false }
+        defer { fclose(file) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = fread(&buffer, 1, buffer.count, file)
+        var index = 0
+        if count >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF { index = 3 }
+        while index < count, [0x20, 0x09, 0x0A, 0x0D].contains(buffer[index]) { index += 1 }
+        return index < count && buffer[index] == UInt8(ascii: "{")
+    }
+
+    static func fileSize(_ path: String) -> Int64 {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
+    }
+}
+
+/// Forwards the pipeline's exchanges to whichever source is reading.
+final class ExchangeRelay {
+    var deliver: ((HTTPExchange) -> Void)?
+}
