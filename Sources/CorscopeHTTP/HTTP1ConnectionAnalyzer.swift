@@ -198,7 +198,8 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
         switch role {
         case .request:
             requestCount += 1
-            guard let request = message.request.take() else { return }
+            guard let head = message.requestHead.take() else { return }
+            let request = HTTPRequest(head: head, body: message.takeBody(), trailers: message.takeTrailers(), firstByte: message.firstByte, lastByte: message.lastByte)
             if !queue.completeRequest(request, anomalies: message.anomalies) {
                 // Not announced (cannot happen with the parser as written); keep it anyway.
                 queue.appendRequestHead(message.methodKind)
@@ -207,14 +208,14 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
             emitReady()
         case .response:
             responseCount += 1
-            guard let response = message.response.take() else { return }
-            let lastByte = response.lastByte
+            guard let head = message.responseHead.take() else { return }
             if message.disposition == .interim {
                 // A server could send 1xx forever; keep the first few (memory stays bounded).
-                if pendingInterim.count < 16 { pendingInterim.append(response.head) }
+                if pendingInterim.count < 16 { pendingInterim.append(head) }
                 pendingInterimAnomalies.append(contentsOf: message.anomalies)
                 return
             }
+            let response = HTTPResponse(head: head, body: message.takeBody(), trailers: message.takeTrailers(), firstByte: message.firstByte, lastByte: message.lastByte)
             let uncertain = uncertainFromResponse.map { finalResponses >= $0 } ?? false
             if pendingInterim.isEmpty && !uncertain, var front = queue.takeFrontToAnswer() {
                 // Common case: nothing else to merge; emit straight away.
@@ -236,7 +237,7 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
                 requestParser.stop()
             case .normal, .interim:
                 if requestParser.isPaused && !queue.hasUnansweredRequest {
-                    requestParser.resume(time: lastByte)
+                    requestParser.resume(time: message.lastByte)
                 }
             }
         }

@@ -17,8 +17,8 @@ enum BodyFraming: Equatable {
     case untilClose
 }
 
-/// One parsed message, before it is paired into an `HTTPExchange`. It holds the public
-/// message itself, so pairing moves it instead of rebuilding it.
+/// One parsed message, before it is paired into an `HTTPExchange`. The head is stored in its
+/// final public form, so pairing moves it instead of rebuilding it.
 struct HTTP1Message {
     enum Disposition {
         case normal
@@ -30,9 +30,13 @@ struct HTTP1Message {
         case tunnel
     }
 
-    /// Exactly one of the two is set, by the parser's role.
-    var request: HTTPRequest?
-    var response: HTTPResponse?
+    /// Exactly one of the two heads is set, by the parser's role.
+    var requestHead: HTTPRequestHead?
+    var responseHead: HTTPResponseHead?
+    var trailers = HTTPHeaderFields()
+    var body = HTTPBody()
+    var firstByte: Timestamp
+    var lastByte: Timestamp
     var anomalies: [HTTPAnomaly] = []
     var disposition: Disposition = .normal
     var methodKind = RequestMethodKind()
@@ -41,22 +45,18 @@ struct HTTP1Message {
         if !anomalies.contains(anomaly) { anomalies.append(anomaly) }
     }
 
-    var headers: HTTPHeaderFields { request?.head.headers ?? response?.head.headers ?? HTTPHeaderFields() }
-
-    var lastByte: Timestamp { request?.lastByte ?? response?.lastByte ?? .zero }
-
-    /// Sets what is known only at the end: body, trailers, time of the last byte.
-    mutating func finish(body: HTTPBody?, lastByte: Timestamp) {
-        if request != nil {
-            if let body { request!.body = body }
-            request!.lastByte = lastByte
-        } else if response != nil {
-            if let body { response!.body = body }
-            response!.lastByte = lastByte
-        }
+    /// Moves the body out (no reference-count traffic for its arrays).
+    mutating func takeBody() -> HTTPBody {
+        var taken = HTTPBody()
+        swap(&taken, &body)
+        return taken
     }
 
-    mutating func setTrailers(_ trailers: HTTPHeaderFields) {
-        if request != nil { request!.trailers = trailers } else if response != nil { response!.trailers = trailers }
+    mutating func takeTrailers() -> HTTPHeaderFields {
+        var taken = HTTPHeaderFields()
+        swap(&taken, &trailers)
+        return taken
     }
+
+    var headers: HTTPHeaderFields { requestHead?.headers ?? responseHead?.headers ?? HTTPHeaderFields() }
 }

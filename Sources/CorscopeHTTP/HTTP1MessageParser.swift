@@ -389,7 +389,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         let fields = section.fields(in: head)
         var kind = RequestMethodKind()
         kind.requestsUpgrade = interesting.upgrade
-        var built = HTTP1Message()
+        var built = HTTP1Message(firstByte: sectionFirstByte, lastByte: time)
         // The start line was validated by the scanner, so the fixed positions below exist.
         switch role {
         case .request:
@@ -404,9 +404,8 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             let version = HTTPVersion(major: head[i + 5] &- 0x30, minor: head[i + 7] &- 0x30)
             kind.isHEAD = HTTP1Syntax.bytesEqual(method, "HEAD")
             kind.isCONNECT = HTTP1Syntax.bytesEqual(method, "CONNECT")
-            built.request = HTTPRequest(
-                head: HTTPRequestHead(method: String(decoding: method, as: UTF8.self), target: HTTPText.string(target), version: version, headers: fields),
-                firstByte: sectionFirstByte, lastByte: time)
+            built.requestHead = HTTPRequestHead(
+                method: String(decoding: method, as: UTF8.self), target: HTTPText.string(target), version: version, headers: fields)
         case .response:
             let version = HTTPVersion(major: head[5] &- 0x30, minor: head[7] &- 0x30)
             var i = 8
@@ -415,9 +414,8 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             i += 3
             while i < lineEnd, HTTP1Syntax.isOWS(head[i]) { i += 1 }
             let reason = UnsafeRawBufferPointer(rebasing: head[i..<max(i, lineEnd)])
-            built.response = HTTPResponse(
-                head: HTTPResponseHead(version: version, status: status, reason: reason.isEmpty ? "" : HTTPText.string(reason), headers: fields),
-                firstByte: sectionFirstByte, lastByte: time)
+            built.responseHead = HTTPResponseHead(
+                version: version, status: status, reason: reason.isEmpty ? "" : HTTPText.string(reason), headers: fields)
         }
         built.anomalies = anomalies
         built.methodKind = kind
@@ -431,7 +429,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         guard message != nil else { return }
         let trailers = section.fields(in: trailerSection)
         headerFields &+= trailers.count
-        message!.setTrailers(trailers)
+        message!.trailers = trailers
         for anomaly in section.anomalies { message!.flag(anomaly) }
     }
 
@@ -440,11 +438,11 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     /// Decides how the body of the message just parsed is delimited, and where parsing goes.
     private func startBody(_ current: consuming HTTP1Message, time: Timestamp) {
         var framing: BodyFraming
-        if current.request != nil {
+        if current.requestHead != nil {
             delegate.parserDidParseRequestHead(current.methodKind)
             framing = lengthFraming(&current, absentMeans: .none, invalidMeans: .none)
         } else {
-            let status = current.response?.head.status ?? 200
+            let status = current.responseHead?.status ?? 200
             let request = delegate.requestForNextResponse()
             if status < 200 {
                 current.disposition = status == 101 ? .switchedProtocols : .interim
@@ -583,13 +581,11 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     /// Hands a finished message to the delegate and picks the next state.
     private func deliver(_ finished: consuming HTTP1Message, time: Timestamp) {
         if var collected = body.take() {
-            let finishedBody = collected.finish()
-            bodyWireBytes &+= finishedBody.wireLength
-            finished.finish(body: finishedBody, lastByte: time)
+            finished.body = collected.finish()
             for anomaly in collected.anomalies { finished.flag(anomaly) }
-        } else {
-            finished.finish(body: nil, lastByte: time)
+            bodyWireBytes &+= finished.body.wireLength
         }
+        finished.lastByte = time
         switch finished.disposition {
         case .switchedProtocols:
             finished.flag(.protocolSwitched)
@@ -629,7 +625,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                 message = parseHeadSection(UnsafeRawBufferPointer(rebasing: held[0..<section.scannedBytes]), time: lastDataTime)
             }
             message?.flag(anomaly)
-            if let status = message?.response?.head.status, status < 200, status != 101 { message?.disposition = .interim }
+            if let status = message?.responseHead?.status, status < 200, status != 101 { message?.disposition = .interim }
             announceRequestHead()
             bytesParsed &+= carry.count
             completeMessage(time: lastDataTime)
