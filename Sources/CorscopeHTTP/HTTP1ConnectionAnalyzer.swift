@@ -184,7 +184,7 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
         if queue.pendingCount > configuration.maxPendingRequests, var oldest = queue.popOldest() {
             // Dropping the oldest keeps memory bounded; its response, if it ever comes, will
             // be paired with the next request, so pairing is no longer certain.
-            oldest.anomalies.appendOnce(.requestWithoutResponse)
+            if oldest.response == nil { oldest.anomalies.appendOnce(.requestWithoutResponse) }
             if uncertainFromResponse == nil { uncertainFromResponse = finalResponses }
             emitExchange(oldest)
         }

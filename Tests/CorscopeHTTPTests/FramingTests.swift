@@ -217,3 +217,22 @@ extension FramingTests {
         XCTAssertEqual(stats.responses, 1001)
     }
 }
+
+extension FramingTests {
+    func testStatisticsAddUpAcrossConnections() {
+        let first = Harness().run([.client(bytes("GET / HTTP/1.1\r\nA: 1\r\n\r\n")), .server(bytes("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"))]).statistics
+        let second = Harness().run([.client(bytes("xx")), .clientGap(10), .server(bytes("HTTP/1.1 204 No Content\r\n\r\n"))]).statistics
+        var total = HTTPStreamStatistics()
+        total += first
+        total += second
+        XCTAssertEqual(first.headerFields, 2)
+        XCTAssertEqual(first.bodyWireBytes, 3)
+        XCTAssertEqual(second.skippedBytes, 2)
+        XCTAssertEqual(second.gapBytes, 10)
+        XCTAssertEqual(total.exchanges, 2)
+        XCTAssertEqual(total.requests, 1)
+        XCTAssertEqual(total.responses, 2)
+        XCTAssertEqual(total.requestBytesParsed, first.requestBytesParsed)
+        XCTAssertEqual(total.responseBytesParsed, first.responseBytesParsed + 27)
+    }
+}
