@@ -36,7 +36,7 @@ struct ExchangesCommand: ParsableCommand {
     @Option(name: .long, help: "Bytes of each body kept (decoded) for analysis.")
     var keptBodyBytes = HTTPConfiguration().keptBodyBytes
 
-    @Argument(help: "pcap or pcapng files, optionally gzip-compressed.")
+    @Argument(help: "pcap or pcapng captures (optionally gzip-compressed) and HAR files, mixed.")
     var files: [String]
 
     func run() throws {
@@ -61,32 +61,28 @@ struct ExchangesCommand: ParsableCommand {
                 output.write(ExchangeLine.format(judged))
             }
         }
-        // The counts are the pipeline's (issue: capture → exchanges); verdict counts come from
-        // `analyze`, so --stats measures the pipeline alone.
-        let pipeline = ExchangePipeline(configuration: configuration) { exchange in
-            guard printEach else { return }
-            for judged in judge.judge(exchange) { emit(judged) }
-        }
+        // The counts are the pipeline's; verdict counts come from `analyze`, so --stats
+        // measures the pipeline alone.
+        let inputs = ExchangeSources(paths: files, configuration: configuration)
 
         let started = Terminal.monotonicSeconds()
         let showProgress = progress ?? Terminal.stderrIsTerminal
         var failures = 0
         var warnings = 0
-        for file in files {
-            let bar = showProgress ? ProgressBar(label: file) : nil
+        for source in inputs.sources {
+            let bar = showProgress ? ProgressBar(label: source.name) : nil
+            inputs.progress = bar.map { bar in
+                { consumed, total in bar.update(consumed: consumed, total: total, exchanges: inputs.statistics.exchanges) }
+            }
             do {
-                let result = try pipeline.read(file: file, progress: bar.map { bar in
-                    { consumed, total in bar.update(consumed: consumed, total: total, exchanges: pipeline.statistics.exchanges) }
-                })
+                let outcome = try source.read { exchange in
+                    guard printEach else { return }
+                    for judged in judge.judge(exchange) { emit(judged) }
+                }
                 bar?.clear()
-                switch result.outcome {
-                case .complete: break
-                case .truncated(let message):
+                if case .partial(let message) = outcome {
                     warnings += 1
-                    Terminal.warn("warning: \(file): truncated capture (\(message)); analysed the \(result.statistics.capture.packets) packets before the cut")
-                case .readError(let message):
-                    warnings += 1
-                    Terminal.warn("warning: \(file): read stopped early (\(message)); analysed the \(result.statistics.capture.packets) packets before it")
+                    Terminal.warn("warning: \(source.name): \(message); analysed everything before it")
                 }
             } catch {
                 bar?.clear()
@@ -98,7 +94,7 @@ struct ExchangesCommand: ParsableCommand {
         output.write(json.bytes)
         json.removeAll()
 
-        let totals = pipeline.statistics
+        let totals = inputs.statistics
         if stats {
             if asJSON {
                 output.write(StatisticsReport.json(totals))

@@ -60,7 +60,7 @@ public final class ExchangeSources {
                     try withoutActuallyEscaping(deliver) { deliver in
                         relay.deliver = deliver
                         defer { relay.deliver = nil }
-                        let result = try pipeline.read(file: path)
+                        let result = try pipeline.read(file: path, progress: relay.progress)
                         switch result.outcome {
                         case .complete: return .complete
                         case .truncated(let message): return .partial("truncated capture (\(message))")
@@ -79,8 +79,19 @@ public final class ExchangeSources {
         }
     }
 
-    /// The capture pipeline's totals so far.
-    public var statistics: PipelineStatistics { pipeline.statistics }
+    /// Called now and then while a capture is read, with (bytes consumed, file size).
+    public var progress: ((Int64, Int64) -> Void)? {
+        get { relay.progress }
+        set { relay.progress = newValue }
+    }
+
+    /// Totals so far: the capture pipeline's, plus the exchanges of HAR files.
+    public var statistics: PipelineStatistics {
+        var totals = pipeline.statistics
+        totals.add(harStatistics)
+        return totals
+    }
+    private var harStatistics = PipelineStatistics()
 
     /// Bytes of every input read so far.
     public var bytesRead: Int64 { pipeline.statistics.fileBytes + harBytes }
@@ -90,15 +101,19 @@ public final class ExchangeSources {
         // HAR connection ids are the exporter's; give them ids after the captures' so every
         // exchange id stays unique in one run.
         var mapped: [Int: Int] = [:]
+        var reorder = TimeOrderBuffer(capacity: Self.harReorderWindow)
         let outcome = reader.forEachExchange { exchange in
             var exchange = exchange
             let id = mapped[exchange.connection.id] ?? pipeline.allocateConnectionID()
             mapped[exchange.connection.id] = id
             exchange.connection.id = id
             harEntries += 1
-            deliver(exchange)
+            harStatistics.count(exchange)
+            if let ready = reorder.insert(exchange) { deliver(ready) }
         }
+        for exchange in reorder.drain() { deliver(exchange) }
         harBytes += Self.fileSize(path)
+        harStatistics.fileBytes += Self.fileSize(path)
         switch outcome {
         case .complete:
             return .complete
@@ -109,6 +124,11 @@ public final class ExchangeSources {
             return .partial("\(error) after \(entriesRead) entries")
         }
     }
+
+    /// HAR entries are in the order the page asked for them (`startedDateTime`), so a request
+    /// is listed before the preflight the browser sent for it. Exchanges are handed on in the
+    /// order their requests went on the wire instead, through a bounded window.
+    static let harReorderWindow = 512
 
     /// A HAR is JSON: its first non-blank byte (after an optional UTF-8 BOM) is `{`. Captures
     /// start with a binary magic number (or gzip's 1f 8b).
@@ -132,4 +152,31 @@ public final class ExchangeSources {
 /// Forwards the pipeline's exchanges to whichever source is reading.
 final class ExchangeRelay {
     var deliver: ((HTTPExchange) -> Void)?
+    var progress: ((Int64, Int64) -> Void)?
+}
+
+/// Holds up to `capacity` exchanges and hands them back in order of their request's first byte.
+struct TimeOrderBuffer {
+    let capacity: Int
+    private var held: [HTTPExchange] = []
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    private static func time(_ exchange: HTTPExchange) -> Timestamp {
+        exchange.request?.firstByte ?? exchange.response?.firstByte ?? exchange.connection.firstSeen
+    }
+
+    /// Adds one; returns the earliest when the window is full.
+    mutating func insert(_ exchange: HTTPExchange) -> HTTPExchange? {
+        let time = Self.time(exchange)
+        var index = held.count
+        while index > 0, Self.time(held[index - 1]) > time { index -= 1 }
+        held.insert(exchange, at: index)
+        return held.count > capacity ? held.removeFirst() : nil
+    }
+
+    mutating func drain() -> [HTTPExchange] {
+        defer { held.removeAll() }
+        return held
+    }
 }

@@ -79,14 +79,19 @@ struct HAREntryMapper {
             head: HTTPRequestHead(method: method, target: url, version: requestVersion, headers: requestHeaders),
             body: requestBody, firstByte: timing.requestFirstByte, lastByte: timing.requestLastByte)
 
-        // Response: status 0 (or none) means the browser got nothing usable.
+        // Response: status 0 (or none) with no headers means the browser got nothing usable.
+        // Status 0 *with* headers is a response the browser received and then refused (a CORS
+        // failure as some exporters record it): its headers say why, so it is kept, with the
+        // wire status when the exporter kept one (`_wireStatus`, corscope's Chromium harness).
         let responseRef = entry["response"].flatMap { $0.kind == .object ? $0 : nil }
-        let status = responseRef?["status"]?.int ?? 0
+        let recordedStatus = responseRef?["status"]?.int ?? 0
         let browserError = Self.nonEmpty(responseRef?["_error"]?.string) ?? Self.nonEmpty(entry["_error"]?.string)
+        let refusedWithHeaders = recordedStatus == 0 && !(responseRef?["headers"]?.elements.isEmpty ?? true)
+        let status = refusedWithHeaders ? (responseRef?["_wireStatus"]?.int ?? 0) : recordedStatus
         var httpResponse: HTTPResponse?
         var responseHeaders = HTTPHeaderFields()
-        var errorText = browserError
-        if let responseRef, status > 0 {
+        var errorText = browserError ?? (refusedWithHeaders ? "status 0" : nil)
+        if let responseRef, status > 0 || refusedWithHeaders {
             let (headers, hadStartLine) = Self.headerFields(responseRef["headers"])
             responseHeaders = headers
             if hadStartLine, !anomalies.contains(.malformedHeaderLine) { anomalies.append(.malformedHeaderLine) }

@@ -6,11 +6,25 @@ enum CORSInput {
     /// The absolute URL of a captured request. The capture holds plaintext HTTP only (TLS cannot
     /// be read from the wire), so the scheme is `http` unless the target is already absolute.
     static func url(of exchange: HTTPExchange) -> String? {
+        if let har = exchange.har { return har.url }
         guard let head = exchange.request?.head else { return nil }
         if head.target.hasPrefix("http://") || head.target.hasPrefix("https://") { return head.target }
         let host = head.headers.first(named: "Host") ?? exchange.connection.server.description
         let path = head.target.hasPrefix("/") ? head.target : "/" + head.target
         return "http://" + host + path
+    }
+
+    /// A HAR may show a request's provisional headers only, without the `Origin` the browser
+    /// sent. When the page's origin is known and the URL is cross-origin, the browser did send
+    /// it: the exchange gets it back so that pairing and the rules see the request as sent.
+    static func withBrowserOrigin(_ exchange: HTTPExchange) -> HTTPExchange {
+        guard let har = exchange.har, let head = exchange.request?.head, !head.headers.contains(named: "Origin"),
+              let page = (har.pageURL ?? har.initiatorURL).flatMap({ Origin(url: $0) }),
+              let target = Origin(url: har.url), !page.isSameOrigin(as: target),
+              mode(forResourceType: har.resourceType) == nil, har.resourceType?.lowercased() != "other" else { return exchange }
+        var restored = exchange
+        restored.request!.head.headers.append(name: Array("Origin".utf8), value: Array(page.serialized.utf8))
+        return restored
     }
 
     static func headers(_ fields: HTTPHeaderFields) -> HTTPHeaders {
@@ -21,11 +35,37 @@ enum CORSInput {
         guard let head = exchange.request?.head, let url = url(of: exchange) else { return nil }
         let headers = headers(head.headers)
         let mode = head.headers.first(named: "Sec-Fetch-Mode").flatMap(RequestMode.init(secFetchMode:))
-        // The wire cannot show the credentials mode; a sent cookie proves it. An Authorization
-        // header may be the page's own (listed in the preflight): the engine weighs that one.
-        let credentials: CredentialsMode = head.headers.contains(named: "Cookie") ? .include : .unknown
+            ?? exchange.har.flatMap { Self.mode(forResourceType: $0.resourceType) }
+        // The wire cannot show the credentials mode; a sent cookie proves it (in a HAR, so does
+        // its cookies list). An Authorization header may be the page's own (listed in the
+        // preflight): the engine weighs that one.
+        let sentCookies = head.headers.contains(named: "Cookie") || !(exchange.har?.requestCookieNames.isEmpty ?? true)
+        let credentials: CredentialsMode = sentCookies ? .include : .unknown
+        let initiator = (exchange.har?.pageURL ?? exchange.har?.initiatorURL).flatMap { Origin(url: $0) }
         return CORSRequest(method: head.method, url: url, headers: headers, mode: mode, credentials: credentials,
-                           redirectedFrom: redirectedFrom)
+                           initiatorOrigin: initiator, redirectedFrom: redirectedFrom)
+    }
+
+    /// Chrome's `_resourceType` says what kind of load an entry was.
+    static func mode(forResourceType type: String?) -> RequestMode? {
+        switch type?.lowercased() {
+        case "document": return .navigate
+        case "websocket": return .websocket
+        case "image", "script", "stylesheet", "font", "media": return nil
+        default: return nil
+        }
+    }
+
+    /// fetch() or XMLHttpRequest: the console message names it. Only a HAR can tell.
+    static func initiator(of exchange: HTTPExchange) -> ResourceInitiator {
+        switch exchange.har?.resourceType?.lowercased() {
+        case "xhr": return .xmlHttpRequest
+        case "image": return .image
+        case "script": return .script
+        case "stylesheet": return .stylesheet
+        case "font": return .font
+        default: return .fetch
+        }
     }
 
     static func response(from response: HTTPResponse) -> CORSResponse {

@@ -52,6 +52,7 @@ public final class ExchangeJudge {
 
     /// Judges one exchange; returns it and any held preflight that is now decided, in order.
     public func judge(_ exchange: HTTPExchange) -> [JudgedExchange] {
+        let exchange = CORSInput.withBrowserOrigin(exchange)
         let now = exchange.request?.firstByte ?? exchange.response?.firstByte ?? exchange.connection.firstSeen
         var ready = releaseExpired(before: now)
         let judged = judgeNow(exchange)
@@ -65,6 +66,14 @@ public final class ExchangeJudge {
         if let preflight = judged.preflight, let index = heldIndex.removeValue(forKey: preflight.id),
            var released = held[index]?.judged {
             held[index] = nil
+            // A HAR lists the request even when its preflight failed: then the preflight
+            // carries the request's verdict.
+            if judged.verdict.kind == .blocked, judged.verdict.failure?.error.concernsPreflight == true {
+                released.verdict = judged.verdict
+                ready.append(released)
+                ready.append(judged)
+                return ready
+            }
             released.verdict.kind = .passed
             released.verdict.failure = nil
             released.verdict.missingEvidence = []
@@ -166,7 +175,7 @@ public final class ExchangeJudge {
         case .none:
             let verdict = CORSEngine.evaluate(CORSExchange(request: request, response: response, preflight: .none),
                                               context: context(for: exchange))
-            return JudgedExchange(exchange: exchange, role: .request, verdict: verdict)
+            return JudgedExchange(exchange: exchange, role: .request, verdict: harFailure(exchange, request: request, verdict: verdict))
         }
     }
 
@@ -202,7 +211,22 @@ public final class ExchangeJudge {
 
     private func context(for exchange: HTTPExchange) -> EvaluationContext {
         let time = exchange.request?.firstByte ?? exchange.connection.firstSeen
-        return EvaluationContext(profile: profile, requestTime: Self.seconds(time))
+        return EvaluationContext(profile: profile, initiator: CORSInput.initiator(of: exchange), requestTime: Self.seconds(time))
+    }
+
+    /// A HAR entry the browser failed (`_error`, status 0) with no response recorded: the HAR is
+    /// the browser's own account, so it was blocked, though the response that would say why
+    /// is not there.
+    private func harFailure(_ exchange: HTTPExchange, request: CORSRequest, verdict: CORSVerdict) -> CORSVerdict {
+        guard let har = exchange.har, let error = har.error, exchange.response == nil,
+              verdict.kind == .undecidable, verdict.failure == nil else { return verdict }
+        var blocked = verdict
+        blocked.kind = .blocked
+        blocked.missingEvidence = ["the response headers (the HAR recorded none)"]
+        blocked.outcomesByCredentials = []
+        blocked.explanation = "The browser failed this request (\(error)) and the HAR holds no response. For a cross-origin request with an Origin header that is almost always a CORS failure; a capture of the same traffic, or a HAR export that keeps the failed response's headers, names the reason."
+        blocked.notes.append("Verdict taken from the HAR's own evidence (\(error)), not from response headers.")
+        return blocked
     }
 
     static func seconds(_ time: Timestamp) -> Double {

@@ -8,7 +8,7 @@ final class AnalyzeCommandTests: XCTestCase {
         let binary = try Support.binary()
         for format in ["markdown", "html", "json", "sarif", "junit"] {
             let arguments = ["analyze", "--format", format, "--fail-on", "never",
-                             "Captures/nginx-cors.pcap", "Captures/chromium-cors.pcapng"]
+                             "Captures/nginx-cors.pcap", "Captures/chromium/chromium-cors.pcapng"]
             let first = try Support.run(binary, arguments)
             let second = try Support.run(binary, arguments)
             XCTAssertEqual(first.status, 0, first.stderr)

@@ -18,7 +18,7 @@ final class FormatTests: XCTestCase {
     }
 
     func testJSONValidatesAgainstTheSchema() throws {
-        for report in [try Self.richReport(), try Support.report(capture: "chromium-cors.pcapng"),
+        for report in [try Self.richReport(), try Support.report(capture: "chromium/chromium-cors.pcapng"),
                        Support.report([]), try Self.richReport(redact: false)] {
             let file = try Support.temporaryFile(ReportFormat.json.render(report), suffix: ".json")
             defer { try? FileManager.default.removeItem(at: file) }

@@ -39,7 +39,7 @@ final class RedactionTests: XCTestCase {
     }
 
     func testNoCanaryInAnyFormat() throws {
-        for capture in ["nginx-cors.pcap", "chromium-cors.pcapng"] {
+        for capture in ["nginx-cors.pcap", "chromium/chromium-cors.pcapng"] {
             let report = Support.report(try Self.plantedExchanges(capture))
             XCTAssertGreaterThan(report.totals.blocked, 0)
             XCTAssertTrue(report.redacted)

@@ -81,7 +81,7 @@ final class ReportBuilderTests: XCTestCase {
     }
 
     func testRealChromiumCaptureDropsQueriesFromEndpoints() throws {
-        let report = try Support.report(capture: "chromium-cors.pcapng")
+        let report = try Support.report(capture: "chromium/chromium-cors.pcapng")
         let groups = report.origins.flatMap(\.groups)
         XCTAssertFalse(groups.isEmpty)
         for group in groups { XCTAssertFalse(group.pathTemplate.contains("?"), group.pathTemplate) }
@@ -165,7 +165,7 @@ final class ReportBuilderTests: XCTestCase {
         options.limits.maxOrigins = 2
         let builder = ReportBuilder(options: options)
         let judge = ExchangeJudge()
-        for exchange in many { builder.add(judge.judge(exchange)) }
+        for exchange in many { judge.judge(exchange).forEach(builder.add) }
         let report = builder.finish()
         XCTAssertEqual(report.origins.map(\.origin), [ReportBuilder.otherOrigins, "https://site0.example", "https://site1.example"])
         XCTAssertEqual(report.origins[0].blocked, 3)
@@ -183,7 +183,7 @@ final class ReportBuilderTests: XCTestCase {
             var copy = base
             copy.index = 1000 + i
             copy.request!.head.target = "/api/items/\(i)/notfound?page=\(i)"
-            builder.add(judge.judge(copy))
+            judge.judge(copy).forEach(builder.add)
         }
         let report = builder.finish()
         let group = try XCTUnwrap(report.origins.first?.groups.first)

@@ -30,7 +30,8 @@ enum Support {
         options.inputs = inputs
         let builder = ReportBuilder(options: options)
         let judge = ExchangeJudge(profile: profile)
-        for exchange in exchanges { builder.add(judge.judge(exchange)) }
+        for exchange in exchanges { judge.judge(exchange).forEach(builder.add) }
+        judge.finish().forEach(builder.add)
         return builder.finish()
     }
 

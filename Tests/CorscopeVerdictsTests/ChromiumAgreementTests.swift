@@ -62,6 +62,28 @@ final class ChromiumAgreementTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(total, 50)
     }
 
+    /// The HAR of the same run, read like a user's DevTools export: judged from the HAR alone.
+    func testVerdictsFromTheHAREqualChromium() throws {
+        var agreed = 0
+        var total = 0
+        var disagreements: [String] = []
+        for (resultsURL, captureURL) in try Self.recordings() {
+            let har = captureURL.deletingPathExtension().appendingPathExtension("har")
+            guard FileManager.default.fileExists(atPath: har.path) else { continue }
+            let chromium = try Self.chromiumOutcomes(resultsURL)
+            let ours = try Self.corscopeVerdicts(har)
+            for (scenario, expected) in chromium.sorted(by: { $0.key < $1.key }) {
+                total += 1
+                let (agrees, text) = ours[scenario].map { Self.agrees($0, with: expected) } ?? (false, "no entry")
+                if agrees { agreed += 1 } else { disagreements.append("\(scenario): Chromium \(expected), corscope \(text)") }
+            }
+        }
+        print("Chromium agreement from the HAR: \(agreed)/\(total) scenarios")
+        for line in disagreements { print("  HAR disagreement: " + line) }
+        XCTAssertGreaterThanOrEqual(total, 50)
+        XCTAssertTrue(disagreements.isEmpty, disagreements.joined(separator: "\n"))
+    }
+
     /// Chromium's outcome per scenario: blocked when DevTools reported a CORS error for any of
     /// its requests, passed when its last request got a response.
     static func chromiumOutcomes(_ url: URL) throws -> [String: ChromiumOutcome] {
@@ -92,13 +114,13 @@ final class ChromiumAgreementTests: XCTestCase {
     static func corscopeVerdicts(_ capture: URL) throws -> [String: [JudgedExchange]] {
         let judge = ExchangeJudge(profile: .chromium)
         var byScenario: [String: [JudgedExchange]] = [:]
+        let inputs = ExchangeSources(paths: [capture.path])
         func file(_ judged: JudgedExchange) {
             guard let target = judged.exchange.request?.head.target, let range = target.range(of: "scenario=") else { return }
             let name = String(target[range.upperBound...].prefix { $0 != "&" })
             byScenario[name, default: []].append(judged)
         }
-        let pipeline = ExchangePipeline { exchange in judge.judge(exchange).forEach(file) }
-        _ = try pipeline.read(file: capture.path)
+        for source in inputs.sources { _ = try source.read { exchange in judge.judge(exchange).forEach(file) } }
         judge.finish().forEach(file)
         return byScenario
     }
