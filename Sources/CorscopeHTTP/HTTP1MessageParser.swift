@@ -398,10 +398,17 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             let method = UnsafeRawBufferPointer(rebasing: head[0..<i])
             while head[i] == HTTP1Syntax.space { i += 1 }
             let targetStart = i
-            while head[i] != HTTP1Syntax.space { i += 1 }
+            while i < lineEnd, head[i] != HTTP1Syntax.space { i += 1 }
             let target = UnsafeRawBufferPointer(rebasing: head[targetStart..<i])
-            while head[i] == HTTP1Syntax.space { i += 1 }
-            let version = HTTPVersion(major: head[i + 5] &- 0x30, minor: head[i + 7] &- 0x30)
+            while i < lineEnd, head[i] == HTTP1Syntax.space { i += 1 }
+            let version: HTTPVersion
+            if i + 8 <= lineEnd, HTTP1Syntax.checkVersion(head, at: i, end: lineEnd, strict: false) != .invalid {
+                version = HTTPVersion(major: head[i + 5] &- 0x30, minor: head[i + 7] &- 0x30)
+            } else {
+                // No (or a mangled) version on the request line, accepted by the tolerant scanner.
+                version = .http1_0
+                anomalies.appendOnce(.invalidRequestLine)
+            }
             kind.isHEAD = HTTP1Syntax.bytesEqual(method, "HEAD")
             kind.isCONNECT = HTTP1Syntax.bytesEqual(method, "CONNECT")
             built.requestHead = HTTPRequestHead(

@@ -114,9 +114,34 @@ enum HTTP1Syntax {
             i += 1
         }
         if i == end { return outOfBytes }
-        if i == targetStart || buf[i] != space { return .invalid }
+        if i == targetStart { return .invalid }
+        // Tolerant mode takes a request line without a version (`GET /path`, as HTTP/0.9 wrote
+        // it and broken clients still do); the parser flags it.
+        if !strict, buf[i] == cr || buf[i] == lf {
+            if buf[i] == cr {
+                i += 1
+                if i == end { return outOfBytes }
+            }
+            return buf[i] == lf ? .valid(lineFeed: i) : .invalid
+        }
+        if buf[i] != space { return .invalid }
         while i < end, buf[i] == space { i += 1 }
-        return checkVersionThenEOL(buf, at: i, end: end, strict: strict, outOfBytes: outOfBytes)
+        let versioned = checkVersionThenEOL(buf, at: i, end: end, strict: strict, outOfBytes: outOfBytes)
+        guard !strict, versioned == .invalid else { return versioned }
+        // Tolerant mode also takes a mangled version (`HTTP/1.`): one last token that starts
+        // like a version, then the end of the line.
+        for k in 0..<5 {
+            if i == end { return outOfBytes }
+            if buf[i] != StaticString("HTTP/").utf8Start[k] { return .invalid }
+            i += 1
+        }
+        while i < end, buf[i] > space, buf[i] != 0x7F { i += 1 }
+        if i == end { return outOfBytes }
+        if buf[i] == cr {
+            i += 1
+            if i == end { return outOfBytes }
+        }
+        return buf[i] == lf ? .valid(lineFeed: i) : .invalid
     }
 
     /// `HTTP/d.d` then `[CR] LF`.

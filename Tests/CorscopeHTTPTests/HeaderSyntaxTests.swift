@@ -104,3 +104,35 @@ final class HeaderSyntaxTests: XCTestCase {
         XCTAssertGreaterThan(stats.skippedBytes, 0)
     }
 }
+
+/// Request lines broken the way a real scanner's probes break them (zeek's http_methods.pcap,
+/// against a real server): tolerated where tshark tolerates them too, flagged.
+final class TolerantRequestLineTests: XCTestCase {
+    func testRequestLineWithoutVersionOrWithAMangledOneIsParsedAndFlagged() {
+        for (line, method, target) in [("OPTIONS HTTP/1.1\n", "OPTIONS", "HTTP/1.1"),
+                                       ("GET /HTTP/1.1\n", "GET", "/HTTP/1.1"),
+                                       ("GET / HTTP/1.\n", "GET", "/")] {
+            let (exchanges, _) = Harness().run([
+                .client(bytes(line + "Host: www.google.com\n\n")),
+                .server(bytes("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")),
+            ])
+            XCTAssertEqual(exchanges.count, 1, line)
+            XCTAssertEqual(exchanges.first?.request?.head.method, method, line)
+            XCTAssertEqual(exchanges.first?.request?.head.target, target, line)
+            XCTAssertEqual(exchanges.first?.request?.head.headers.first(named: "Host"), "www.google.com")
+            XCTAssertEqual(exchanges.first?.response?.head.status, 400)
+            XCTAssertTrue(exchanges.first?.anomalies.contains(.invalidRequestLine) == true, line)
+        }
+    }
+
+    func testALineWithoutSpacesIsNotARequest() {
+        let (exchanges, stats) = Harness().run([
+            .client(bytes("OPTIONSHTTP/1.1\nHost: www.google.com\n\n")),
+            .server(bytes("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")),
+        ])
+        XCTAssertEqual(exchanges.count, 1)
+        XCTAssertNil(exchanges[0].request)
+        XCTAssertTrue(exchanges[0].anomalies.contains(.responseWithoutRequest))
+        XCTAssertGreaterThan(stats.skippedBytes, 0)
+    }
+}
