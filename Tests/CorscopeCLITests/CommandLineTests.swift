@@ -28,7 +28,9 @@ final class CommandLineTests: XCTestCase {
         return found
     }
 
-    func run(_ arguments: [String]) throws -> Run {
+    func run(_ arguments: [String]) throws -> Run { try Self.run(arguments) }
+
+    static func run(_ arguments: [String]) throws -> Run {
         let process = Process()
         process.executableURL = try Self.binary()
         process.arguments = arguments
@@ -155,5 +157,33 @@ final class CommandLineTests: XCTestCase {
         let result = try run(["exchanges", "--help"])
         XCTAssertEqual(result.status, 0)
         XCTAssertTrue(result.stdout.contains("--json") && result.stdout.contains("--stats") && result.stdout.contains("--browser"))
+    }
+}
+
+/// Reports/ holds what `corscope analyze` writes for the bundled captures; it must be current.
+final class ReportsAreCurrentTests: XCTestCase {
+    func testCommittedReportsEqualFreshOnes() throws {
+        let root = CommandLineTests.packageRoot
+        let inputs = try String(contentsOf: root.appendingPathComponent("Reports/inputs.txt"), encoding: .utf8)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("corscope-reports-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var stale: [String] = []
+        var compared = 0
+        for line in inputs.split(separator: "\n") {
+            let parts = line.split(separator: " ").map(String.init)
+            guard parts.count == 2 else { continue }
+            for (format, ext) in [("markdown", "md"), ("html", "html"), ("json", "json"), ("sarif", "sarif"), ("junit", "junit.xml")] {
+                let fresh = scratch.appendingPathComponent("\(parts[1]).\(ext)")
+                let result = try CommandLineTests.run(["analyze", "--format", format, "--fail-on", "never",
+                                                          "--output", fresh.path, parts[0]])
+                XCTAssertEqual(result.status, 0, result.stderr)
+                let committed = root.appendingPathComponent("Reports/\(parts[1]).\(ext)")
+                if (try? Data(contentsOf: committed)) != (try? Data(contentsOf: fresh)) { stale.append(committed.lastPathComponent) }
+                compared += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(compared, 25)
+        XCTAssertTrue(stale.isEmpty, "Reports/ is stale (run `make reports`): \(stale)")
     }
 }
