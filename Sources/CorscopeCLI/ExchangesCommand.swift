@@ -116,7 +116,11 @@ enum ExchangeLine {
         var line = ""
         let time = exchange.request?.firstByte ?? exchange.response?.firstByte ?? exchange.connection.firstSeen
         line += UTCTime.format(time)
-        line += "  \(exchange.connection.client) → \(exchange.connection.server)  "
+        if let har = exchange.har {
+            line += "  HAR entry \(har.entryIndex) → \(har.serverAddress ?? "?")  "
+        } else {
+            line += "  \(exchange.connection.client) → \(exchange.connection.server)  "
+        }
         if let request = exchange.request {
             line += "\(request.head.method) \(request.head.target)"
         } else {

@@ -12,8 +12,15 @@ public enum ExchangeJSON {
         json.key("id"); json.string(exchange.id)
         json.key("connection"); json.int(exchange.connection.id)
         json.key("index"); json.int(exchange.index)
-        json.key("client"); json.string(exchange.connection.client.description)
-        json.key("server"); json.string(exchange.connection.server.description)
+        if let har = exchange.har {
+            // A HAR has no client address, and the server's only when the exporter wrote it.
+            json.key("client"); json.null()
+            json.key("server")
+            if let server = har.serverAddress { json.string(server) } else { json.null() }
+        } else {
+            json.key("client"); json.string(exchange.connection.client.description)
+            json.key("server"); json.string(exchange.connection.server.description)
+        }
         json.key("request")
         if let request = exchange.request {
             json.beginObject()
@@ -55,7 +62,28 @@ public enum ExchangeJSON {
         json.beginArray()
         for anomaly in exchange.anomalies { json.string(anomaly.rawValue) }
         json.endArray()
+        if let har = exchange.har { writeHAREvidence(har, to: &json) }
         extra?(&json)
+        json.endObject()
+    }
+
+    private static func writeHAREvidence(_ har: HAREvidence, to json: inout JSONWriter) {
+        func optional(_ key: StaticString, _ value: String?) {
+            json.key(key)
+            if let value { json.string(value) } else { json.null() }
+        }
+        json.key("har")
+        json.beginObject()
+        json.key("file"); json.string(har.file)
+        json.key("entry"); json.int(har.entryIndex)
+        optional("pageref", har.pageref)
+        optional("pageURL", har.pageURL)
+        optional("resourceType", har.resourceType)
+        optional("initiatorType", har.initiatorType)
+        optional("initiatorURL", har.initiatorURL)
+        optional("error", har.error)
+        json.key("sanitized"); json.bool(har.isSanitized)
+        optional("creator", har.creator)
         json.endObject()
     }
 
