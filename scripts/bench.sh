@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-record() {
+prepare_server() {
   local port=18931
   mkdir -p "$work/logs"
   # A CORS API the way it is usually configured: origin reflection, credentials, Vary.
@@ -70,6 +70,10 @@ request = function()
     ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36" })
 end
 LUA
+}
+
+record() {
+  local port=18931
   nginx -c "$work/nginx.conf" -p "$work"
   sleep 0.5
   tcpdump -i lo -s 0 -B 262144 -U -w "$capture.tmp" "tcp port $port" 2>"$work/tcpdump.log" &
@@ -90,6 +94,7 @@ LUA
   mv "$capture.tmp" "$capture"
 }
 
+prepare_server
 if [ ! -f "$capture" ] || [ "$(( $(stat -c %s "$capture") / 1000000 ))" -lt "$MIN_MB" ]; then
   echo "recording $capture (>= $MIN_MB MB of nginx + wrk traffic on loopback)..." >&2
   record
@@ -150,5 +155,33 @@ fi
 har_mb=$(awk -v s="$(stat -c %s "$har")" 'BEGIN { printf "%.1f", s / 1e6 }')
 read -r har_s har_kb < <(run har "$CORSCOPE" analyze --format json --fail-on never "$har")
 echo "HAR: $har  $har_mb MB: analyze --format json in $har_s s = $(rate "$har_mb" "$har_s") MB/s, peak RSS $((har_kb / 1024))M (target >= 50 MB/s)"
+# Live: corscope watch on lo while wrk drives the same nginx CORS API; exchanges/s handled and
+# kernel drops (the goal: no drops at 50k exchanges/s).
+if [ "${BENCH_WATCH:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
+  port=18932
+  sed "s/127.0.0.1:18931/127.0.0.1:$port/" "$work/nginx.conf" > "$work/nginx-watch.conf" 2>/dev/null || true
+  if [ -s "$work/nginx-watch.conf" ]; then
+    nginx -c "$work/nginx-watch.conf" -p "$work"
+    sleep 0.5
+    "$CORSCOPE" watch -i lo --filter "tcp port $port" --buffer-size 64 --duration 20 --events /dev/null \
+      --output "$work/watch.json" --report-interval 60 > /dev/null 2> "$work/watch.err" &
+    watch_pid=$!
+    sleep 2
+    timeout 60 wrk -t 2 -c 64 -d 10s -s "$work/cors.lua" "http://127.0.0.1:$port/" > "$work/wrk-watch.txt" || true
+    wait "$watch_pid" || true
+    kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    python3 - "$work/watch.json" "$work/wrk-watch.txt" <<'PY'
+import json, re, sys
+report = json.load(open(sys.argv[1]))
+wrk = open(sys.argv[2]).read()
+sent = re.search(r"(\d+) requests in", wrk)
+print("live watch on lo: %d exchanges handled in %.1f s (wrk sent %s requests, %s/s); kernel drops %d, interface drops %d" % (
+    report["exchanges"], report["seconds"], sent.group(1) if sent else "?",
+    re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1) if "Requests/sec" in wrk else "?",
+    report["kernel"]["dropped"], report["kernel"]["interfaceDropped"]))
+PY
+  fi
+fi
+
 echo "targets: --stats >= 300 MB/s, --json >= 100 MB/s, analyze >= 300 MB/s, peak RSS <= 100 MB"
 echo "corscope ratio to a bare libpcap loop is in the capture benchmark: CORSCOPE_BENCH_CAPTURE=$capture swift test -c release --filter ThroughputBenchmark"
