@@ -1,6 +1,7 @@
 import CorscopeExchanges
 import CorscopeHTTP
 import Foundation
+import CorscopeTestSupport
 import XCTest
 
 /// The exchanges corscope reassembles, checked against tshark's HTTP dissector on every capture
@@ -26,8 +27,7 @@ final class TsharkExchangeDifferentialTests: XCTestCase {
         var description: String { "\(client)->\(server) \(method) \(target) \(status.map(String.init) ?? "-")" }
     }
 
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = PackagePaths.root
 
     static func captures(in folder: String) throws -> [String] {
         let path = packageRoot.appendingPathComponent(folder).path
@@ -55,10 +55,8 @@ final class TsharkExchangeDifferentialTests: XCTestCase {
     /// The public robustness corpus (`../shared/public-captures`), HTTP/1 captures only.
     func testPublicCapturesAgreeWithTshark() throws {
         let tshark = try TsharkHTTP.locate()
-        let folder = Self.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/public-captures")
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
-            throw XCTSkip("../shared/public-captures is absent (a fresh clone has no ../shared): public-capture differential skipped")
-        }
+        let folder = try PackagePaths.publicCaptures()
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
         for name in names.sorted() where Self.publicHTTP1Captures.contains(name) {
             try compare("../shared/public-captures/" + name, tshark: tshark)
         }
@@ -155,24 +153,10 @@ final class TsharkExchangeDifferentialTests: XCTestCase {
 }
 
 enum TsharkHTTP {
-    static func locate() throws -> String {
-        for path in ["/usr/bin/tshark", "/usr/local/bin/tshark"] where FileManager.default.isExecutableFile(atPath: path) {
-            return path
-        }
-        throw XCTSkip("tshark is not installed: run `make test`, which installs it, for the differential tests")
-    }
+    static func locate() throws -> String { try ExternalTool.tshark() }
 
     static func run(_ tshark: String, _ arguments: [String]) throws -> [[String]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tshark)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map {
+        try ExternalTool.output(of: tshark, arguments).split(separator: "\n").map {
             $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         }
     }

@@ -1,6 +1,7 @@
 import CorscopeHAR
 import CorscopeHTTP
 import Foundation
+@_exported import CorscopeTestSupport
 import XCTest
 
 /// The public HAR files live next to the repository (../shared/public-captures), never inside it.
@@ -91,15 +92,3 @@ func python(_ script: String, _ arguments: [String]) throws -> String {
     return String(decoding: data, as: UTF8.self)
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64), so failures reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -3,6 +3,7 @@ import CorscopeCapture
 import CorscopeHTTP
 import CorscopeReassembly
 import Foundation
+@_exported import CorscopeTestSupport
 import XCTest
 
 /// One thing the TCP assembler can hand the analyzer.
@@ -153,15 +154,3 @@ enum Compression {
     }
 }
 
-/// Deterministic generator (SplitMix64) so fuzz runs are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

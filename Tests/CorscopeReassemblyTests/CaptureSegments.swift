@@ -23,8 +23,7 @@ struct OwnedSegment {
 }
 
 enum TestCaptures {
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = PackagePaths.root
 
     static func path(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).path }
 

@@ -1,5 +1,6 @@
 import CorscopeCapture
 @testable import CorscopeReassembly
+@_exported import CorscopeTestSupport
 import XCTest
 
 /// Reassembly of a real connection, as captured and as modified the ways real captures go
@@ -49,7 +50,7 @@ final class TCPAssemblerTests: XCTestCase {
     func testReorderedSegmentsGiveTheSameStream() throws {
         let expected = try reference()
         var segments = try connection()
-        var generator = SplitMix64(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         // Shuffle within windows of 6 packets after the handshake, as a multi-queue NIC or a
         // merged capture does.
         var start = 3
@@ -242,25 +243,4 @@ final class TCPAssemblerTests: XCTestCase {
         XCTAssertEqual(TCPSequence.distance(from: 3, to: UInt32.max - 1), -5)
         XCTAssertEqual(TCPSequence.distance(from: 100, to: 100), 0)
     }
-}
-
-/// A small deterministic generator so shuffles are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// Compares streams without dumping kilobytes of decimal bytes on failure.
-func assertSameBytes(_ actual: [UInt8], _ expected: [UInt8], file: StaticString = #filePath, line: UInt = #line) {
-    guard actual != expected else { return }
-    let firstDifference = zip(actual, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(actual.count, expected.count)
-    XCTFail("streams differ: \(actual.count) vs \(expected.count) bytes, first difference at byte \(firstDifference)",
-            file: file, line: line)
 }

@@ -45,25 +45,10 @@ enum Tshark {
         var bytes: [[UInt8]] = [[], []]
     }
 
-    /// tshark's path; the test setup (`make test`) installs it, a bare `swift test` may not have it.
-    static func locate() throws -> String {
-        for path in ["/usr/bin/tshark", "/usr/local/bin/tshark"] where FileManager.default.isExecutableFile(atPath: path) {
-            return path
-        }
-        throw XCTSkip("tshark is not installed: run `make test`, which installs it, for the differential tests")
-    }
+    static func locate() throws -> String { try ExternalTool.tshark() }
 
     static func run(_ tshark: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tshark)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try ExternalTool.output(of: tshark, arguments)
     }
 
     static func follow(_ tshark: String, file: String) throws -> [FollowedStream] {

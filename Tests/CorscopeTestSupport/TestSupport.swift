@@ -1,0 +1,67 @@
+import Foundation
+import XCTest
+
+/// What several test targets need: the package's paths, reproducible randomness, and the peers
+/// (tshark, Python) the differential tests run.
+public enum PackagePaths {
+    /// The package root (the folder holding Package.swift).
+    public static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    public static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+    /// `../shared/public-captures`, or a visible skip when a fresh clone has no `../shared`.
+    public static func publicCaptures() throws -> URL {
+        let folder = root.deletingLastPathComponent().appendingPathComponent("shared/public-captures")
+        guard FileManager.default.fileExists(atPath: folder.path) else {
+            throw XCTSkip("../shared/public-captures is absent (a fresh clone has no ../shared): skipped")
+        }
+        return folder
+    }
+}
+
+/// Deterministic pseudo-random numbers (SplitMix64), so failures reproduce.
+public struct SeededGenerator: RandomNumberGenerator {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+public enum ExternalTool {
+    /// tshark's path; `make test` installs it, a bare `swift test` may not have it.
+    public static func tshark() throws -> String {
+        for path in ["/usr/bin/tshark", "/usr/local/bin/tshark"] where FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        throw XCTSkip("tshark is not installed: run `make test`, which installs it, for the differential tests")
+    }
+
+    /// Runs a program to completion and returns its standard output (standard error discarded).
+    public static func output(of executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Compares byte streams without dumping kilobytes of decimal bytes on failure.
+public func assertSameBytes(_ actual: [UInt8], _ expected: [UInt8], file: StaticString = #filePath, line: UInt = #line) {
+    guard actual != expected else { return }
+    let firstDifference = zip(actual, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        ?? min(actual.count, expected.count)
+    XCTFail("streams differ: \(actual.count) vs \(expected.count) bytes, first difference at byte \(firstDifference)",
+            file: file, line: line)
+}
