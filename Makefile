@@ -2,6 +2,7 @@
 # Swift lives outside Debian; its usual place is added in case the shell profile was not read.
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
+SHELL := /bin/bash
 CORSCOPE := .build/release/corscope
 DEMO_CAPTURE ?= Captures/nginx-cors.pcap
 
@@ -21,7 +22,8 @@ demo: build
 test:
 	@scripts/install-deps.sh test
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log
+	@scripts/test-summary.sh .build/test.log
 
 # Throughput against tshark on a large generated capture (see scripts/bench.sh).
 bench:
