@@ -110,7 +110,7 @@ public struct HTTPHeaderFields: Sendable, Hashable {
 
     /// Indexes of the fields whose name equals `name`, ASCII case-insensitively.
     public func indexes(named name: String) -> [Int] {
-        let wanted = Array(name.utf8)
+        let wanted = name.utf8
         return (0..<count).filter { HTTPText.equalsIgnoringASCIICase(nameBytes(at: $0), wanted) }
     }
 
@@ -119,7 +119,7 @@ public struct HTTPHeaderFields: Sendable, Hashable {
 
     /// The first value of the fields named `name`.
     public func first(named name: String) -> String? {
-        let wanted = Array(name.utf8)
+        let wanted = name.utf8
         for i in 0..<count where HTTPText.equalsIgnoringASCIICase(nameBytes(at: i), wanted) { return value(at: i) }
         return nil
     }

@@ -28,7 +28,12 @@ enum CORSInput {
     }
 
     static func headers(_ fields: HTTPHeaderFields) -> HTTPHeaders {
-        HTTPHeaders(fields.pairs.map { (name: $0.name, value: $0.value) })
+        var converted: [HTTPHeaderField] = []
+        converted.reserveCapacity(fields.count)
+        for index in 0..<fields.count {
+            converted.append(HTTPHeaderField(name: fields.name(at: index), value: fields.value(at: index)))
+        }
+        return HTTPHeaders(converted)
     }
 
     static func request(from exchange: HTTPExchange, redirectedFrom: [String]) -> CORSRequest? {
