@@ -14,7 +14,6 @@ public enum CORSEngine {
             return CORSVerdict(kind: .undecidable, missingEvidence: ["a parsable absolute request URL (got '\(request.url)')"],
                                explanation: "The request URL could not be parsed, so its origin is unknown.")
         }
-        let urls = request.redirectedFrom + [request.url]
         let mode = resolveMode(request)
         switch mode {
         case .navigate?:
@@ -38,7 +37,12 @@ public enum CORSEngine {
             return notCORS(.noOriginHeader, "No Origin header: a cross-origin CORS request always carries one, so this was a no-cors (e.g. <img>, <script>) or same-origin load.")
         }
         // Chromium `SetCorsFlagIfNeeded`: once any URL in the chain is cross-origin the flag stays set.
-        let corsFlag = urls.contains { url in !initiator.isSameOrigin(as: Origin(url: url) ?? .opaque) }
+        // The chain is `redirectedFrom + [url]`; the current URL is already parsed (`target`).
+        var corsFlag = !initiator.isSameOrigin(as: target.origin)
+        if !corsFlag {
+            corsFlag = request.redirectedFrom.contains { url in !initiator.isSameOrigin(as: Origin(url: url) ?? .opaque) }
+        }
+        let initialURL = request.redirectedFrom.first ?? request.url
         guard corsFlag else {
             // A same-origin cors-mode request redirected to another origin is still bound by the
             // Location credential rule (Chromium `CheckRedirectLocation`: initiator not same-origin
@@ -46,7 +50,7 @@ public enum CORSEngine {
             if mode == .cors, let location = exchange.response?.redirectLocation,
                let failure = RedirectRules.checkLocation(location, requestURL: request.url, initiator: initiator,
                                                          tainted: false, corsFlag: false) {
-                var details = FailureDetails(url: request.url, initialURL: urls.first,
+                var details = FailureDetails(url: request.url, initialURL: initialURL,
                                              initiatorOrigin: initiator.serialized, initiator: context.initiator)
                 details.status = exchange.response?.status
                 details.redirectLocation = RedirectRules.resolve(location: location, against: request.url)
@@ -56,7 +60,9 @@ public enum CORSEngine {
             return notCORS(.sameOrigin, "Same-origin request: CORS does not apply.")
         }
 
-        let tainted = RedirectRules.isTainted(initiator: initiator, urls: urls)
+        // Tainting needs at least one hop (`isTainted` is false for a single URL).
+        let tainted = request.redirectedFrom.isEmpty
+            ? false : RedirectRules.isTainted(initiator: initiator, urls: request.redirectedFrom + [request.url])
         let requestOrigin = originHeader ?? (tainted ? "null" : initiator.serialized)
         var baseNotes: [String] = []
         if mode == nil {
@@ -66,7 +72,7 @@ public enum CORSEngine {
             baseNotes.append("The redirect chain taints this request, yet the captured Origin is '\(originHeader)'; the captured value is used.")
         }
         let base = FailureDetails(
-            url: request.url, initialURL: urls.first, initiatorOrigin: (request.initiatorOrigin ?? initiator).serialized,
+            url: request.url, initialURL: initialURL, initiatorOrigin: (request.initiatorOrigin ?? initiator).serialized,
             initiator: context.initiator)
 
         if mode == .sameOrigin {
@@ -92,8 +98,12 @@ public enum CORSEngine {
             }
         }
 
+        // Whether a preflight was needed depends only on the request: computed once, shared by
+        // both credentials modes.
+        let requirement = PreflightRules.needsPreflight(request, profile: context.profile)
         let inputs = Inputs(exchange: exchange, context: context, requestOrigin: requestOrigin,
-                            initiator: initiator, tainted: tainted, corsFlag: corsFlag, base: base)
+                            initiator: initiator, tainted: tainted, corsFlag: corsFlag, base: base,
+                            requirement: requirement)
         let (credentials, credentialNote) = resolveCredentials(exchange)
         if let credentialNote { baseNotes.append(credentialNote) }
 
@@ -135,11 +145,13 @@ public enum CORSEngine {
         var tainted: Bool
         var corsFlag: Bool
         var base: FailureDetails
+        /// `PreflightRules.needsPreflight(exchange.request, profile: context.profile)`.
+        var requirement: PreflightRequirement
     }
 
     static func resolveMode(_ request: CORSRequest) -> RequestMode? {
         if let mode = request.mode { return mode }
-        if let value = request.headers.values(named: HeaderName.secFetchMode).last, let mode = RequestMode(secFetchMode: value) {
+        if let value = request.headers.lastValue(named: HeaderName.secFetchMode), let mode = RequestMode(secFetchMode: value) {
             return mode
         }
         if request.headers.values(named: HeaderName.upgrade).contains(where: { $0.asciiLowercased == "websocket" }) {

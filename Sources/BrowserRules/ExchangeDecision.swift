@@ -10,10 +10,10 @@ extension CORSEngine {
         var warnings: [CORSWarning] = []
 
         // Preflight.
-        let requirement = PreflightRules.needsPreflight(request, profile: profile)
+        let requirement = inputs.requirement
         switch exchange.preflight {
         case let .exchange(preflightRequest, preflightResponse):
-            let question = preflightQuestion(request: request, preflightRequest: preflightRequest, profile: profile,
+            let question = preflightQuestion(request: request, preflightRequest: preflightRequest, requirement: requirement,
                                              includeCredentials: includeCredentials,
                                              requestOrigin: preflightRequest.originHeader ?? inputs.requestOrigin)
             let validation = PreflightValidator.validate(response: preflightResponse, question: question, profile: profile)
@@ -110,19 +110,23 @@ extension CORSEngine {
                 + (response.isOkStatus || redirectLocation != nil ? "" : " The HTTP status \(response.status) is exposed to the page as is; CORS does not look at it."))
     }
 
-    static func preflightQuestion(request: CORSRequest, preflightRequest: CORSRequest, profile: BrowserProfile,
+    static func preflightQuestion(request: CORSRequest, preflightRequest: CORSRequest, requirement: PreflightRequirement,
                                   includeCredentials: Bool, requestOrigin: String) -> PreflightQuestion {
         // ACRM/ACRH are exactly what the browser computed; fall back to the actual request.
-        let method = preflightRequest.headers.values(named: HeaderName.requestMethod).last
+        let method = preflightRequest.headers.lastValue(named: HeaderName.requestMethod)
             ?? MethodRules.normalize(request.method)
         // A captured OPTIONS without ACRH means the browser found no unsafe headers; only when the
         // OPTIONS headers were not captured at all do we recompute them from the actual request.
         let names = preflightRequest.headers.fields.isEmpty
-            ? PreflightRules.needsPreflight(request, profile: profile).unsafeHeaderNames
+            ? requirement.unsafeHeaderNames
             : declaredHeaderNames(preflightRequest)
+        // Only the spelling of names the preflight is asked about is ever looked up.
         var asWritten: [String: String] = [:]
-        for field in request.headers where asWritten[field.name.asciiLowercased] == nil {
-            asWritten[field.name.asciiLowercased] = field.name
+        if !names.isEmpty {
+            for field in request.headers {
+                let lower = field.name.asciiLowercased
+                if asWritten[lower] == nil && names.contains(lower) { asWritten[lower] = field.name }
+            }
         }
         return PreflightQuestion(method: method, headerNames: names, headerNamesAsWritten: asWritten,
                                  includeCredentials: includeCredentials, requestOrigin: requestOrigin)

@@ -121,7 +121,19 @@ public struct ParsedURL: Sendable, Hashable {
         return text
     }
 
-    private static let forbiddenHostBytes: Set<UInt8> = Set(" \t\n\r#%/:<>?@[\\]^|".utf8)
+    /// Bytes the WHATWG host parser rejects: ` \t\n\r#%/:<>?@[\]^|` (a switch, no hashing per byte).
+    @inline(__always)
+    private static func isForbiddenHostByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "#"),
+             UInt8(ascii: "%"), UInt8(ascii: "/"), UInt8(ascii: ":"), UInt8(ascii: "<"), UInt8(ascii: ">"),
+             UInt8(ascii: "?"), UInt8(ascii: "@"), UInt8(ascii: "["), UInt8(ascii: "\\"), UInt8(ascii: "]"),
+             UInt8(ascii: "^"), UInt8(ascii: "|"):
+            return true
+        default:
+            return false
+        }
+    }
 
     private static func isSchemeScalar(_ scalar: Unicode.Scalar) -> Bool {
         scalar.isASCIILetter || scalar.isASCIIDigit || scalar == "+" || scalar == "-" || scalar == "."
@@ -138,7 +150,10 @@ public struct ParsedURL: Sendable, Hashable {
         else { return nil }
         scheme = schemePart.asciiLowercased
         var rest = Substring(text[text.index(after: colon)...])
-        isSpecial = ["http", "https", "ws", "wss", "ftp", "file"].contains(scheme)
+        switch scheme {
+        case "http", "https", "ws", "wss", "ftp", "file": isSpecial = true
+        default: isSpecial = false
+        }
         username = ""
         password = ""
         host = ""
@@ -190,12 +205,12 @@ public struct ParsedURL: Sendable, Hashable {
         guard scheme == "file" || !hostPart.isEmpty else { return nil }
         // Characters the WHATWG host parser rejects outright.
         if !hostPart.hasPrefix("[") {
-            guard !hostPart.utf8.contains(where: { $0 < 0x20 || Self.forbiddenHostBytes.contains($0) }) else { return nil }
+            guard !hostPart.utf8.contains(where: { $0 < 0x20 || Self.isForbiddenHostByte($0) }) else { return nil }
         }
         host = hostPart.asciiLowercased
 
         if let portPart, !portPart.isEmpty {
-            guard portPart.unicodeScalars.allSatisfy(\.isASCIIDigit), portPart.count <= 5,
+            guard portPart.utf8.allSatisfy({ $0 &- 0x30 < 10 }), portPart.utf8.count <= 5,
                   let value = Int(portPart), value <= 65535 else { return nil }
             port = value == Origin.defaultPort(forScheme: scheme) ? nil : value
         }
@@ -234,30 +249,70 @@ extension StringProtocol {
     /// Returns the string itself when nothing changes (the common case: no allocation).
     var asciiLowercased: String {
         if !utf8.contains(where: { $0 &- 0x41 < 26 }), let string = self as? String { return string }
-        return String(decoding: utf8.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }, as: UTF8.self)
+        return ASCIIText.mapped(utf8, count: utf8.count) { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }
     }
 
     /// ASCII case-insensitive equality without building lower-cased copies.
     func equalsIgnoringASCIICase<Other: StringProtocol>(_ other: Other) -> Bool {
         let a = utf8, b = other.utf8
         guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where x != y {
-            let lx = x &- 0x41 < 26 ? x | 0x20 : x
-            let ly = y &- 0x41 < 26 ? y | 0x20 : y
-            if lx != ly { return false }
+        var i = a.startIndex, j = b.startIndex
+        while i != a.endIndex {
+            let x = a[i], y = b[j]
+            if x != y && ASCIIText.lower(x) != ASCIIText.lower(y) { return false }
+            i = a.index(after: i)
+            j = b.index(after: j)
         }
         return true
     }
 
     var asciiUppercased: String {
-        var result = String.UnicodeScalarView()
-        for scalar in unicodeScalars {
-            if (0x61...0x7A).contains(scalar.value) {
-                result.append(Unicode.Scalar(scalar.value - 0x20)!)
-            } else {
-                result.append(scalar)
-            }
+        if !utf8.contains(where: { $0 &- 0x61 < 26 }), let string = self as? String { return string }
+        return ASCIIText.mapped(utf8, count: utf8.count) { $0 &- 0x61 < 26 ? $0 & 0xDF : $0 }
+    }
+}
+
+extension String {
+    /// ASCII case-insensitive equality on contiguous UTF-8 (native strings): a plain byte loop,
+    /// no iterators. Header lookups call this for every field of every exchange.
+    @inline(__always)
+    func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        guard utf8.count == other.utf8.count else { return false }
+        if let result = utf8.withContiguousStorageIfAvailable({ a in
+            other.utf8.withContiguousStorageIfAvailable { b in ASCIIText.equalFolded(a, b) }
+        }), let result { return result }
+        return Substring(self).equalsIgnoringASCIICase(Substring(other))
+    }
+}
+
+/// Byte helpers for ASCII case folding.
+enum ASCIIText {
+    @inline(__always)
+    static func lower(_ byte: UInt8) -> UInt8 { byte &- 0x41 < 26 ? byte | 0x20 : byte }
+
+    @inline(__always)
+    static func equalFolded(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        var index = 0
+        while index < a.count {
+            let x = a[index], y = b[index]
+            if x != y && lower(x) != lower(y) { return false }
+            index += 1
         }
-        return String(result)
+        return true
+    }
+
+    /// A string of `count` bytes, each `transform`ed (small strings are built without a heap buffer).
+    @inline(__always)
+    static func mapped<Bytes: Sequence>(_ bytes: Bytes, count: Int, _ transform: (UInt8) -> UInt8) -> String
+    where Bytes.Element == UInt8 {
+        String(unsafeUninitializedCapacity: count) { buffer in
+            var index = 0
+            for byte in bytes {
+                buffer[index] = transform(byte)
+                index += 1
+            }
+            return index
+        }
     }
 }
