@@ -10,9 +10,22 @@ public enum CORSEngine {
     /// the outcome under each mode.
     public static func evaluate(_ exchange: CORSExchange, context: EvaluationContext = EvaluationContext()) -> CORSVerdict {
         let request = exchange.request
-        guard let target = ParsedURL(request.url) else {
-            return CORSVerdict(kind: .undecidable, missingEvidence: ["a parsable absolute request URL (got '\(request.url)')"],
-                               explanation: "The request URL could not be parsed, so its origin is unknown.")
+        // Only the target's scheme and origin matter here; plain http(s) URLs skip the full parser.
+        let targetOrigin: Origin
+        let targetIsData: Bool
+        let targetIsHTTPFamily: Bool
+        if let origin = Origin.plainHTTPOrigin(request.url, onlyOrigin: false) {
+            targetOrigin = origin
+            targetIsData = false
+            targetIsHTTPFamily = true
+        } else {
+            guard let target = ParsedURL(request.url) else {
+                return CORSVerdict(kind: .undecidable, missingEvidence: ["a parsable absolute request URL (got '\(request.url)')"],
+                                   explanation: "The request URL could not be parsed, so its origin is unknown.")
+            }
+            targetOrigin = target.origin
+            targetIsData = target.scheme == "data"
+            targetIsHTTPFamily = target.isHTTPFamily
         }
         let mode = resolveMode(request)
         switch mode {
@@ -25,7 +38,7 @@ public enum CORSEngine {
         default:
             break
         }
-        if target.scheme == "data" {
+        if targetIsData {
             return notCORS(.dataURL, "data: URLs are fetched without CORS.")
         }
 
@@ -38,7 +51,7 @@ public enum CORSEngine {
         }
         // Chromium `SetCorsFlagIfNeeded`: once any URL in the chain is cross-origin the flag stays set.
         // The chain is `redirectedFrom + [url]`; the current URL is already parsed (`target`).
-        var corsFlag = !initiator.isSameOrigin(as: target.origin)
+        var corsFlag = !initiator.isSameOrigin(as: targetOrigin)
         if !corsFlag {
             corsFlag = request.redirectedFrom.contains { url in !initiator.isSameOrigin(as: Origin(url: url) ?? .opaque) }
         }
@@ -71,14 +84,21 @@ public enum CORSEngine {
         if let originHeader, tainted, originHeader != "null" {
             baseNotes.append("The redirect chain taints this request, yet the captured Origin is '\(originHeader)'; the captured value is used.")
         }
+        // The page origin as the browser prints it; usually the Origin header's own text.
+        let initiatorSerialized: String
+        if request.initiatorOrigin == nil, let originHeader, initiator.serializationEquals(originHeader) {
+            initiatorSerialized = originHeader
+        } else {
+            initiatorSerialized = (request.initiatorOrigin ?? initiator).serialized
+        }
         let base = FailureDetails(
-            url: request.url, initialURL: initialURL, initiatorOrigin: (request.initiatorOrigin ?? initiator).serialized,
+            url: request.url, initialURL: initialURL, initiatorOrigin: initiatorSerialized,
             initiator: context.initiator)
 
         if mode == .sameOrigin {
             return blocked(CORSFailure(error: .disallowedByMode, stage: .beforeNetwork, details: base), notes: baseNotes)
         }
-        if !target.isHTTPFamily {
+        if !targetIsHTTPFamily {
             return blocked(CORSFailure(error: .corsDisabledScheme, stage: .beforeNetwork, details: base), notes: baseNotes)
         }
         if let facts = context.localNetwork, context.profile.enforcesLocalNetworkAccess {
@@ -101,9 +121,16 @@ public enum CORSEngine {
         // Whether a preflight was needed depends only on the request: computed once, shared by
         // both credentials modes.
         let requirement = PreflightRules.needsPreflight(request, profile: context.profile)
+        // What the preflight asks is the same under both credentials modes; `decide` sets the mode.
+        var question: PreflightQuestion?
+        if case let .exchange(preflightRequest, _) = exchange.preflight {
+            question = preflightQuestion(request: request, preflightRequest: preflightRequest, requirement: requirement,
+                                         includeCredentials: false,
+                                         requestOrigin: preflightRequest.originHeader ?? requestOrigin)
+        }
         let inputs = Inputs(exchange: exchange, context: context, requestOrigin: requestOrigin,
                             initiator: initiator, tainted: tainted, corsFlag: corsFlag, base: base,
-                            requirement: requirement)
+                            requirement: requirement, question: question)
         let (credentials, credentialNote) = resolveCredentials(exchange)
         if let credentialNote { baseNotes.append(credentialNote) }
 
@@ -147,6 +174,8 @@ public enum CORSEngine {
         var base: FailureDetails
         /// `PreflightRules.needsPreflight(exchange.request, profile: context.profile)`.
         var requirement: PreflightRequirement
+        /// `preflightQuestion(…)` for a captured preflight, credentials mode not yet set.
+        var question: PreflightQuestion?
     }
 
     static func resolveMode(_ request: CORSRequest) -> RequestMode? {

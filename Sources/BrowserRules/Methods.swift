@@ -34,7 +34,21 @@ public enum MethodRules {
 
     /// RFC 9110 token (what `HttpUtil::IsToken` accepts).
     public static func isToken(_ text: some StringProtocol) -> Bool {
-        !text.isEmpty && text.unicodeScalars.allSatisfy(isTokenCharacter)
+        // Token characters are ASCII, so a check on UTF-8 bytes is the same as on scalars.
+        !text.isEmpty && text.utf8.allSatisfy(isTokenByte)
+    }
+
+    @inline(__always)
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        if (byte | 0x20) &- 0x61 < 26 || byte &- 0x30 < 10 { return true }
+        switch byte {
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
     }
 
     static func isTokenCharacter(_ scalar: Unicode.Scalar) -> Bool {

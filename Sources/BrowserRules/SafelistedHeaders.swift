@@ -60,6 +60,52 @@ public enum HeaderRules {
         return table
     }()
 
+    /// `traits` bucketed by name length, as lower-case bytes, for lookups without lower-casing.
+    private static let knownNames: [[(bytes: [UInt8], lower: String, traits: Traits)]] = {
+        var buckets = [[(bytes: [UInt8], lower: String, traits: Traits)]](repeating: [], count: 48)
+        for (name, traits) in traits where name.utf8.count < buckets.count {
+            buckets[name.utf8.count].append((Array(name.utf8), name, traits))
+        }
+        return buckets
+    }()
+
+    /// The lower-case spelling and traits of a name in the `traits` table, found by an ASCII
+    /// case-insensitive byte compare (nil for any other name): no lower-cased copy, no hashing.
+    static func knownName(_ name: String) -> (lower: String, traits: Traits)? {
+        let count = name.utf8.count
+        guard count < knownNames.count else { return nil }
+        let bucket = knownNames[count]
+        if bucket.isEmpty { return nil }
+        let found: Int?? = name.utf8.withContiguousStorageIfAvailable { raw -> Int? in
+            for (index, entry) in bucket.enumerated() {
+                if entry.bytes.withUnsafeBufferPointer({ ASCIIText.equalFolded(raw, $0) }) { return index }
+            }
+            return nil
+        }
+        guard let found else { return traits[name.asciiLowercased].map { (name.asciiLowercased, $0) } }
+        return found.map { (bucket[$0].lower, bucket[$0].traits) }
+    }
+
+    /// `name.asciiLowercased`, without building a copy for names in the `traits` table.
+    static func lowercasedName(_ name: String) -> String {
+        knownName(name)?.lower ?? name.asciiLowercased
+    }
+
+    /// Whether `name` starts with `prefix` (lower-case ASCII), ignoring ASCII case.
+    @inline(__always)
+    static func hasFoldedPrefix(_ name: String, _ prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard name.utf8.count >= count else { return false }
+        let start = prefix.utf8Start
+        var index = 0
+        for byte in name.utf8 {
+            if index == count { return true }
+            if ASCIIText.lower(byte) != start[index] { return false }
+            index += 1
+        }
+        return index == count
+    }
+
     static func isForbidden(lower: String, traits: Traits, value: String, profile: BrowserProfile) -> Bool {
         if traits.contains(.forbidden) { return true }
         switch lower.utf8.first {
@@ -227,9 +273,20 @@ public enum HeaderRules {
         var safelisted: [String] = []
         var safelistedBytes = 0
         for field in headers.fields {
-            let lower = field.name.asciiLowercased
-            if skipPseudo && lower.utf8.first == UInt8(ascii: ":") { continue }
-            let traits = Self.traits[lower] ?? []
+            let lower: String
+            let traits: Traits
+            if let known = knownName(field.name) {
+                lower = known.lower
+                traits = known.traits
+            } else {
+                if skipPseudo && field.name.utf8.first == UInt8(ascii: ":") { continue }
+                // `Sec-*` and `Proxy-*` are forbidden whatever the value: no lower-cased copy needed.
+                if excludingForbidden && (hasFoldedPrefix(field.name, "sec-") || hasFoldedPrefix(field.name, "proxy-")) {
+                    continue
+                }
+                lower = field.name.asciiLowercased
+                traits = []
+            }
             if !traits.isDisjoint(with: skipping) { continue }
             // `Headers` normalises values (strips leading/trailing HTTP whitespace) before these checks.
             let value = field.value.trimmingHTTPWhitespace
