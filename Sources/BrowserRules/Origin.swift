@@ -405,6 +405,15 @@ extension StringProtocol {
 }
 
 extension String {
+    /// `trimmingHTTPWhitespace` returning the string itself when neither end is whitespace
+    /// (most header values), without going through a Substring.
+    var trimmingHTTPWhitespace: String {
+        let bytes = utf8
+        guard let first = bytes.first, let last = bytes.last else { return self }
+        if !ASCIIText.isHTTPWhitespace(first) && !ASCIIText.isHTTPWhitespace(last) { return self }
+        return trimmingASCII(where: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D })
+    }
+
     /// ASCII case-insensitive equality on contiguous UTF-8 (native strings): a plain byte loop,
     /// no iterators. Header lookups call this for every field of every exchange.
     @inline(__always)
