@@ -36,6 +36,17 @@ public enum AllowListParser {
     public static func parse(_ value: String?, lowercase: Bool) -> Result<AllowList, AllowListParseError> {
         guard let value else { return .success(AllowList(items: [])) }
         var items: [String] = []
+        // ASCII (the usual case): items found on bytes, no Character splitting.
+        if let pieces = ASCIIText.commaSeparatedItems(value) {
+            items.reserveCapacity(pieces.count)
+            for piece in pieces {
+                guard MethodRules.isToken(piece) else {
+                    return .failure(AllowListParseError(invalidToken: String(piece), headerValue: value))
+                }
+                items.append(lowercase ? piece.asciiLowercased : String(piece))
+            }
+            return .success(AllowList(items: items))
+        }
         for piece in value.split(separator: ",", omittingEmptySubsequences: false) {
             let item = piece.trimmingHTTPWhitespace
             if item.isEmpty { continue }

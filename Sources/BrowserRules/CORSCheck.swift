@@ -37,7 +37,19 @@ public enum CORSCheck {
         includeCredentials: Bool,
         responseIsHTTPFamily: Bool = true
     ) -> CORSCheckResult {
-        guard let allowOrigin = responseHeaders.combinedValue(named: HeaderName.allowOrigin) else {
+        check(allowOrigin: responseHeaders.combinedValue(named: HeaderName.allowOrigin), responseHeaders: responseHeaders,
+              requestOrigin: requestOrigin, includeCredentials: includeCredentials, responseIsHTTPFamily: responseIsHTTPFamily)
+    }
+
+    /// `check` with the combined ACAO value already looked up by the caller.
+    static func check(
+        allowOrigin: String?,
+        responseHeaders: HTTPHeaders,
+        requestOrigin: String,
+        includeCredentials: Bool,
+        responseIsHTTPFamily: Bool = true
+    ) -> CORSCheckResult {
+        guard let allowOrigin else {
             return .failed(CheckFailure(.missingAllowOriginHeader))
         }
         if allowOrigin == "*" {

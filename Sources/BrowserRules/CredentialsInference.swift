@@ -23,6 +23,9 @@ extension CORSEngine {
 
     static func declaredHeaderNames(_ preflightRequest: CORSRequest) -> [String] {
         guard let value = preflightRequest.headers.combinedValue(named: HeaderName.requestHeaders) else { return [] }
+        if let pieces = ASCIIText.commaSeparatedItems(value) {
+            return pieces.map { HeaderRules.lowercasedName(String($0)) }
+        }
         return value.split(separator: ",").map { $0.trimmingHTTPWhitespace.asciiLowercased }.filter { !$0.isEmpty }
     }
 

@@ -10,11 +10,23 @@ public enum CORSEngine {
     /// the outcome under each mode.
     public static func evaluate(_ exchange: CORSExchange, context: EvaluationContext = EvaluationContext()) -> CORSVerdict {
         let request = exchange.request
-        guard let target = ParsedURL(request.url) else {
-            return CORSVerdict(kind: .undecidable, missingEvidence: ["a parsable absolute request URL (got '\(request.url)')"],
-                               explanation: "The request URL could not be parsed, so its origin is unknown.")
+        // Only the target's scheme and origin matter here; plain http(s) URLs skip the full parser.
+        let targetOrigin: Origin
+        let targetIsData: Bool
+        let targetIsHTTPFamily: Bool
+        if let origin = Origin.plainHTTPOrigin(request.url, onlyOrigin: false) {
+            targetOrigin = origin
+            targetIsData = false
+            targetIsHTTPFamily = true
+        } else {
+            guard let target = ParsedURL(request.url) else {
+                return CORSVerdict(kind: .undecidable, missingEvidence: ["a parsable absolute request URL (got '\(request.url)')"],
+                                   explanation: "The request URL could not be parsed, so its origin is unknown.")
+            }
+            targetOrigin = target.origin
+            targetIsData = target.scheme == "data"
+            targetIsHTTPFamily = target.isHTTPFamily
         }
-        let urls = request.redirectedFrom + [request.url]
         let mode = resolveMode(request)
         switch mode {
         case .navigate?:
@@ -26,7 +38,7 @@ public enum CORSEngine {
         default:
             break
         }
-        if target.scheme == "data" {
+        if targetIsData {
             return notCORS(.dataURL, "data: URLs are fetched without CORS.")
         }
 
@@ -38,7 +50,12 @@ public enum CORSEngine {
             return notCORS(.noOriginHeader, "No Origin header: a cross-origin CORS request always carries one, so this was a no-cors (e.g. <img>, <script>) or same-origin load.")
         }
         // Chromium `SetCorsFlagIfNeeded`: once any URL in the chain is cross-origin the flag stays set.
-        let corsFlag = urls.contains { url in !initiator.isSameOrigin(as: Origin(url: url) ?? .opaque) }
+        // The chain is `redirectedFrom + [url]`; the current URL is already parsed (`target`).
+        var corsFlag = !initiator.isSameOrigin(as: targetOrigin)
+        if !corsFlag {
+            corsFlag = request.redirectedFrom.contains { url in !initiator.isSameOrigin(as: Origin(url: url) ?? .opaque) }
+        }
+        let initialURL = request.redirectedFrom.first ?? request.url
         guard corsFlag else {
             // A same-origin cors-mode request redirected to another origin is still bound by the
             // Location credential rule (Chromium `CheckRedirectLocation`: initiator not same-origin
@@ -46,7 +63,7 @@ public enum CORSEngine {
             if mode == .cors, let location = exchange.response?.redirectLocation,
                let failure = RedirectRules.checkLocation(location, requestURL: request.url, initiator: initiator,
                                                          tainted: false, corsFlag: false) {
-                var details = FailureDetails(url: request.url, initialURL: urls.first,
+                var details = FailureDetails(url: request.url, initialURL: initialURL,
                                              initiatorOrigin: initiator.serialized, initiator: context.initiator)
                 details.status = exchange.response?.status
                 details.redirectLocation = RedirectRules.resolve(location: location, against: request.url)
@@ -56,7 +73,9 @@ public enum CORSEngine {
             return notCORS(.sameOrigin, "Same-origin request: CORS does not apply.")
         }
 
-        let tainted = RedirectRules.isTainted(initiator: initiator, urls: urls)
+        // Tainting needs at least one hop (`isTainted` is false for a single URL).
+        let tainted = request.redirectedFrom.isEmpty
+            ? false : RedirectRules.isTainted(initiator: initiator, urls: request.redirectedFrom + [request.url])
         let requestOrigin = originHeader ?? (tainted ? "null" : initiator.serialized)
         var baseNotes: [String] = []
         if mode == nil {
@@ -65,14 +84,21 @@ public enum CORSEngine {
         if let originHeader, tainted, originHeader != "null" {
             baseNotes.append("The redirect chain taints this request, yet the captured Origin is '\(originHeader)'; the captured value is used.")
         }
+        // The page origin as the browser prints it; usually the Origin header's own text.
+        let initiatorSerialized: String
+        if request.initiatorOrigin == nil, let originHeader, initiator.serializationEquals(originHeader) {
+            initiatorSerialized = originHeader
+        } else {
+            initiatorSerialized = (request.initiatorOrigin ?? initiator).serialized
+        }
         let base = FailureDetails(
-            url: request.url, initialURL: urls.first, initiatorOrigin: (request.initiatorOrigin ?? initiator).serialized,
+            url: request.url, initialURL: initialURL, initiatorOrigin: initiatorSerialized,
             initiator: context.initiator)
 
         if mode == .sameOrigin {
             return blocked(CORSFailure(error: .disallowedByMode, stage: .beforeNetwork, details: base), notes: baseNotes)
         }
-        if !target.isHTTPFamily {
+        if !targetIsHTTPFamily {
             return blocked(CORSFailure(error: .corsDisabledScheme, stage: .beforeNetwork, details: base), notes: baseNotes)
         }
         if let facts = context.localNetwork, context.profile.enforcesLocalNetworkAccess {
@@ -92,8 +118,19 @@ public enum CORSEngine {
             }
         }
 
+        // Whether a preflight was needed depends only on the request: computed once, shared by
+        // both credentials modes.
+        let requirement = PreflightRules.needsPreflight(request, profile: context.profile)
+        // What the preflight asks is the same under both credentials modes; `decide` sets the mode.
+        var question: PreflightQuestion?
+        if case let .exchange(preflightRequest, _) = exchange.preflight {
+            question = preflightQuestion(request: request, preflightRequest: preflightRequest, requirement: requirement,
+                                         includeCredentials: false,
+                                         requestOrigin: preflightRequest.originHeader ?? requestOrigin)
+        }
         let inputs = Inputs(exchange: exchange, context: context, requestOrigin: requestOrigin,
-                            initiator: initiator, tainted: tainted, corsFlag: corsFlag, base: base)
+                            initiator: initiator, tainted: tainted, corsFlag: corsFlag, base: base,
+                            requirement: requirement, question: question)
         let (credentials, credentialNote) = resolveCredentials(exchange)
         if let credentialNote { baseNotes.append(credentialNote) }
 
@@ -135,11 +172,15 @@ public enum CORSEngine {
         var tainted: Bool
         var corsFlag: Bool
         var base: FailureDetails
+        /// `PreflightRules.needsPreflight(exchange.request, profile: context.profile)`.
+        var requirement: PreflightRequirement
+        /// `preflightQuestion(…)` for a captured preflight, credentials mode not yet set.
+        var question: PreflightQuestion?
     }
 
     static func resolveMode(_ request: CORSRequest) -> RequestMode? {
         if let mode = request.mode { return mode }
-        if let value = request.headers.values(named: HeaderName.secFetchMode).last, let mode = RequestMode(secFetchMode: value) {
+        if let value = request.headers.lastValue(named: HeaderName.secFetchMode), let mode = RequestMode(secFetchMode: value) {
             return mode
         }
         if request.headers.values(named: HeaderName.upgrade).contains(where: { $0.asciiLowercased == "websocket" }) {

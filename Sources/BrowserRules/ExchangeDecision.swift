@@ -10,12 +10,14 @@ extension CORSEngine {
         var warnings: [CORSWarning] = []
 
         // Preflight.
-        let requirement = PreflightRules.needsPreflight(request, profile: profile)
+        let requirement = inputs.requirement
         switch exchange.preflight {
         case let .exchange(preflightRequest, preflightResponse):
-            let question = preflightQuestion(request: request, preflightRequest: preflightRequest, profile: profile,
-                                             includeCredentials: includeCredentials,
-                                             requestOrigin: preflightRequest.originHeader ?? inputs.requestOrigin)
+            var question = inputs.question
+                ?? preflightQuestion(request: request, preflightRequest: preflightRequest, requirement: requirement,
+                                     includeCredentials: includeCredentials,
+                                     requestOrigin: preflightRequest.originHeader ?? inputs.requestOrigin)
+            question.includeCredentials = includeCredentials
             let validation = PreflightValidator.validate(response: preflightResponse, question: question, profile: profile)
             if let failure = validation.failure {
                 var details = inputs.base
@@ -68,10 +70,10 @@ extension CORSEngine {
         var details = inputs.base
         details.status = response.status
         details.allowOriginValue = response.headers.combinedValue(named: HeaderName.allowOrigin)
-        details.allowOriginLineCount = response.headers.lineCount(named: HeaderName.allowOrigin)
+        details.allowOriginLineCount = details.allowOriginValue == nil ? 0 : response.headers.lineCount(named: HeaderName.allowOrigin)
         let redirectLocation = response.redirectLocation
-        let check = CORSCheck.check(responseHeaders: response.headers, requestOrigin: inputs.requestOrigin,
-                                    includeCredentials: includeCredentials)
+        let check = CORSCheck.check(allowOrigin: details.allowOriginValue, responseHeaders: response.headers,
+                                    requestOrigin: inputs.requestOrigin, includeCredentials: includeCredentials)
         if let failure = check.failure {
             if response.status == 304 {
                 return CORSVerdict(
@@ -100,29 +102,38 @@ extension CORSEngine {
                 notes.append("Redirect to \(resolved) allowed; the browser follows it (the next hop is a separate exchange, with Origin: null if the hop taints it).")
             }
         }
-        warnings += responseWarnings(response, requestOrigin: inputs.requestOrigin, includeCredentials: includeCredentials)
+        warnings += responseWarnings(response, allowOrigin: details.allowOriginValue, requestOrigin: inputs.requestOrigin,
+                                     includeCredentials: includeCredentials)
         let allowOrigin = details.allowOriginValue ?? ""
-        return CORSVerdict(
-            kind: .passed, warnings: warnings, notes: notes,
-            explanation: "The response allows the page's origin (Access-Control-Allow-Origin: \(allowOrigin))"
-                + (includeCredentials ? " with credentials" : "")
-                + (redirectLocation == nil ? ", so the browser hands it to the page." : ", so the browser follows the redirect.")
-                + (response.isOkStatus || redirectLocation != nil ? "" : " The HTTP status \(response.status) is exposed to the page as is; CORS does not look at it."))
+        // One interpolation (one buffer) rather than a chain of concatenations.
+        let credentialsText = includeCredentials ? " with credentials" : ""
+        let outcomeText = redirectLocation == nil ? ", so the browser hands it to the page." : ", so the browser follows the redirect."
+        let explanation: String
+        if response.isOkStatus || redirectLocation != nil {
+            explanation = "The response allows the page's origin (Access-Control-Allow-Origin: \(allowOrigin))\(credentialsText)\(outcomeText)"
+        } else {
+            explanation = "The response allows the page's origin (Access-Control-Allow-Origin: \(allowOrigin))\(credentialsText)\(outcomeText) The HTTP status \(response.status) is exposed to the page as is; CORS does not look at it."
+        }
+        return CORSVerdict(kind: .passed, warnings: warnings, notes: notes, explanation: explanation)
     }
 
-    static func preflightQuestion(request: CORSRequest, preflightRequest: CORSRequest, profile: BrowserProfile,
+    static func preflightQuestion(request: CORSRequest, preflightRequest: CORSRequest, requirement: PreflightRequirement,
                                   includeCredentials: Bool, requestOrigin: String) -> PreflightQuestion {
         // ACRM/ACRH are exactly what the browser computed; fall back to the actual request.
-        let method = preflightRequest.headers.values(named: HeaderName.requestMethod).last
+        let method = preflightRequest.headers.lastValue(named: HeaderName.requestMethod)
             ?? MethodRules.normalize(request.method)
         // A captured OPTIONS without ACRH means the browser found no unsafe headers; only when the
         // OPTIONS headers were not captured at all do we recompute them from the actual request.
         let names = preflightRequest.headers.fields.isEmpty
-            ? PreflightRules.needsPreflight(request, profile: profile).unsafeHeaderNames
+            ? requirement.unsafeHeaderNames
             : declaredHeaderNames(preflightRequest)
+        // Only the spelling of names the preflight is asked about is ever looked up.
         var asWritten: [String: String] = [:]
-        for field in request.headers where asWritten[field.name.asciiLowercased] == nil {
-            asWritten[field.name.asciiLowercased] = field.name
+        if !names.isEmpty {
+            for field in request.headers {
+                let lower = HeaderRules.lowercasedName(field.name)
+                if names.contains(lower) && asWritten[lower] == nil { asWritten[lower] = field.name }
+            }
         }
         return PreflightQuestion(method: method, headerNames: names, headerNamesAsWritten: asWritten,
                                  includeCredentials: includeCredentials, requestOrigin: requestOrigin)

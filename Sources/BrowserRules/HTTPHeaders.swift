@@ -41,17 +41,47 @@ public struct HTTPHeaders: Sendable, Hashable, ExpressibleByArrayLiteral, Sequen
     }
 
     public func contains(_ name: String) -> Bool {
-        fields.contains { $0.name.equalsIgnoringASCIICase(name) }
+        for field in fields where field.name.equalsIgnoringASCIICase(name) { return true }
+        return false
     }
 
     /// All lines of `name` joined with `", "` — what Chromium's `GetNormalizedHeader` and the
     /// Fetch "get" algorithm both see. nil when the header is absent.
     public func combinedValue(named name: String) -> String? {
-        let all = values(named: name)
-        return all.isEmpty ? nil : all.joined(separator: ", ")
+        // One line (the usual case): no array, no join.
+        var first: String?
+        var all: [String] = []
+        for field in fields where field.name.equalsIgnoringASCIICase(name) {
+            let value = field.value.trimmingHTTPWhitespace
+            if first == nil {
+                first = value
+            } else {
+                if all.isEmpty { all.append(first!) }
+                all.append(value)
+            }
+        }
+        return all.isEmpty ? first : all.joined(separator: ", ")
     }
 
-    public func lineCount(named name: String) -> Int { values(named: name).count }
+    public func lineCount(named name: String) -> Int {
+        var count = 0
+        for field in fields where field.name.equalsIgnoringASCIICase(name) { count += 1 }
+        return count
+    }
+
+    /// The first value of `name`, trimmed (`values(named:).first` without the array).
+    func firstValue(named name: String) -> String? {
+        for field in fields where field.name.equalsIgnoringASCIICase(name) { return field.value.trimmingHTTPWhitespace }
+        return nil
+    }
+
+    /// The last value of `name`, trimmed (`values(named:).last` without the array).
+    func lastValue(named name: String) -> String? {
+        for field in fields.reversed() where field.name.equalsIgnoringASCIICase(name) {
+            return field.value.trimmingHTTPWhitespace
+        }
+        return nil
+    }
 }
 
 /// Header names this module reads, in their canonical spelling.

@@ -105,7 +105,7 @@ public struct CORSRequest: Sendable, Hashable {
     public var wasRedirected: Bool { !redirectedFrom.isEmpty }
 
     /// The `Origin` header value as sent, if any (last line wins; browsers send one).
-    public var originHeader: String? { headers.values(named: HeaderName.origin).last }
+    public var originHeader: String? { headers.lastValue(named: HeaderName.origin) }
 }
 
 /// A response as captured.
@@ -121,8 +121,11 @@ public struct CORSResponse: Sendable, Hashable {
     /// `Location` when this is a redirect the network stack would follow (301/302/303/307/308
     /// with a Location; `HttpResponseHeaders::IsRedirect`). A 3xx without one is just a non-ok status.
     public var redirectLocation: String? {
-        guard [301, 302, 303, 307, 308].contains(status),
-              let location = headers.values(named: HeaderName.location).first, !location.isEmpty
+        switch status {
+        case 301, 302, 303, 307, 308: break
+        default: return nil
+        }
+        guard let location = headers.firstValue(named: HeaderName.location), !location.isEmpty
         else { return nil }
         return location
     }

@@ -42,16 +42,22 @@ public enum PreflightRules {
         let method = MethodRules.normalize(request.method)
         let unsafeMethod: String? = MethodRules.isSafelisted(method) ? nil : method
 
-        let authored = HTTPHeaders(request.headers.fields.filter {
-            let name = $0.name.asciiLowercased
-            // HTTP/2 and HTTP/3 pseudo-headers (`:authority` …) come from the framing layer.
-            // Chromium ignores the cache's own validators on a revalidation (cors_util.cc).
-            return !name.hasPrefix(":") && !networkStackHeaders.contains(name)
-                && !(request.isRevalidation && revalidationHeaders.contains(name))
-        })
-        let names = HeaderRules.corsUnsafeNames(in: authored, profile: profile)
-        let certain = names.filter { !ambiguousHeaders.contains($0) }
-        let ambiguous = names.filter { ambiguousHeaders.contains($0) }
+        // Only headers the page authored count: HTTP/2 and HTTP/3 pseudo-headers (`:authority` …)
+        // come from the framing layer, network-stack additions never count, and Chromium ignores
+        // the cache's own validators on a revalidation (cors_util.cc).
+        var skipping: HeaderRules.Traits = .networkStack
+        if request.isRevalidation { skipping.insert(.revalidation) }
+        let names = HeaderRules.corsUnsafeNames(in: request.headers, profile: profile, excludingForbidden: true,
+                                                skipping: skipping, skipPseudo: true)
+        var certain: [String] = []
+        var ambiguous: [String] = []
+        for name in names {
+            if HeaderRules.traits[name]?.contains(.ambiguous) == true {
+                ambiguous.append(name)
+            } else {
+                certain.append(name)
+            }
+        }
         return PreflightRequirement(
             unsafeMethod: unsafeMethod,
             unsafeHeaderNames: certain,

@@ -43,6 +43,14 @@ public struct PreflightValidation: Sendable, Hashable {
 }
 
 public enum PreflightValidator {
+    enum Step {
+        case redirect, cors, status, methodsParse, headersParse, method, headers
+
+        static let chromiumOrder: [Step] = [.redirect, .cors, .status, .methodsParse, .headersParse, .method, .headers]
+        static let firefoxOrder: [Step] = [.redirect, .cors, .status, .methodsParse, .method, .headersParse, .headers]
+        static let safariOrder: [Step] = [.redirect, .status, .cors, .methodsParse, .headersParse, .method, .headers]
+    }
+
     /// Validates a preflight response in `profile`'s check order:
     /// - Chromium (`preflight_controller.cc`, `preflight_result.cc`): redirect → CORS check →
     ///   ok status → parse ACAM → parse ACAH → method → headers.
@@ -68,82 +76,78 @@ public enum PreflightValidator {
         }
         let enforceAuthorization = authorizationNonWildcardRule ?? !profile.authorizationCoveredByWildcard
 
-        let redirectStep: () -> CheckFailure? = {
-            response.redirectLocation == nil ? nil : CheckFailure(.preflightDisallowedRedirect)
-        }
-        let corsStep: () -> CheckFailure? = {
-            CORSCheck.check(
-                responseHeaders: response.headers, requestOrigin: question.requestOrigin,
-                includeCredentials: question.includeCredentials
-            ).failure.map { CheckFailure($0.error.asPreflightVariant, $0.failedParameter) }
-        }
-        let statusStep: () -> CheckFailure? = {
-            // Chromium constructs this status without a failed_parameter.
-            response.isOkStatus ? nil : CheckFailure(.preflightInvalidStatus)
-        }
         var methods = AllowList(items: [])
         var headerNames = AllowList(items: [])
-        let methodsParseStep: () -> CheckFailure? = {
-            switch AllowListParser.parseMethods(response.headers) {
-            case let .success(list):
-                methods = list
-                return nil
-            case let .failure(error):
-                result.invalidToken = error.invalidToken
-                result.invalidHeaderValue = error.headerValue
-                return CheckFailure(.invalidAllowMethodsPreflightResponse)
-            }
-        }
-        let headersParseStep: () -> CheckFailure? = {
-            switch AllowListParser.parseHeaderNames(response.headers) {
-            case let .success(list):
-                headerNames = list
-                return nil
-            case let .failure(error):
-                result.invalidToken = error.invalidToken
-                result.invalidHeaderValue = error.headerValue
-                return CheckFailure(.invalidAllowHeadersPreflightResponse)
-            }
-        }
-        let methodStep: () -> CheckFailure? = {
-            // Byte-exact membership (Chromium's spec-conformant ACAM mode, on by default),
-            // or a safelisted method, or `*` for uncredentialed requests.
-            let method = question.method
-            if methods.contains(method) || MethodRules.isSafelisted(method)
-                || (methods.containsWildcard && !question.includeCredentials) {
-                return nil
-            }
-            return CheckFailure(.methodDisallowedByPreflightResponse, method)
-        }
-        let headersStep: () -> CheckFailure? = {
-            if enforceAuthorization, question.headerNames.contains("authorization"),
-               !headerNames.contains("authorization") {
-                result.offendingHeaderAsWritten = question.headerNamesAsWritten["authorization"] ?? "authorization"
-                return CheckFailure(.headerDisallowedByPreflightResponse, "authorization")
-            }
-            for name in question.headerNames {
-                if headerNames.contains(name) { continue }
-                if headerNames.containsWildcard && !question.includeCredentials {
-                    if name == "authorization" { result.authorizationCoveredOnlyByWildcard = true }
-                    continue
+        // The steps are a switch in a local function (not an array of closures, which cost
+        // several heap boxes per preflight).
+        func run(_ step: Step) -> CheckFailure? {
+            switch step {
+            case .redirect:
+                return response.redirectLocation == nil ? nil : CheckFailure(.preflightDisallowedRedirect)
+            case .cors:
+                return CORSCheck.check(
+                    responseHeaders: response.headers, requestOrigin: question.requestOrigin,
+                    includeCredentials: question.includeCredentials
+                ).failure.map { CheckFailure($0.error.asPreflightVariant, $0.failedParameter) }
+            case .status:
+                // Chromium constructs this status without a failed_parameter.
+                return response.isOkStatus ? nil : CheckFailure(.preflightInvalidStatus)
+            case .methodsParse:
+                switch AllowListParser.parseMethods(response.headers) {
+                case let .success(list):
+                    methods = list
+                    return nil
+                case let .failure(error):
+                    result.invalidToken = error.invalidToken
+                    result.invalidHeaderValue = error.headerValue
+                    return CheckFailure(.invalidAllowMethodsPreflightResponse)
                 }
-                result.offendingHeaderAsWritten = question.headerNamesAsWritten[name] ?? name
-                return CheckFailure(.headerDisallowedByPreflightResponse, name)
+            case .headersParse:
+                switch AllowListParser.parseHeaderNames(response.headers) {
+                case let .success(list):
+                    headerNames = list
+                    return nil
+                case let .failure(error):
+                    result.invalidToken = error.invalidToken
+                    result.invalidHeaderValue = error.headerValue
+                    return CheckFailure(.invalidAllowHeadersPreflightResponse)
+                }
+            case .method:
+                // Byte-exact membership (Chromium's spec-conformant ACAM mode, on by default),
+                // or a safelisted method, or `*` for uncredentialed requests.
+                let method = question.method
+                if methods.contains(method) || MethodRules.isSafelisted(method)
+                    || (methods.containsWildcard && !question.includeCredentials) {
+                    return nil
+                }
+                return CheckFailure(.methodDisallowedByPreflightResponse, method)
+            case .headers:
+                if enforceAuthorization, question.headerNames.contains("authorization"),
+                   !headerNames.contains("authorization") {
+                    result.offendingHeaderAsWritten = question.headerNamesAsWritten["authorization"] ?? "authorization"
+                    return CheckFailure(.headerDisallowedByPreflightResponse, "authorization")
+                }
+                for name in question.headerNames {
+                    if headerNames.contains(name) { continue }
+                    if headerNames.containsWildcard && !question.includeCredentials {
+                        if name == "authorization" { result.authorizationCoveredOnlyByWildcard = true }
+                        continue
+                    }
+                    result.offendingHeaderAsWritten = question.headerNamesAsWritten[name] ?? name
+                    return CheckFailure(.headerDisallowedByPreflightResponse, name)
+                }
+                return nil
             }
-            return nil
         }
 
-        let order: [() -> CheckFailure?]
+        let order: [Step]
         switch profile.engine {
-        case .chromium:
-            order = [redirectStep, corsStep, statusStep, methodsParseStep, headersParseStep, methodStep, headersStep]
-        case .firefox:
-            order = [redirectStep, corsStep, statusStep, methodsParseStep, methodStep, headersParseStep, headersStep]
-        case .safari:
-            order = [redirectStep, statusStep, corsStep, methodsParseStep, headersParseStep, methodStep, headersStep]
+        case .chromium: order = Step.chromiumOrder
+        case .firefox: order = Step.firefoxOrder
+        case .safari: order = Step.safariOrder
         }
         for step in order {
-            if let failure = step() {
+            if let failure = run(step) {
                 result.failure = failure
                 return result
             }
