@@ -30,6 +30,10 @@ struct ExchangesCommand: ParsableCommand {
           help: "Show a progress bar on stderr (default: when stderr is a terminal).")
     var progress: Bool?
 
+    @Flag(name: .customLong("cors"), inversion: .prefixedNo,
+          help: "Judge every exchange with the browser rules (the `cors` object in --json). --no-cors exports the exchanges alone, faster.")
+    var cors = true
+
     @Option(name: .long, help: "Whose CORS rules and console messages to apply: chromium, firefox or safari.")
     var browser: BrowserChoice = .chromium
 
@@ -48,6 +52,19 @@ struct ExchangesCommand: ParsableCommand {
         let asJSON = self.json
         let profile = browser.profile
         let judge = ExchangeJudge(profile: profile)
+        let judgeEach = cors
+        let emitPlain = { (exchange: HTTPExchange) in
+            if asJSON {
+                ExchangeJSON.write(exchange, to: &json)
+                json.newline()
+                if json.bytes.count >= 1 << 16 {
+                    output.write(json.bytes)
+                    json.removeAll()
+                }
+            } else {
+                output.write(ExchangeLine.format(exchange))
+            }
+        }
         let emit = { (judged: JudgedExchange) in
             guard printEach else { return }
             if asJSON {
@@ -77,7 +94,11 @@ struct ExchangesCommand: ParsableCommand {
             do {
                 let outcome = try source.read { exchange in
                     guard printEach else { return }
-                    for judged in judge.judge(exchange) { emit(judged) }
+                    if judgeEach {
+                        for judged in judge.judge(exchange) { emit(judged) }
+                    } else {
+                        emitPlain(exchange)
+                    }
                 }
                 bar?.clear()
                 if case .partial(let message) = outcome {
@@ -112,7 +133,17 @@ struct ExchangesCommand: ParsableCommand {
 /// The one-line text form of an exchange.
 enum ExchangeLine {
     static func format(_ judged: JudgedExchange) -> String {
-        let exchange = judged.exchange
+        var line = format(judged.exchange)
+        line.removeLast()
+        let verdict = judged.verdict
+        if verdict.kind != .notCORS {
+            line += "  CORS " + (judged.role == .preflight ? "preflight " : "") + verdict.kind.jsonName
+            if let error = verdict.corsError { line += ": " + error.cdpName }
+        }
+        return line + "\n"
+    }
+
+    static func format(_ exchange: HTTPExchange) -> String {
         var line = ""
         let time = exchange.request?.firstByte ?? exchange.response?.firstByte ?? exchange.connection.firstSeen
         line += UTCTime.format(time)
@@ -136,11 +167,6 @@ enum ExchangeLine {
         if exchange.missingBytes > 0 { line += "  gap \(exchange.missingBytes) B" }
         if !exchange.anomalies.isEmpty {
             line += "  [" + exchange.anomalies.map(\.rawValue).joined(separator: ",") + "]"
-        }
-        let verdict = judged.verdict
-        if verdict.kind != .notCORS {
-            line += "  CORS " + (judged.role == .preflight ? "preflight " : "") + verdict.kind.jsonName
-            if let error = verdict.corsError { line += ": " + error.cdpName }
         }
         return line + "\n"
     }

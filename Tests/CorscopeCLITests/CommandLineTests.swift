@@ -187,3 +187,24 @@ final class ReportsAreCurrentTests: XCTestCase {
         XCTAssertTrue(stale.isEmpty, "Reports/ is stale (run `make reports`): \(stale)")
     }
 }
+
+extension CommandLineTests {
+    func testNoCorsExportsTheExchangesAlone() throws {
+        let plain = try run(["exchanges", "--json", "--no-cors", "Captures/nginx-cors.pcap"])
+        let judged = try run(["exchanges", "--json", "Captures/nginx-cors.pcap"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertEqual(plain.lines.count, judged.lines.count)
+        // Judging may hold a preflight until its request arrives, so compare by id, not by line.
+        let byID = try Dictionary(uniqueKeysWithValues: judged.lines.map { line -> (String, [String: Any]) in
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return (object["id"] as! String, object)
+        })
+        for bare in plain.lines {
+            let bareObject = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bare.utf8)) as? [String: Any])
+            var fullObject = try XCTUnwrap(byID[bareObject["id"] as! String])
+            XCTAssertNil(bareObject["cors"])
+            XCTAssertNotNil(fullObject.removeValue(forKey: "cors"))
+            XCTAssertEqual(NSDictionary(dictionary: bareObject), NSDictionary(dictionary: fullObject), "the same exchange, without its verdict")
+        }
+    }
+}
