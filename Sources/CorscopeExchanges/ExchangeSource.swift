@@ -156,9 +156,12 @@ final class ExchangeRelay {
 }
 
 /// Holds up to `capacity` exchanges and hands them back in order of their request's first byte.
+/// Entries arrive nearly in order, so an insertion lands at or near the end and the earliest
+/// leaves from the front (a moving start index: no shifting of the whole window).
 struct TimeOrderBuffer {
     let capacity: Int
     private var held: [HTTPExchange] = []
+    private var start = 0
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -170,13 +173,20 @@ struct TimeOrderBuffer {
     mutating func insert(_ exchange: HTTPExchange) -> HTTPExchange? {
         let time = Self.time(exchange)
         var index = held.count
-        while index > 0, Self.time(held[index - 1]) > time { index -= 1 }
+        while index > start, Self.time(held[index - 1]) > time { index -= 1 }
         held.insert(exchange, at: index)
-        return held.count > capacity ? held.removeFirst() : nil
+        guard held.count - start > capacity else { return nil }
+        let earliest = held[start]
+        start += 1
+        if start >= capacity {
+            held.removeFirst(start)
+            start = 0
+        }
+        return earliest
     }
 
     mutating func drain() -> [HTTPExchange] {
-        defer { held.removeAll() }
-        return held
+        defer { held.removeAll(); start = 0 }
+        return Array(held[start...])
     }
 }

@@ -375,15 +375,26 @@ enum SanitizationHeuristics {
 
     static func chromeMajorVersion(metadata: HARLogMetadata, requestHeaders: HTTPHeaderFields) -> Int? {
         guard let creator = metadata.creator else { return nil }
-        let name = creator.name.lowercased()
-        if name.contains("chrome") || name.contains("chromium") { return leadingInteger(creator.version) }
-        guard name == "webinspector" else { return nil }
-        if let browser = metadata.browser, browser.name.lowercased().contains("chrom") { return leadingInteger(browser.version) }
+        // Byte searches: this runs for every entry, and String.contains walks Characters.
+        if containsIgnoringASCIICase(creator.name, "chrom") { return leadingInteger(creator.version) }
+        guard creator.name.utf8.count == 12, containsIgnoringASCIICase(creator.name, "webinspector") else { return nil }
+        if let browser = metadata.browser, containsIgnoringASCIICase(browser.name, "chrom") { return leadingInteger(browser.version) }
         guard let agent = requestHeaders.first(named: "user-agent") else { return nil }
         let parts = agent.split(separator: " ")
         guard let product = parts.first(where: { $0.hasPrefix("Chrome/") || $0.hasPrefix("HeadlessChrome/") }),
               let slash = product.firstIndex(of: "/") else { return nil }
         return leadingInteger(String(product[product.index(after: slash)...]))
+    }
+
+    private static func containsIgnoringASCIICase(_ text: String, _ needle: StaticString) -> Bool {
+        let haystack = Array(text.utf8)
+        let wanted = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+        guard haystack.count >= wanted.count else { return false }
+        outer: for start in 0...(haystack.count - wanted.count) {
+            for k in 0..<wanted.count where HTTPText.lowercased(haystack[start + k]) != wanted[k] { continue outer }
+            return true
+        }
+        return false
     }
 
     private static func leadingInteger(_ text: String) -> Int? {

@@ -29,7 +29,7 @@ public final class PreflightPairer {
         /// Access-Control-Max-Age at two hours).
         public var cacheHorizon: Double = 7200
         /// Preflights remembered at most, oldest forgotten first.
-        public var maxRemembered: Int = 10_000
+        public var maxRemembered: Int = 4096
         public init() {}
     }
 

@@ -43,7 +43,7 @@ public final class ExchangeJudge {
     /// How long a preflight waits for its request before it is reported undecided.
     public static let holdSeconds = 5.0
     /// Preflights held at most; past that the oldest is reported undecided at once.
-    public static let maxHeld = 4096
+    public static let maxHeld = 1024
 
     public init(profile: BrowserProfile = .chromium, pairing: PreflightPairer.Configuration = .init()) {
         self.profile = profile
