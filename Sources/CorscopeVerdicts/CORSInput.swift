@@ -73,8 +73,29 @@ enum CORSInput {
         }
     }
 
+    /// The response as the rules read it: of its fields, only `Access-Control-*`, `Vary` and
+    /// `Location` matter to CORS, so only those become strings (this runs on every exchange).
     static func response(from response: HTTPResponse) -> CORSResponse {
-        CORSResponse(status: response.head.status, headers: headers(response.head.headers))
+        let fields = response.head.headers
+        var converted: [HTTPHeaderField] = []
+        for index in 0..<fields.count where isReadByTheRules(fields.nameBytes(at: index)) {
+            converted.append(HTTPHeaderField(name: fields.name(at: index), value: fields.value(at: index)))
+        }
+        return CORSResponse(status: response.head.status, headers: HTTPHeaders(converted))
+    }
+
+    static func isReadByTheRules(_ name: ArraySlice<UInt8>) -> Bool {
+        // Concrete byte loops: the generic comparison from another module is not specialised.
+        name.withUnsafeBufferPointer { bytes in
+            func matches(_ wanted: StaticString, prefix: Bool) -> Bool {
+                let count = wanted.utf8CodeUnitCount
+                guard prefix ? bytes.count > count : bytes.count == count else { return false }
+                let start = wanted.utf8Start
+                for k in 0..<count where bytes[k] | (bytes[k] &- 0x41 < 26 ? 0x20 : 0) != start[k] { return false }
+                return true
+            }
+            return matches("access-control-", prefix: true) || matches("vary", prefix: false) || matches("location", prefix: false)
+        }
     }
 
     /// The request a preflight asked permission for: its method and header names, with the

@@ -248,7 +248,7 @@ struct RedirectTracker {
     private static let window = 10.0
 
     func chain(leadingTo exchange: HTTPExchange) -> [String] {
-        guard let request = exchange.request, let url = CORSInput.url(of: exchange),
+        guard !pending.isEmpty, let request = exchange.request, let url = CORSInput.url(of: exchange),
               let hop = pending[exchange.connection.client.address]?[url],
               request.firstByte.seconds(since: hop.time) <= Self.window else { return [] }
         return hop.chain + [hop.from]
