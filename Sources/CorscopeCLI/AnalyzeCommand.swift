@@ -55,7 +55,7 @@ struct AnalyzeCommand: ParsableCommand {
         var failures = 0
         for source in sources {
             do {
-                let outcome = try source.read { exchange in judge.judge(exchange).forEach(builder.add) }
+                let outcome = try source.readConcurrently { exchange in judge.judge(exchange).forEach(builder.add) }
                 if case .partial(let message) = outcome {
                     Terminal.warn("warning: \(source.name): \(message); analysed what came before")
                 }

@@ -92,7 +92,7 @@ struct ExchangesCommand: ParsableCommand {
                 { consumed, total in bar.update(consumed: consumed, total: total, exchanges: inputs.statistics.exchanges) }
             }
             do {
-                let outcome = try source.read { exchange in
+                let outcome = try source.readConcurrently { exchange in
                     guard printEach else { return }
                     if judgeEach {
                         for judged in judge.judge(exchange) { emit(judged) }

@@ -1,0 +1,86 @@
+import CorscopeHTTP
+import Foundation
+
+extension ExchangeSource {
+    /// Reads the source on a second thread and hands its exchanges, in order and in batches,
+    /// to `consume` on the calling thread: decoding, reassembly and parsing run on one core while
+    /// judging and reporting run on the other. The queue between them is bounded, so memory
+    /// stays flat however fast either side is.
+    public func readConcurrently(batchSize: Int = 256, consume: (HTTPExchange) -> Void) throws -> Outcome {
+        let handoff = ExchangeHandoff(capacity: 16)
+        let reader = UncheckedSendable(self)
+        let thread = Thread {
+            var batch: [HTTPExchange] = []
+            batch.reserveCapacity(batchSize)
+            do {
+                let outcome = try reader.value.read { exchange in
+                    batch.append(exchange)
+                    if batch.count == batchSize {
+                        handoff.put(batch)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+                if !batch.isEmpty { handoff.put(batch) }
+                handoff.finish(.success(outcome))
+            } catch {
+                if !batch.isEmpty { handoff.put(batch) }
+                handoff.finish(.failure(error))
+            }
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        while let batch = handoff.take() {
+            for exchange in batch { consume(exchange) }
+        }
+        return try handoff.result().get()
+    }
+}
+
+/// Carries a value that is used by one thread at a time across a thread boundary.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// A bounded, blocking queue of exchange batches between one producer and one consumer.
+final class ExchangeHandoff: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var batches: [[HTTPExchange]] = []
+    private var outcome: Result<ExchangeSource.Outcome, any Error>?
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func put(_ batch: [HTTPExchange]) {
+        condition.lock()
+        while batches.count >= capacity { condition.wait() }
+        batches.append(batch)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func finish(_ result: Result<ExchangeSource.Outcome, any Error>) {
+        condition.lock()
+        outcome = result
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next batch, or nil once the producer finished and everything was taken.
+    func take() -> [HTTPExchange]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while batches.isEmpty && outcome == nil { condition.wait() }
+        guard !batches.isEmpty else { return nil }
+        let batch = batches.removeFirst()
+        condition.broadcast()
+        return batch
+    }
+
+    func result() -> Result<ExchangeSource.Outcome, any Error> {
+        condition.lock()
+        defer { condition.unlock() }
+        while outcome == nil { condition.wait() }
+        return outcome!
+    }
+}
