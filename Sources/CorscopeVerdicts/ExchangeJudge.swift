@@ -45,9 +45,16 @@ public final class ExchangeJudge {
     /// Preflights held at most; past that the oldest is reported undecided at once.
     public static let maxHeld = 1024
 
-    public init(profile: BrowserProfile = .chromium, pairing: PreflightPairer.Configuration = .init()) {
+    /// Verdicts of exchanges that differ only in what CORS does not read (see `VerdictMemo`).
+    private var memo: VerdictMemo?
+
+    /// - Parameter memoize: reuse verdicts across exchanges that differ only in inputs the
+    ///   rules never read (the path, cookie values, other response fields). Output is the same
+    ///   either way; off is for checking exactly that.
+    public init(profile: BrowserProfile = .chromium, pairing: PreflightPairer.Configuration = .init(), memoize: Bool = true) {
         self.profile = profile
         self.pairer = PreflightPairer(configuration: pairing)
+        self.memo = memoize ? VerdictMemo() : nil
     }
 
     /// Judges one exchange; returns it and any held preflight that is now decided, in order.
@@ -136,7 +143,21 @@ public final class ExchangeJudge {
 
     func judgeNow(_ exchange: HTTPExchange) -> JudgedExchange {
         let link = pairer.link(exchange)
-        guard let request = CORSInput.request(from: exchange, redirectedFrom: redirects.chain(leadingTo: exchange)) else {
+        let chain = redirects.chain(leadingTo: exchange)
+        // The common case, an exchange like many before it: no rules to run.
+        var memoKey: [UInt8]?
+        if memo != nil, chain.isEmpty, let url = CORSInput.url(of: exchange) {
+            switch link {
+            case .none: memoKey = VerdictMemo.key(for: exchange, role: 0)
+            case .isPreflight: memoKey = VerdictMemo.key(for: exchange, role: 1)
+            default: break
+            }
+            if let key = memoKey, case .none = link, let verdict = memo!.verdict(for: key, url: url) {
+                redirects.observe(exchange, url: url)
+                return JudgedExchange(exchange: exchange, role: .request, verdict: verdict)
+            }
+        }
+        guard let request = CORSInput.request(from: exchange, redirectedFrom: chain) else {
             return JudgedExchange(exchange: exchange, role: .request,
                                   verdict: CORSVerdict(kind: .undecidable, missingEvidence: ["the request was not captured"],
                                                        explanation: "Only the response was captured, so the request's origin is unknown."))
@@ -147,11 +168,16 @@ public final class ExchangeJudge {
         switch link {
         case .isPreflight:
             let guarded = CORSInput.guardedRequest(preflight: exchange, preflightRequest: request)
-            let verdict = CORSEngine.evaluate(
+            if let key = memoKey, let remembered = memo!.verdict(for: key, url: request.url) {
+                return JudgedExchange(exchange: exchange, role: .preflight, verdict: remembered, guardedRequest: guarded)
+            }
+            let verdict = preflightVerdict(CORSEngine.evaluate(
                 CORSExchange(request: guarded, response: nil, preflight: .exchange(request: request, response: response)),
-                context: context(for: exchange))
-            return JudgedExchange(exchange: exchange, role: .preflight, verdict: preflightVerdict(verdict),
-                                  guardedRequest: guarded)
+                context: context(for: exchange)))
+            if let key = memoKey {
+                memo!.remember(verdict, for: key, url: request.url, target: exchange.request!.head.target)
+            }
+            return JudgedExchange(exchange: exchange, role: .preflight, verdict: verdict, guardedRequest: guarded)
         case .paired(let preflight):
             let preflightRequest = CORSInput.request(from: preflight, redirectedFrom: [])!
             let evidence = PreflightEvidence.exchange(request: preflightRequest,
@@ -173,9 +199,12 @@ public final class ExchangeJudge {
                                               context: context)
             return JudgedExchange(exchange: exchange, role: .request, verdict: verdict, cachedPreflight: (preflight, age))
         case .none:
-            let verdict = CORSEngine.evaluate(CORSExchange(request: request, response: response, preflight: .none),
-                                              context: context(for: exchange))
-            return JudgedExchange(exchange: exchange, role: .request, verdict: harFailure(exchange, request: request, verdict: verdict))
+            let verdict = harFailure(exchange, request: request, verdict: CORSEngine.evaluate(
+                CORSExchange(request: request, response: response, preflight: .none), context: context(for: exchange)))
+            if let key = memoKey {
+                memo!.remember(verdict, for: key, url: request.url, target: exchange.request!.head.target)
+            }
+            return JudgedExchange(exchange: exchange, role: .request, verdict: verdict)
         }
     }
 
