@@ -145,7 +145,7 @@ public final class ExchangeJudge {
         let link = pairer.link(exchange)
         let chain = redirects.chain(leadingTo: exchange)
         // The common case, an exchange like many before it: no rules to run.
-        var memoKey: [UInt8]?
+        var memoKey: VerdictMemo.Key?
         if memo != nil, chain.isEmpty, let url = CORSInput.url(of: exchange) {
             switch link {
             case .none: memoKey = VerdictMemo.key(for: exchange, role: 0)

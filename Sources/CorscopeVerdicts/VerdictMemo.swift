@@ -12,11 +12,28 @@ import CorscopeHTTP
 /// console message is rendered). Redirects, HAR entries and paired or cached preflights are never
 /// memoised. `MemoEquivalenceTests` checks that output with and without the memo is identical.
 struct VerdictMemo {
-    private var verdicts: [[UInt8]: CORSVerdict] = [:]
+    /// The key bytes with a digest computed once: hashing the bytes one by one through
+    /// `Hasher` on every lookup costs more than building them.
+    struct Key: Hashable {
+        let bytes: [UInt8]
+        let digest: UInt64
+
+        init(_ bytes: [UInt8]) {
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
+            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+            self.bytes = bytes
+            self.digest = hash
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+        static func == (a: Key, b: Key) -> Bool { a.digest == b.digest && a.bytes == b.bytes }
+    }
+
+    private var verdicts: [Key: CORSVerdict] = [:]
     static let capacity = 4096
 
     /// The inputs the rules read, as bytes; nil when the exchange must be evaluated afresh.
-    static func key(for exchange: HTTPExchange, role: UInt8) -> [UInt8]? {
+    static func key(for exchange: HTTPExchange, role: UInt8) -> Key? {
         guard exchange.har == nil, let request = exchange.request, request.head.target.hasPrefix("/") else { return nil }
         var key: [UInt8] = [role]
         key.reserveCapacity(768)
@@ -52,11 +69,11 @@ struct VerdictMemo {
         } else {
             key.append(3)
         }
-        return key
+        return Key(key)
     }
 
     /// The remembered verdict, with this request's URL in its failure details.
-    func verdict(for key: [UInt8], url: String) -> CORSVerdict? {
+    func verdict(for key: Key, url: String) -> CORSVerdict? {
         guard var verdict = verdicts[key] else { return nil }
         verdict.failure?.details.url = url
         verdict.failure?.details.initialURL = url
@@ -68,7 +85,7 @@ struct VerdictMemo {
     }
 
     /// Keeps a verdict whose texts do not depend on the URL.
-    mutating func remember(_ verdict: CORSVerdict, for key: [UInt8], url: String, target: String) {
+    mutating func remember(_ verdict: CORSVerdict, for key: Key, url: String, target: String) {
         let texts = [verdict.explanation, verdict.fix ?? ""] + verdict.notes + verdict.missingEvidence
             + verdict.warnings.map(\.summary)
         let mentionsURL = texts.contains { text in
