@@ -92,14 +92,16 @@ struct ExchangesCommand: ParsableCommand {
                 { consumed, total in bar.update(consumed: consumed, total: total, exchanges: inputs.statistics.exchanges) }
             }
             do {
-                let outcome = try source.readConcurrently { exchange in
-                    guard printEach else { return }
-                    if judgeEach {
-                        for judged in judge.judge(exchange) { emit(judged) }
-                    } else {
-                        emitPlain(exchange)
+                // Counting alone (--stats) has nothing to hand to a second thread.
+                let outcome = printEach
+                    ? try source.readConcurrently { exchange in
+                        if judgeEach {
+                            for judged in judge.judge(exchange) { emit(judged) }
+                        } else {
+                            emitPlain(exchange)
+                        }
                     }
-                }
+                    : try source.read { _ in }
                 bar?.clear()
                 if case .partial(let message) = outcome {
                     warnings += 1
