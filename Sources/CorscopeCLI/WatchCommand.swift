@@ -60,8 +60,11 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("report-interval"), help: ArgumentHelp("Seconds between reports to --output (one more at exit).", valueName: "seconds"))
     var reportInterval = 10.0
 
-    @Option(help: ArgumentHelp("Write the per-origin summary (JSON) to this file every --report-interval seconds and at exit.", valueName: "path"))
+    @Option(help: ArgumentHelp("Write the report to this file every --report-interval seconds and at exit.", valueName: "path"))
     var output: String?
+
+    @Option(help: ArgumentHelp("Format of --output: markdown, html, json, sarif or junit, as `analyze` writes them (redacted). Without it, --output gets the live per-origin summary as JSON.", valueName: "format"))
+    var format: ReportFormatChoice?
 
     @Option(help: "Whose CORS rules and console messages to apply: chromium, firefox or safari.")
     var browser: BrowserChoice = .chromium
@@ -126,7 +129,8 @@ struct WatchCommand: ParsableCommand {
         pipelineConfiguration.assembler.idleTimeout = idleTimeout
         let session = WatchSession(
             browser: browser, pipelineConfiguration: pipelineConfiguration, maximumOrigins: maxOrigins,
-            outputs: .init(eventsDescriptor: eventsDescriptor, plainLines: !liveView && events != "-"), ring: ring)
+            outputs: .init(eventsDescriptor: eventsDescriptor, plainLines: !liveView && events != "-"), ring: ring,
+            report: format.map { ($0.value, ["interface \(interface)" + (filter.map { " (\($0))" } ?? "")]) })
 
         let startedAt = WallClock.seconds()
         let store = SnapshotStore(session.snapshot(interface: interface, filter: filter, startedAt: startedAt, kernel: .init()))
@@ -311,7 +315,11 @@ final class WatchLoop {
     func report(_ snapshot: WatchSnapshot, final: Bool) {
         guard let output else { return }
         do {
-            try WatchReport.write(snapshot, final: final, to: output)
+            if let bytes = session.formattedReport() {
+                try WatchReport.write(bytes: bytes, to: output)
+            } else {
+                try WatchReport.write(snapshot, final: final, to: output)
+            }
         } catch {
             // A report that cannot be written must not stop the capture; say so once.
             if !reportFailed || final { Terminal.warn("warning: \(error)") }

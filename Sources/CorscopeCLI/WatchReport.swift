@@ -5,11 +5,9 @@ import Glibc
 
 /// The periodic and final report of `watch --output`.
 ///
-/// **Where report formats plug in:** `WatchReport.write(_:final:to:)` is the single function the
-/// watch loop calls every `--report-interval` seconds and once at exit. Today it writes the
-/// per-origin summary as JSON (`summaryJSON`). When the `CorscopeReports` module (markdown, html,
-/// json, sarif, junit writers behind `--format`) lands, dispatch on the format here and leave the
-/// loop alone.
+/// The loop calls the report hook every `--report-interval` seconds and once at exit: with
+/// `--format`, the file gets `analyze`'s report in that format for the traffic seen so far;
+/// without it, the live per-origin summary as JSON (`summaryJSON`).
 enum WatchReport {
     struct WriteError: Error, CustomStringConvertible {
         var path: String
@@ -20,7 +18,11 @@ enum WatchReport {
     /// Replaces the report at `path` atomically (written beside it, then renamed), so a reader
     /// polling the file never sees half a report.
     static func write(_ snapshot: WatchSnapshot, final: Bool, to path: String) throws {
-        let bytes = summaryJSON(snapshot, final: final)
+        try write(bytes: summaryJSON(snapshot, final: final), to: path)
+    }
+
+    /// Replaces the file at `path` atomically with `bytes`.
+    static func write(bytes: [UInt8], to path: String) throws {
         let temporary = path + ".tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }

@@ -1,6 +1,7 @@
 import CorscopeCapture
 import CorscopeExchanges
 import CorscopeHTTP
+import CorscopeReports
 import CorscopeVerdicts
 import BrowserRules
 #if canImport(Glibc)
@@ -32,8 +33,21 @@ final class WatchSession {
     }
     private let pipelineConfiguration: ExchangePipeline.Configuration
 
+    /// The per-origin report `--output --format` rewrites, and its format (nil without --format).
+    private let reportBuilder: ReportBuilder?
+    private let reportFormat: ReportFormat?
+
     init(browser: BrowserChoice, pipelineConfiguration: ExchangePipeline.Configuration, maximumOrigins: Int,
-         outputs: Outputs, ring: PcapRingWriter?) {
+         outputs: Outputs, ring: PcapRingWriter?, report: (format: ReportFormat, inputs: [String])? = nil) {
+        if let report {
+            var options = ReportBuilder.Options()
+            options.profile = browser.profile
+            options.inputs = report.inputs
+            reportBuilder = ReportBuilder(options: options)
+        } else {
+            reportBuilder = nil
+        }
+        reportFormat = report?.format
         self.profile = browser.profile
         self.browserName = browser.rawValue
         self.judge = ExchangeJudge(profile: browser.profile)
@@ -83,7 +97,14 @@ final class WatchSession {
             findings: tally.findings, cachePoisoningWarnings: tally.cachePoisoningWarnings, origins: tally.origins)
     }
 
+    /// The report so far, as `analyze` would write it for the traffic seen (nil without --format).
+    func formattedReport() -> [UInt8]? {
+        guard let reportBuilder, let reportFormat else { return nil }
+        return reportFormat.render(reportBuilder.finish())
+    }
+
     private func record(_ judged: JudgedExchange) {
+        reportBuilder?.add(judged)
         guard tally.count(judged) else { return }
         if outputs.eventsDescriptor != nil {
             let profile = self.profile

@@ -152,6 +152,25 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertTrue(watch.stderr().contains("kernel: "), watch.stderr())
     }
 
+    func testOutputInAnAnalyzeFormatIsTheReportOfTheTrafficSeen() throws {
+        try Self.requireCapturePermission()
+        let serverPort = try startTestServer()
+        let report = path("live-report.md")
+        let watch = try startWatch(["-i", "lo", "--filter", "tcp port \(serverPort)", "--duration", "3",
+                                    "--events", path("live.ndjson"), "--output", report, "--format", "markdown"])
+        _ = try waitForLine(watch, containing: "capturing on lo")
+        curl("/dup-acao", origin: Self.pageOrigin, port: serverPort)
+        curl("/gzip", origin: Self.pageOrigin, cookie: true, port: serverPort)
+        XCTAssertTrue(Self.wait(for: watch.process, within: 20), "--duration 3 ends the capture")
+        XCTAssertEqual(watch.process.terminationStatus, 0, watch.stderr())
+        let markdown = try String(contentsOfFile: report, encoding: .utf8)
+        XCTAssertTrue(markdown.hasPrefix("# CORS report"), markdown)
+        XCTAssertTrue(markdown.contains("interface lo"), "the report names its input")
+        XCTAssertTrue(markdown.contains("MultipleAllowOriginValues"), markdown)
+        XCTAssertTrue(markdown.contains(Self.pageOrigin), markdown)
+        XCTAssertFalse(markdown.contains("session=") && !markdown.contains("[redacted]"), "cookie values are redacted")
+    }
+
     func testMaxExchangesEndsTheCaptureByItself() throws {
         try Self.requireCapturePermission()
         let serverPort = try startTestServer()
