@@ -37,44 +37,35 @@ public struct ExchangeSource {
 /// across files, HAR connections included.
 public final class ExchangeSources {
     /// The sources, in the order the files were given.
-    public private(set) var sources: [ExchangeSource]
+    public let sources: [ExchangeSource]
     private let pipeline: ExchangePipeline
     private let relay: ExchangeRelay
-    /// Bytes of HAR files read so far (capture bytes are in the pipeline's statistics).
-    private var harBytes: Int64 = 0
-    public private(set) var harEntries = 0
+    private let har: HARTally
 
     public init(paths: [String], configuration: ExchangePipeline.Configuration = .init()) {
         let relay = ExchangeRelay()
         let pipeline = ExchangePipeline(configuration: configuration) { relay.deliver?($0) }
+        let har = HARTally()
         self.relay = relay
         self.pipeline = pipeline
-        var sources: [ExchangeSource] = []
-        var harSources: [(Int, String)] = []
-        for (position, path) in paths.enumerated() {
+        self.har = har
+        sources = paths.map { path in
             if Self.looksLikeHAR(path) {
-                harSources.append((position, path))
-                sources.append(ExchangeSource(name: path, kind: .har) { _ in .complete })
-            } else {
-                sources.append(ExchangeSource(name: path, kind: .capture) { deliver in
-                    try withoutActuallyEscaping(deliver) { deliver in
-                        relay.deliver = deliver
-                        defer { relay.deliver = nil }
-                        let result = try pipeline.read(file: path, progress: relay.progress)
-                        switch result.outcome {
-                        case .complete: return .complete
-                        case .truncated(let message): return .partial("truncated capture (\(message))")
-                        case .readError(let message): return .partial("read stopped early (\(message))")
-                        }
-                    }
-                })
+                return ExchangeSource(name: path, kind: .har) { deliver in
+                    try Self.readHAR(path, pipeline: pipeline, tally: har, deliver: deliver)
+                }
             }
-        }
-        self.sources = sources
-        // HAR sources need `self` for their counters, so they are made once `self` exists.
-        for (position, path) in harSources {
-            self.sources[position] = ExchangeSource(name: path, kind: .har) { [unowned self] deliver in
-                try self.readHAR(path, deliver: deliver)
+            return ExchangeSource(name: path, kind: .capture) { deliver in
+                try withoutActuallyEscaping(deliver) { deliver in
+                    relay.deliver = deliver
+                    defer { relay.deliver = nil }
+                    let result = try pipeline.read(file: path, progress: relay.progress)
+                    switch result.outcome {
+                    case .complete: return .complete
+                    case .truncated(let message): return .partial("truncated capture (\(message))")
+                    case .readError(let message): return .partial("read stopped early (\(message))")
+                    }
+                }
             }
         }
     }
@@ -88,15 +79,15 @@ public final class ExchangeSources {
     /// Totals so far: the capture pipeline's, plus the exchanges of HAR files.
     public var statistics: PipelineStatistics {
         var totals = pipeline.statistics
-        totals.add(harStatistics)
+        totals.add(har.statistics)
         return totals
     }
-    private var harStatistics = PipelineStatistics()
 
     /// Bytes of every input read so far.
-    public var bytesRead: Int64 { pipeline.statistics.fileBytes + harBytes }
+    public var bytesRead: Int64 { statistics.fileBytes }
 
-    private func readHAR(_ path: String, deliver: (HTTPExchange) -> Void) throws -> ExchangeSource.Outcome {
+    private static func readHAR(_ path: String, pipeline: ExchangePipeline, tally: HARTally,
+                                deliver: (HTTPExchange) -> Void) throws -> ExchangeSource.Outcome {
         let reader = try HARReader(path: path)
         // HAR connection ids are the exporter's; give them ids after the captures' so every
         // exchange id stays unique in one run.
@@ -107,13 +98,11 @@ public final class ExchangeSources {
             let id = mapped[exchange.connection.id] ?? pipeline.allocateConnectionID()
             mapped[exchange.connection.id] = id
             exchange.connection.id = id
-            harEntries += 1
-            harStatistics.count(exchange)
+            tally.statistics.count(exchange)
             if let ready = reorder.insert(exchange) { deliver(ready) }
         }
         for exchange in reorder.drain() { deliver(exchange) }
-        harBytes += Self.fileSize(path)
-        harStatistics.fileBytes += Self.fileSize(path)
+        tally.statistics.fileBytes += Self.fileSize(path)
         switch outcome {
         case .complete:
             return .complete
@@ -147,6 +136,11 @@ public final class ExchangeSources {
         var info = stat()
         return stat(path, &info) == 0 ? Int64(info.st_size) : 0
     }
+}
+
+/// What HAR files added to the run's totals.
+final class HARTally {
+    var statistics = PipelineStatistics()
 }
 
 /// Forwards the pipeline's exchanges to whichever source is reading.
