@@ -92,6 +92,8 @@ record() {
   tcpdump_pid=""
   cat "$work/tcpdump.log" >&2
   mv "$capture.tmp" "$capture"
+  kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  sleep 0.5
 }
 
 prepare_server
@@ -165,23 +167,28 @@ if [ "${BENCH_WATCH:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
   if [ -s "$work/nginx-watch.conf" ]; then
     nginx -c "$work/nginx-watch.conf" -p "$work"
     sleep 0.5
-    "$CORSCOPE" watch -i lo --filter "tcp port $port" --buffer-size 64 --duration 20 --events /dev/null \
-      --output "$work/watch.json" --report-interval 60 > /dev/null 2> "$work/watch.err" &
-    watch_pid=$!
-    sleep 2
-    timeout 60 wrk -t 2 -c 64 -d 10s -s "$work/cors.lua" "http://127.0.0.1:$port/" > "$work/wrk-watch.txt" || true
-    wait "$watch_pid" || true
-    kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-    python3 - "$work/watch.json" "$work/wrk-watch.txt" <<'PY'
+    # Two loads: one wrk thread (leaves a core to corscope), and wrk on both cores (corscope
+    # then competes with wrk and nginx for CPU on a 2-core machine).
+    for load in "1 8" "2 64"; do
+      set -- $load
+      "$CORSCOPE" watch -i lo --filter "tcp port $port" --buffer-size 64 --duration 14 --events /dev/null \
+        --output "$work/watch.json" --report-interval 60 > /dev/null 2> "$work/watch.err" &
+      watch_pid=$!
+      sleep 2
+      timeout 60 wrk -t "$1" -c "$2" -d 10s -s "$work/cors.lua" "http://127.0.0.1:$port/" > "$work/wrk-watch.txt" || true
+      wait "$watch_pid" || true
+      python3 - "$work/watch.json" "$work/wrk-watch.txt" "$1" "$2" <<'PY'
 import json, re, sys
 report = json.load(open(sys.argv[1]))
 wrk = open(sys.argv[2]).read()
 sent = re.search(r"(\d+) requests in", wrk)
-print("live watch on lo: %d exchanges handled in %.1f s (wrk sent %s requests, %s/s); kernel drops %d, interface drops %d" % (
-    report["exchanges"], report["seconds"], sent.group(1) if sent else "?",
-    re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1) if "Requests/sec" in wrk else "?",
-    report["kernel"]["dropped"], report["kernel"]["interfaceDropped"]))
+rate = re.search(r"Requests/sec:\s+([\d.]+)", wrk)
+print("live watch on lo, wrk -t%s -c%s: %s requests sent (%s/s); %d exchanges judged; kernel drops %d" % (
+    sys.argv[3], sys.argv[4], sent.group(1) if sent else "?", rate.group(1) if rate else "?",
+    report["exchanges"], report["kernel"]["dropped"]))
 PY
+    done
+    kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   fi
 fi
 
