@@ -92,7 +92,7 @@ record() {
   tcpdump_pid=""
   cat "$work/tcpdump.log" >&2
   mv "$capture.tmp" "$capture"
-  kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   sleep 0.5
 }
 
@@ -188,7 +188,7 @@ print("live watch on lo, wrk -t%s -c%s: %s requests sent (%s/s); %d exchanges ju
     report["exchanges"], report["kernel"]["dropped"]))
 PY
     done
-    kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   fi
 fi
 
