@@ -1,14 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Modules follow the data flow: capture → reassembly → HTTP → exchanges → (pairing, browser rules) → reports → CLI.
+// Modules follow the data flow: capture → reassembly → HTTP (and HAR files) → exchanges → pairing →
+// browser rules → verdicts → reports → CLI.
 let package = Package(
     name: "corscope",
     products: [
         .executable(name: "corscope", targets: ["corscope"]),
         // The browser-rule engine is pure (no I/O, no globals) so any tool can call it.
         .library(name: "BrowserRules", targets: ["BrowserRules"]),
-        .library(name: "CorscopePipeline", targets: ["CorscopeExchanges"]),
+        .library(name: "CorscopePipeline", targets: ["CorscopeExchanges", "CorscopeVerdicts", "CorscopeReports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,9 +28,9 @@ let package = Package(
         .target(name: "CorscopeCapture", dependencies: ["CPcap", "CZlib"]),
         .target(name: "CorscopeReassembly", dependencies: ["CorscopeCapture"]),
         .target(name: "CorscopeHTTP", dependencies: ["CorscopeReassembly", "CZlib"]),
+        .target(name: "CorscopeHAR", dependencies: ["CorscopeHTTP"]),
         .target(name: "CorscopeExchanges", dependencies: ["CorscopeCapture", "CorscopeReassembly", "CorscopeHTTP", "CorscopeHAR"]),
         .target(name: "CorscopePairing", dependencies: ["CorscopeHTTP"]),
-        .target(name: "CorscopeHAR", dependencies: ["CorscopeHTTP"]),
         .target(name: "BrowserRules"),
         .target(name: "CorscopeVerdicts", dependencies: ["CorscopeExchanges", "CorscopePairing", "BrowserRules"]),
         .target(name: "CorscopeReports", dependencies: ["CorscopeVerdicts", "CorscopeExchanges", "BrowserRules"]),
