@@ -10,11 +10,6 @@ import Glibc
 /// saying how reading ended. Capture files go through the pcap pipeline; HAR files through the
 /// HAR reader; a command reads both kinds, mixed, the same way.
 public struct ExchangeSource {
-    public enum Kind: String, Sendable {
-        case capture
-        case har
-    }
-
     public enum Outcome: Sendable, Equatable {
         case complete
         /// Read only in part (truncated file, read error); what was read was delivered.
@@ -23,12 +18,10 @@ public struct ExchangeSource {
 
     /// The input's name (its path), as shown in reports.
     public var name: String
-    public var kind: Kind
     public var read: (_ deliver: (HTTPExchange) -> Void) throws -> Outcome
 
-    public init(name: String, kind: Kind, read: @escaping (_ deliver: (HTTPExchange) -> Void) throws -> Outcome) {
+    public init(name: String, read: @escaping (_ deliver: (HTTPExchange) -> Void) throws -> Outcome) {
         self.name = name
-        self.kind = kind
         self.read = read
     }
 }
@@ -51,11 +44,11 @@ public final class ExchangeSources {
         self.har = har
         sources = paths.map { path in
             if Self.looksLikeHAR(path) {
-                return ExchangeSource(name: path, kind: .har) { deliver in
+                return ExchangeSource(name: path) { deliver in
                     try Self.readHAR(path, pipeline: pipeline, tally: har, deliver: deliver)
                 }
             }
-            return ExchangeSource(name: path, kind: .capture) { deliver in
+            return ExchangeSource(name: path) { deliver in
                 try withoutActuallyEscaping(deliver) { deliver in
                     relay.deliver = deliver
                     defer { relay.deliver = nil }

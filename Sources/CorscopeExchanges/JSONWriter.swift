@@ -91,12 +91,6 @@ public struct JSONWriter {
         }
     }
 
-    /// A number written exactly as the given text (e.g. a nanosecond timestamp), not via Double.
-    public mutating func number(text: String) {
-        separate()
-        bytes.append(contentsOf: text.utf8)
-    }
-
     public mutating func string(_ value: String) {
         separate()
         var value = value

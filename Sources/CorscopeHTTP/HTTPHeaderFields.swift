@@ -127,6 +127,16 @@ public struct HTTPHeaderFields: Sendable, Hashable {
     public func contains(named name: String) -> Bool { first(named: name) != nil }
 }
 
+extension StringProtocol {
+    /// Drops the given characters from both ends (header lists: `" \t"`); no Foundation needed.
+    public func trimmingCharacters(in set: String) -> String {
+        var slice = Substring(self)
+        while let first = slice.first, set.contains(first) { slice.removeFirst() }
+        while let last = slice.last, set.contains(last) { slice.removeLast() }
+        return String(slice)
+    }
+}
+
 /// Byte-level text helpers shared by the parser and the header views.
 public enum HTTPText {
     /// UTF-8 when the bytes are valid UTF-8; otherwise each byte maps to U+0000–U+00FF

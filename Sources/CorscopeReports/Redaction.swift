@@ -219,19 +219,7 @@ private func log2(_ x: Double) -> Double {
 }
 
 extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return String(s)
-    }
-
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return String(s)
-    }
+    var trimmingSpaces: String { trimmingCharacters(in: " \t") }
 
     /// Every occurrence of `target` replaced (no Foundation in this module).
     func replacingAll(_ target: String, with replacement: String) -> String {
@@ -247,7 +235,5 @@ extension String {
 }
 
 extension Substring {
-    var trimmingSpaces: String { String(self).trimmingSpaces }
-
-    func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
+    var trimmingSpaces: String { trimmingCharacters(in: " \t") }
 }

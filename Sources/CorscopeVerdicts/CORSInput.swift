@@ -118,17 +118,4 @@ enum CORSInput {
                            mode: preflightRequest.mode ?? .cors, credentials: .unknown,
                            redirectedFrom: preflightRequest.redirectedFrom)
     }
-
-    static func resolve(_ location: String, against base: String) -> String? {
-        RedirectRules.resolve(location: location, against: base)
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice.removeFirst() }
-        while let last = slice.last, set.contains(last) { slice.removeLast() }
-        return String(slice)
-    }
 }

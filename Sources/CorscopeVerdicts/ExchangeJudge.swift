@@ -285,8 +285,8 @@ struct RedirectTracker {
 
     mutating func observe(_ exchange: HTTPExchange, url: String) {
         guard let response = exchange.response, [301, 302, 303, 307, 308].contains(response.head.status),
-              let location = response.head.headers.first(named: "Location"),
-              let target = CORSInput.resolve(location, against: url) else { return }
+              let location = response.head.headers.first(named: "Location") else { return }
+        let target = RedirectRules.resolve(location: location, against: url)
         let client = exchange.connection.client.address
         let earlier = chain(leadingTo: exchange)
         var hops = pending[client, default: [:]]
