@@ -55,7 +55,7 @@ struct AnalyzeCommand: ParsableCommand {
         var failures = 0
         for source in sources {
             do {
-                let outcome = try source.readConcurrently { exchange in judge.judge(exchange).forEach(builder.add) }
+                let outcome = try source.readConcurrently { exchange in judge.judge(exchange, deliver: builder.add) }
                 if case .partial(let message) = outcome {
                     Terminal.warn("warning: \(source.name): \(message); analysed what came before")
                 }
@@ -87,7 +87,10 @@ struct AnalyzeCommand: ParsableCommand {
     /// sees `ExchangeSource`s. A HAR reader plugs in here by returning its own source for `.har`
     /// paths (and adding its byte count to `inputBytes`).
     static func sources(for files: [String]) -> (sources: [ExchangeSource], inputBytes: () -> Int64) {
-        let inputs = ExchangeSources(paths: files)
+        // Reports never show bodies: keeping none saves a copy of every body.
+        var configuration = ExchangePipeline.Configuration()
+        configuration.http.keptBodyBytes = 0
+        let inputs = ExchangeSources(paths: files, configuration: configuration)
         return (inputs.sources, { inputs.bytesRead })
     }
 

@@ -96,7 +96,7 @@ struct ExchangesCommand: ParsableCommand {
                 let outcome = printEach
                     ? try source.readConcurrently { exchange in
                         if judgeEach {
-                            for judged in judge.judge(exchange) { emit(judged) }
+                            judge.judge(exchange) { emit($0) }
                         } else {
                             emitPlain(exchange)
                         }

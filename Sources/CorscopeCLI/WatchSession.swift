@@ -29,7 +29,7 @@ final class WatchSession {
     private let ring: PcapRingWriter?
     private var ringFailureReported = false
     private lazy var pipeline = LivePipeline(configuration: pipelineConfiguration) { [unowned self] exchange in
-        for judged in judge.judge(exchange) { record(judged) }
+        judge.judge(exchange) { record($0) }
     }
     private let pipelineConfiguration: ExchangePipeline.Configuration
 

@@ -5,7 +5,9 @@ extension ExchangeSource {
     /// Reads the source on a second thread and hands its exchanges, in order and in batches,
     /// to `consume` on the calling thread: decoding, reassembly and parsing run on one core while
     /// judging and reporting run on the other. The queue between them is bounded, so memory
-    /// stays flat however fast either side is.
+    /// stays flat however fast either side is. Spent batches go back to the reading thread,
+    /// which frees their exchanges and refills the arrays: memory is released by the thread
+    /// that allocated it (cheap for malloc), not by the busier consumer.
     public func readConcurrently(batchSize: Int = 256, consume: (HTTPExchange) -> Void) throws -> Outcome {
         let handoff = ExchangeHandoff(capacity: 16)
         let reader = UncheckedSendable(self)
@@ -16,21 +18,24 @@ extension ExchangeSource {
                 let outcome = try reader.value.read { exchange in
                     batch.append(exchange)
                     if batch.count == batchSize {
-                        handoff.put(batch)
+                        handoff.put(&batch)
                         batch.removeAll(keepingCapacity: true)
+                        batch.reserveCapacity(batchSize)
                     }
                 }
-                if !batch.isEmpty { handoff.put(batch) }
+                if !batch.isEmpty { handoff.put(&batch) }
                 handoff.finish(.success(outcome))
             } catch {
-                if !batch.isEmpty { handoff.put(batch) }
+                if !batch.isEmpty { handoff.put(&batch) }
                 handoff.finish(.failure(error))
             }
         }
         thread.stackSize = 8 << 20
         thread.start()
-        while let batch = handoff.take() {
+        var spent: [HTTPExchange] = []
+        while let batch = handoff.take(recycling: &spent) {
             for exchange in batch { consume(exchange) }
+            spent = batch
         }
         return try handoff.result().get()
     }
@@ -46,15 +51,20 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 final class ExchangeHandoff: @unchecked Sendable {
     private let condition = NSCondition()
     private var batches: [[HTTPExchange]] = []
+    /// Batches the consumer is done with, waiting for the producer to free and reuse them.
+    private var spent: [[HTTPExchange]] = []
     private var outcome: Result<ExchangeSource.Outcome, any Error>?
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func put(_ batch: [HTTPExchange]) {
+    /// Queues `batch` and hands back a spent one in its place (or an empty array); the caller
+    /// empties it on its own thread.
+    func put(_ batch: inout [HTTPExchange]) {
         condition.lock()
         while batches.count >= capacity { condition.wait() }
         batches.append(batch)
+        batch = spent.popLast() ?? []
         condition.broadcast()
         condition.unlock()
     }
@@ -66,10 +76,15 @@ final class ExchangeHandoff: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// The next batch, or nil once the producer finished and everything was taken.
-    func take() -> [HTTPExchange]? {
+    /// The next batch, or nil once the producer finished and everything was taken. `spent`, the
+    /// previous batch, is moved to the producer's side.
+    func take(recycling spent: inout [HTTPExchange]) -> [HTTPExchange]? {
         condition.lock()
         defer { condition.unlock() }
+        if spent.capacity > 0, self.spent.count <= capacity {
+            self.spent.append(spent)
+            spent = []
+        }
         while batches.isEmpty && outcome == nil { condition.wait() }
         guard !batches.isEmpty else { return nil }
         let batch = batches.removeFirst()

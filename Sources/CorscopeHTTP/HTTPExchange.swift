@@ -204,27 +204,85 @@ public struct HAREvidence: Sendable, Hashable {
 ///
 /// Exchanges read from a HAR file carry `har`; their `connection` is synthetic (one per HAR
 /// connection id, or per entry) and its endpoints are placeholders: outputs print them as null.
+///
+/// A value type with its fields in one shared, copy-on-write box: every stage after the parser
+/// copies exchanges (batches, verdicts, pairing, report examples), and a copy is then one
+/// reference instead of some twenty.
 public struct HTTPExchange: Sendable {
-    public var connection: ConnectionInfo
+    private final class Storage: @unchecked Sendable {
+        var connection: ConnectionInfo
+        var har: HAREvidence?
+        var index: Int
+        var request: HTTPRequest?
+        var interimResponses: [HTTPResponseHead]
+        var response: HTTPResponse?
+        var anomalies: [HTTPAnomaly]
+
+        init(connection: ConnectionInfo, har: HAREvidence?, index: Int, request: HTTPRequest?,
+             interimResponses: [HTTPResponseHead], response: HTTPResponse?, anomalies: [HTTPAnomaly]) {
+            self.connection = connection
+            self.har = har
+            self.index = index
+            self.request = request
+            self.interimResponses = interimResponses
+            self.response = response
+            self.anomalies = anomalies
+        }
+
+        func copy() -> Storage {
+            Storage(connection: connection, har: har, index: index, request: request,
+                    interimResponses: interimResponses, response: response, anomalies: anomalies)
+        }
+    }
+
+    private var storage: Storage
+
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+    }
+
+    public var connection: ConnectionInfo {
+        _read { yield storage.connection }
+        _modify { makeUnique(); yield &storage.connection }
+    }
+
     /// Set for exchanges read from a HAR file.
-    public var har: HAREvidence?
+    public var har: HAREvidence? {
+        _read { yield storage.har }
+        _modify { makeUnique(); yield &storage.har }
+    }
+
     /// Position of this exchange on its connection, from 0.
-    public var index: Int
-    public var request: HTTPRequest?
+    public var index: Int {
+        _read { yield storage.index }
+        _modify { makeUnique(); yield &storage.index }
+    }
+
+    public var request: HTTPRequest? {
+        _read { yield storage.request }
+        _modify { makeUnique(); yield &storage.request }
+    }
+
     /// Interim (1xx) responses that came before the final one, e.g. `100 Continue`.
-    public var interimResponses: [HTTPResponseHead]
-    public var response: HTTPResponse?
+    public var interimResponses: [HTTPResponseHead] {
+        _read { yield storage.interimResponses }
+        _modify { makeUnique(); yield &storage.interimResponses }
+    }
+
+    public var response: HTTPResponse? {
+        _read { yield storage.response }
+        _modify { makeUnique(); yield &storage.response }
+    }
+
     /// Anomalies in the order first seen, each once.
-    public var anomalies: [HTTPAnomaly]
+    public var anomalies: [HTTPAnomaly] {
+        _read { yield storage.anomalies }
+        _modify { makeUnique(); yield &storage.anomalies }
+    }
 
     public init(connection: ConnectionInfo, index: Int, request: HTTPRequest?, interimResponses: [HTTPResponseHead] = [], response: HTTPResponse?, anomalies: [HTTPAnomaly] = [], har: HAREvidence? = nil) {
-        self.connection = connection
-        self.har = har
-        self.index = index
-        self.request = request
-        self.interimResponses = interimResponses
-        self.response = response
-        self.anomalies = anomalies
+        storage = Storage(connection: connection, har: har, index: index, request: request,
+                          interimResponses: interimResponses, response: response, anomalies: anomalies)
     }
 
     public mutating func flag(_ anomaly: HTTPAnomaly) {

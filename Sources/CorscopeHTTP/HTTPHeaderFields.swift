@@ -100,8 +100,21 @@ public struct HTTPHeaderFields: Sendable, Hashable {
         return storage[Int(s.valueStart)..<Int(s.valueEnd)]
     }
 
-    public func name(at index: Int) -> String { HTTPText.string(nameBytes(at: index)) }
-    public func value(at index: Int) -> String { HTTPText.string(valueBytes(at: index)) }
+    public func name(at index: Int) -> String {
+        let span = spans[index]
+        return string(Int(span.nameStart)..<Int(span.nameEnd))
+    }
+
+    public func value(at index: Int) -> String {
+        let span = spans[index]
+        return string(Int(span.valueStart)..<Int(span.valueEnd))
+    }
+
+    private func string(_ range: Range<Int>) -> String {
+        storage.withUnsafeBufferPointer { bytes in
+            HTTPText.string(UnsafeBufferPointer(rebasing: bytes[range]))
+        }
+    }
 
     /// All fields as (name, value) strings, in order, duplicates kept.
     public var pairs: [(name: String, value: String)] {
@@ -110,8 +123,13 @@ public struct HTTPHeaderFields: Sendable, Hashable {
 
     /// Indexes of the fields whose name equals `name`, ASCII case-insensitively.
     public func indexes(named name: String) -> [Int] {
-        let wanted = name.utf8
-        return (0..<count).filter { HTTPText.equalsIgnoringASCIICase(nameBytes(at: $0), wanted) }
+        var found: [Int] = []
+        var from = 0
+        while let index = firstIndex(named: name, from: from) {
+            found.append(index)
+            from = index + 1
+        }
+        return found
     }
 
     /// Every value of the fields named `name`, in order, not joined.
@@ -119,12 +137,37 @@ public struct HTTPHeaderFields: Sendable, Hashable {
 
     /// The first value of the fields named `name`.
     public func first(named name: String) -> String? {
-        let wanted = name.utf8
-        for i in 0..<count where HTTPText.equalsIgnoringASCIICase(nameBytes(at: i), wanted) { return value(at: i) }
-        return nil
+        firstIndex(named: name).map(value(at:))
     }
 
-    public func contains(named name: String) -> Bool { first(named: name) != nil }
+    /// The index of the first field at or after `from` whose name equals `name`, ignoring ASCII
+    /// case. Lengths are compared before bytes, so most fields cost one integer compare; every
+    /// stage looks headers up by name on every exchange.
+    public func firstIndex(named name: String, from: Int = 0) -> Int? {
+        var name = name
+        return name.withUTF8 { wanted in
+            storage.withUnsafeBufferPointer { bytes in
+                spans.withUnsafeBufferPointer { spans in
+                    guard from < spans.count else { return nil }
+                    let length = Int32(wanted.count)
+                    for index in from..<spans.count {
+                        let span = spans[index]
+                        guard span.nameEnd - span.nameStart == length else { continue }
+                        var offset = Int(span.nameStart)
+                        var equal = true
+                        for byte in wanted {
+                            if HTTPText.lowercased(bytes[offset]) != HTTPText.lowercased(byte) { equal = false; break }
+                            offset += 1
+                        }
+                        if equal { return index }
+                    }
+                    return nil
+                }
+            }
+        }
+    }
+
+    public func contains(named name: String) -> Bool { firstIndex(named: name) != nil }
 }
 
 extension StringProtocol {
@@ -141,6 +184,14 @@ extension StringProtocol {
 public enum HTTPText {
     /// UTF-8 when the bytes are valid UTF-8; otherwise each byte maps to U+0000–U+00FF
     /// (ISO-8859-1), so no byte is ever lost or replaced by U+FFFD.
+    public static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        var allASCII = true
+        for b in bytes where b >= 0x80 { allASCII = false; break }
+        if allASCII { return String(decoding: bytes, as: UTF8.self) }
+        if let utf8 = String(validating: bytes, as: UTF8.self) { return utf8 }
+        return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    }
+
     public static func string<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         var allASCII = true
         for b in bytes where b >= 0x80 { allASCII = false; break }

@@ -36,6 +36,7 @@ public final class PreflightPairer {
     private struct Remembered {
         var exchange: HTTPExchange
         var key: Key
+        var digest: UInt64
         var method: String
         var requestHeaders: [String]
         var answeredAt: Timestamp
@@ -54,6 +55,9 @@ public final class PreflightPairer {
 
     public let configuration: Configuration
     private var remembered: [Key: [Remembered]] = [:]
+    /// How many remembered preflights have each key digest: most requests have no preflight
+    /// on record, and the digest, hashed from the raw bytes, says so without building a key.
+    private var digests: [UInt64: Int] = [:]
     /// Remembered preflights in arrival order, for forgetting the oldest in O(1).
     private var order: [(key: Key, serial: Int)] = []
     private var orderStart = 0
@@ -74,9 +78,11 @@ public final class PreflightPairer {
 
     /// Looks an exchange up against the preflights seen so far, and remembers it when it is one.
     public func link(_ exchange: HTTPExchange) -> PreflightLink {
-        guard let request = exchange.request, let key = Self.key(for: exchange) else { return .none }
-        if Self.isPreflight(exchange) {
-            remember(exchange, key: key)
+        let isPreflight = Self.isPreflight(exchange)
+        guard let request = exchange.request, let digest = Self.digest(of: exchange),
+              isPreflight || digests[digest] != nil, let key = Self.key(for: exchange) else { return .none }
+        if isPreflight {
+            remember(exchange, key: key, digest: digest)
             return .isPreflight
         }
         guard var candidates = remembered[key] else { return .none }
@@ -113,6 +119,7 @@ public final class PreflightPairer {
                 entries[index].consumed = true
                 expired.append(entries[index].exchange)
             }
+            for entry in entries where entry.answeredAt < forgetBefore { forgetDigest(entry.digest) }
             entries.removeAll { $0.answeredAt < forgetBefore }
             count -= (remembered[key]?.count ?? 0) - entries.count
             remembered[key] = entries.isEmpty ? nil : entries
@@ -127,13 +134,14 @@ public final class PreflightPairer {
             all += entries.filter { !$0.consumed }.map(\.exchange)
         }
         remembered.removeAll()
+        digests.removeAll()
         order.removeAll()
         orderStart = 0
         count = 0
         return all.sorted { $0.connection.id != $1.connection.id ? $0.connection.id < $1.connection.id : $0.index < $1.index }
     }
 
-    private func remember(_ exchange: HTTPExchange, key: Key) {
+    private func remember(_ exchange: HTTPExchange, key: Key, digest: UInt64) {
         guard let head = exchange.request?.head else { return }
         let method = head.headers.first(named: "Access-Control-Request-Method") ?? ""
         let headers = head.headers.values(named: "Access-Control-Request-Headers")
@@ -143,10 +151,11 @@ public final class PreflightPairer {
         let answeredAt = exchange.response?.lastByte ?? exchange.request?.lastByte ?? exchange.connection.firstSeen
         // Bodies are not needed to pair or to rebuild a cache entry; don't keep them alive.
         var kept = exchange
-        kept.request?.body.kept = []
-        kept.response?.body.kept = []
-        remembered[key, default: []].append(Remembered(exchange: kept, key: key, method: method,
+        if !(kept.request?.body.kept.isEmpty ?? true) { kept.request?.body.kept = [] }
+        if !(kept.response?.body.kept.isEmpty ?? true) { kept.response?.body.kept = [] }
+        remembered[key, default: []].append(Remembered(exchange: kept, key: key, digest: digest, method: method,
                                                        requestHeaders: headers, answeredAt: answeredAt, serial: nextSerial))
+        digests[digest, default: 0] += 1
         order.append((key, nextSerial))
         nextSerial += 1
         count += 1
@@ -161,6 +170,7 @@ public final class PreflightPairer {
                 continue  // already expired
             }
             let oldest = entries.remove(at: index)
+            forgetDigest(oldest.digest)
             if !oldest.consumed { forgottenUnanswered += 1 }
             remembered[key] = entries.isEmpty ? nil : entries
             count -= 1
@@ -172,6 +182,34 @@ public final class PreflightPairer {
         }
     }
 
+    private func forgetDigest(_ digest: UInt64) {
+        if let left = digests[digest], left > 1 { digests[digest] = left - 1 } else { digests[digest] = nil }
+    }
+
+    /// A hash of what `key(for:)` compares (client address, server, Origin, lower-cased host and
+    /// target), read from the raw header bytes; nil when the request has no Origin.
+    static func digest(of exchange: HTTPExchange) -> UInt64? {
+        guard let head = exchange.request?.head, let originIndex = head.headers.firstIndex(named: "Origin") else { return nil }
+        var hasher = FNV1a()
+        hasher.add(exchange.connection.client.address.hashValue)
+        hasher.add(exchange.connection.server.hashValue)
+        let fields = head.headers
+        fields.storage.withUnsafeBufferPointer { storage in
+            let origin = fields.spans[originIndex]
+            for offset in Int(origin.valueStart)..<Int(origin.valueEnd) { hasher.add(storage[offset]) }
+            hasher.add(0)
+            guard head.target.hasPrefix("/") else { return }
+            if let hostIndex = fields.firstIndex(named: "Host") {
+                let host = fields.spans[hostIndex]
+                for offset in Int(host.valueStart)..<Int(host.valueEnd) { hasher.add(HTTPText.lowercased(storage[offset])) }
+            } else {
+                for byte in exchange.connection.server.description.lowercased().utf8 { hasher.add(byte) }
+            }
+        }
+        for byte in head.target.utf8 { hasher.add(byte) }
+        return hasher.value
+    }
+
     static func key(for exchange: HTTPExchange) -> Key? {
         guard let head = exchange.request?.head, let origin = head.headers.first(named: "Origin") else { return nil }
         let host = head.headers.first(named: "Host") ?? exchange.connection.server.description
@@ -179,5 +217,20 @@ public final class PreflightPairer {
         let url = head.target.hasPrefix("/") ? host.lowercased() + head.target : head.target
         return Key(client: exchange.connection.client.address, server: exchange.connection.server,
                    origin: origin, url: url)
+    }
+}
+
+/// FNV-1a over bytes: a fixed function, unlike `Hasher`, and cheap for short keys.
+struct FNV1a {
+    private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    mutating func add(_ byte: UInt8) { value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+
+    mutating func add(_ integer: Int) {
+        var remaining = UInt64(bitPattern: Int64(integer))
+        for _ in 0..<8 {
+            add(UInt8(truncatingIfNeeded: remaining))
+            remaining >>= 8
+        }
     }
 }

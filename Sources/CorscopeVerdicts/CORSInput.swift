@@ -36,11 +36,16 @@ enum CORSInput {
         return HTTPHeaders(converted)
     }
 
+    /// The request mode the browser stated (`Sec-Fetch-Mode`), or a HAR's resource type implies.
+    static func mode(of exchange: HTTPExchange) -> RequestMode? {
+        exchange.request?.head.headers.first(named: "Sec-Fetch-Mode").flatMap(RequestMode.init(secFetchMode:))
+            ?? exchange.har.flatMap { Self.mode(forResourceType: $0.resourceType) }
+    }
+
     static func request(from exchange: HTTPExchange, redirectedFrom: [String]) -> CORSRequest? {
         guard let head = exchange.request?.head, let url = url(of: exchange) else { return nil }
         let headers = headers(head.headers)
-        let mode = head.headers.first(named: "Sec-Fetch-Mode").flatMap(RequestMode.init(secFetchMode:))
-            ?? exchange.har.flatMap { Self.mode(forResourceType: $0.resourceType) }
+        let mode = mode(of: exchange)
         // The wire cannot show the credentials mode; a sent cookie proves it (in a HAR, so does
         // its cookies list). An Authorization header may be the page's own (listed in the
         // preflight): the engine weighs that one.
@@ -85,26 +90,35 @@ enum CORSInput {
     }
 
     static func isReadByTheRules(_ name: ArraySlice<UInt8>) -> Bool {
-        // Concrete byte loops: the generic comparison from another module is not specialised.
-        name.withUnsafeBufferPointer { bytes in
-            func matches(_ wanted: StaticString, prefix: Bool) -> Bool {
-                let count = wanted.utf8CodeUnitCount
-                guard prefix ? bytes.count > count : bytes.count == count else { return false }
-                let start = wanted.utf8Start
-                for k in 0..<count where bytes[k] | (bytes[k] &- 0x41 < 26 ? 0x20 : 0) != start[k] { return false }
-                return true
-            }
-            return matches("access-control-", prefix: true) || matches("vary", prefix: false) || matches("location", prefix: false)
+        name.withUnsafeBufferPointer(isReadByTheRules)
+    }
+
+    static func isReadByTheRules(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        func matches(_ wanted: StaticString, prefix: Bool) -> Bool {
+            let count = wanted.utf8CodeUnitCount
+            guard prefix ? bytes.count > count : bytes.count == count else { return false }
+            let start = wanted.utf8Start
+            for k in 0..<count where bytes[k] | (bytes[k] &- 0x41 < 26 ? 0x20 : 0) != start[k] { return false }
+            return true
         }
+        return matches("access-control-", prefix: true) || matches("vary", prefix: false) || matches("location", prefix: false)
     }
 
     /// The request a preflight asked permission for: its method and header names, with the
     /// preflight's Origin and URL (values of the custom headers are not on the wire).
     static func guardedRequest(preflight: HTTPExchange, preflightRequest: CORSRequest) -> CORSRequest {
+        guardedRequest(preflight: preflight, origin: preflightRequest.originHeader, url: preflightRequest.url,
+                       mode: preflightRequest.mode, redirectedFrom: preflightRequest.redirectedFrom)
+    }
+
+    /// The same, from the preflight's parts (no full `CORSRequest` built: a remembered verdict
+    /// needs only this).
+    static func guardedRequest(preflight: HTTPExchange, origin: String?, url: String, mode: RequestMode?,
+                               redirectedFrom: [String]) -> CORSRequest {
         let head = preflight.request!.head
         let method = head.headers.first(named: "Access-Control-Request-Method") ?? "GET"
         var fields: [(name: String, value: String)] = []
-        if let origin = preflightRequest.originHeader { fields.append((name: "Origin", value: origin)) }
+        if let origin { fields.append((name: "Origin", value: origin)) }
         for value in head.headers.values(named: "Access-Control-Request-Headers") {
             for name in value.split(separator: ",") {
                 let trimmed = name.trimmingCharacters(in: " \t")
@@ -114,8 +128,7 @@ enum CORSInput {
         for name in ["Sec-Fetch-Mode", "Sec-Fetch-Site", "Referer", "User-Agent", "Host"] {
             if let value = head.headers.first(named: name) { fields.append((name: name, value: value)) }
         }
-        return CORSRequest(method: method, url: preflightRequest.url, headers: HTTPHeaders(fields),
-                           mode: preflightRequest.mode ?? .cors, credentials: .unknown,
-                           redirectedFrom: preflightRequest.redirectedFrom)
+        return CORSRequest(method: method, url: url, headers: HTTPHeaders(fields),
+                           mode: mode ?? .cors, credentials: .unknown, redirectedFrom: redirectedFrom)
     }
 }

@@ -19,8 +19,16 @@ public struct JudgedExchange: Sendable {
     public var preflight: HTTPExchange?
     /// An earlier preflight whose cached answer may have let this request skip its own.
     public var cachedPreflight: (exchange: HTTPExchange, age: Double)?
+    /// For a preflight: the redirects that led to it (the guarded request went through them too).
+    var redirectedFrom: [String] = []
+
     /// For a preflight: the request it asked permission for, as the browser would have sent it.
-    public var guardedRequest: CORSRequest?
+    /// Made on demand: reports need it only for a failed preflight.
+    public var guardedRequest: CORSRequest? {
+        guard role == .preflight, let url = CORSInput.url(of: exchange) else { return nil }
+        return CORSInput.guardedRequest(preflight: exchange, origin: exchange.request?.head.headers.values(named: "Origin").last,
+                                        url: url, mode: CORSInput.mode(of: exchange), redirectedFrom: redirectedFrom)
+    }
 }
 
 /// Applies the browser-rule engine to the exchanges of a capture, in capture order: pairs
@@ -39,7 +47,16 @@ public final class ExchangeJudge {
     /// short and the number held small.
     private var held: [(judged: JudgedExchange, deadline: Timestamp)?] = []
     private var heldStart = 0
-    private var heldIndex: [String: Int] = [:]
+    private var heldIndex: [HeldKey: Int] = [:]
+    /// An exchange's identity (what `HTTPExchange.id` spells) without building the string.
+    private struct HeldKey: Hashable {
+        let connection: Int
+        let index: Int
+        init(_ exchange: HTTPExchange) {
+            connection = exchange.connection.id
+            index = exchange.index
+        }
+    }
     /// How long a preflight waits for its request before it is reported undecided.
     public static let holdSeconds = 5.0
     /// Preflights held at most; past that the oldest is reported undecided at once.
@@ -59,27 +76,35 @@ public final class ExchangeJudge {
 
     /// Judges one exchange; returns it and any held preflight that is now decided, in order.
     public func judge(_ exchange: HTTPExchange) -> [JudgedExchange] {
+        var judged: [JudgedExchange] = []
+        judge(exchange) { judged.append($0) }
+        return judged
+    }
+
+    /// Judges one exchange and hands `deliver` any held preflight that is now decided, then the
+    /// exchange itself (unless it is held), in order.
+    public func judge(_ exchange: HTTPExchange, deliver: (JudgedExchange) -> Void) {
         let exchange = CORSInput.withBrowserOrigin(exchange)
         let now = exchange.request?.firstByte ?? exchange.response?.firstByte ?? exchange.connection.firstSeen
-        var ready = releaseExpired(before: now)
+        releaseExpired(before: now, deliver: deliver)
         let judged = judgeNow(exchange)
         if judged.role == .preflight, judged.verdict.kind == .undecidable {
             let answered = exchange.response?.lastByte ?? now
-            heldIndex[exchange.id] = held.count
+            heldIndex[HeldKey(exchange)] = held.count
             held.append((judged, answered.adding(seconds: Self.holdSeconds)))
-            if heldIndex.count > Self.maxHeld { ready += releaseOldest() }
-            return ready
+            if heldIndex.count > Self.maxHeld { releaseOldest(deliver: deliver) }
+            return
         }
-        if let preflight = judged.preflight, let index = heldIndex.removeValue(forKey: preflight.id),
+        if let preflight = judged.preflight, let index = heldIndex.removeValue(forKey: HeldKey(preflight)),
            var released = held[index]?.judged {
             held[index] = nil
             // A HAR lists the request even when its preflight failed: then the preflight
             // carries the request's verdict.
             if judged.verdict.kind == .blocked, judged.verdict.failure?.error.concernsPreflight == true {
                 released.verdict = judged.verdict
-                ready.append(released)
-                ready.append(judged)
-                return ready
+                deliver(released)
+                deliver(judged)
+                return
             }
             released.verdict.kind = .passed
             released.verdict.failure = nil
@@ -88,10 +113,9 @@ public final class ExchangeJudge {
             released.verdict.notes.append("The browser sent the request this preflight asked for (exchange \(exchange.id)), so the preflight passed.")
             released.verdict.explanation = "The preflight allowed the request."
             released.verdict.fix = nil
-            ready.append(released)
+            deliver(released)
         }
-        ready.append(judged)
-        return ready
+        deliver(judged)
     }
 
     /// The preflights still held at the end of the capture.
@@ -104,26 +128,24 @@ public final class ExchangeJudge {
         return held[heldStart...].compactMap { $0.map { Self.unanswered($0.judged) } }
     }
 
-    private func releaseExpired(before now: Timestamp) -> [JudgedExchange] {
-        var released: [JudgedExchange] = []
+    private func releaseExpired(before now: Timestamp, deliver: (JudgedExchange) -> Void) {
         while heldStart < held.count {
             guard let entry = held[heldStart] else { heldStart += 1; continue }
             guard entry.deadline < now else { break }
-            released += releaseOldest()
+            releaseOldest(deliver: deliver)
         }
         compactHeld()
-        return released
     }
 
-    private func releaseOldest() -> [JudgedExchange] {
+    private func releaseOldest(deliver: (JudgedExchange) -> Void) {
         while heldStart < held.count {
             defer { heldStart += 1 }
             guard let entry = held[heldStart] else { continue }
             held[heldStart] = nil
-            heldIndex[entry.judged.exchange.id] = nil
-            return [Self.unanswered(entry.judged)]
+            heldIndex[HeldKey(entry.judged.exchange)] = nil
+            deliver(Self.unanswered(entry.judged))
+            return
         }
-        return []
     }
 
     private func compactHeld() {
@@ -131,7 +153,7 @@ public final class ExchangeJudge {
         held.removeFirst(heldStart)
         heldStart = 0
         for (offset, entry) in held.enumerated() {
-            if let entry { heldIndex[entry.judged.exchange.id] = offset }
+            if let entry { heldIndex[HeldKey(entry.judged.exchange)] = offset }
         }
     }
 
@@ -146,14 +168,17 @@ public final class ExchangeJudge {
         let chain = redirects.chain(leadingTo: exchange)
         // The common case, an exchange like many before it: no rules to run.
         var memoKey: VerdictMemo.Key?
-        if memo != nil, chain.isEmpty, let url = CORSInput.url(of: exchange) {
+        if memo != nil, chain.isEmpty {
             switch link {
-            case .none: memoKey = VerdictMemo.key(for: exchange, role: 0)
-            case .isPreflight: memoKey = VerdictMemo.key(for: exchange, role: 1)
+            case .none: memoKey = memo!.key(for: exchange, role: 0)
+            case .isPreflight: memoKey = memo!.key(for: exchange, role: 1)
             default: break
             }
-            if let key = memoKey, case .none = link, let verdict = memo!.verdict(for: key, url: url) {
-                redirects.observe(exchange, url: url)
+            if let key = memoKey, let verdict = memo!.verdict(for: key, url: { CORSInput.url(of: exchange) }) {
+                if case .isPreflight = link {
+                    return JudgedExchange(exchange: exchange, role: .preflight, verdict: verdict)
+                }
+                redirects.observe(exchange, url: CORSInput.url(of: exchange) ?? "")
                 return JudgedExchange(exchange: exchange, role: .request, verdict: verdict)
             }
         }
@@ -168,16 +193,13 @@ public final class ExchangeJudge {
         switch link {
         case .isPreflight:
             let guarded = CORSInput.guardedRequest(preflight: exchange, preflightRequest: request)
-            if let key = memoKey, let remembered = memo!.verdict(for: key, url: request.url) {
-                return JudgedExchange(exchange: exchange, role: .preflight, verdict: remembered, guardedRequest: guarded)
-            }
             let verdict = preflightVerdict(CORSEngine.evaluate(
                 CORSExchange(request: guarded, response: nil, preflight: .exchange(request: request, response: response)),
                 context: context(for: exchange)))
             if let key = memoKey {
                 memo!.remember(verdict, for: key, url: request.url, target: exchange.request!.head.target)
             }
-            return JudgedExchange(exchange: exchange, role: .preflight, verdict: verdict, guardedRequest: guarded)
+            return JudgedExchange(exchange: exchange, role: .preflight, verdict: verdict, redirectedFrom: chain)
         case .paired(let preflight):
             let preflightRequest = CORSInput.request(from: preflight, redirectedFrom: [])!
             let evidence = PreflightEvidence.exchange(request: preflightRequest,
@@ -283,9 +305,10 @@ struct RedirectTracker {
         return hop.chain + [hop.from]
     }
 
-    mutating func observe(_ exchange: HTTPExchange, url: String) {
+    mutating func observe(_ exchange: HTTPExchange, url: @autoclosure () -> String) {
         guard let response = exchange.response, [301, 302, 303, 307, 308].contains(response.head.status),
               let location = response.head.headers.first(named: "Location") else { return }
+        let url = url()
         let target = RedirectRules.resolve(location: location, against: url)
         let client = exchange.connection.client.address
         let earlier = chain(leadingTo: exchange)

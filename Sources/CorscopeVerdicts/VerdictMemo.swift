@@ -12,69 +12,106 @@ import CorscopeHTTP
 /// console message is rendered). Redirects, HAR entries and paired or cached preflights are never
 /// memoised. `MemoEquivalenceTests` checks that output with and without the memo is identical.
 struct VerdictMemo {
-    /// The key bytes with a digest computed once: hashing the bytes one by one through
-    /// `Hasher` on every lookup costs more than building them.
-    struct Key: Hashable {
-        let bytes: [UInt8]
-        let digest: UInt64
-
-        init(_ bytes: [UInt8]) {
-            var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
-            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-            self.bytes = bytes
-            self.digest = hash
-        }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(digest) }
-        static func == (a: Key, b: Key) -> Bool { a.digest == b.digest && a.bytes == b.bytes }
+    /// The digest of the key bytes last built by `key(for:role:)`; those bytes stay in the
+    /// memo's scratch buffer until the next key is built, so a lookup that hits allocates nothing.
+    struct Key {
+        fileprivate let digest: UInt64
+        fileprivate let generation: Int
     }
 
-    private var verdicts: [Key: CORSVerdict] = [:]
+    private struct Entry {
+        let bytes: [UInt8]
+        let verdict: CORSVerdict
+    }
+
+    private var verdicts: [UInt64: Entry] = [:]
+    private var scratch: [UInt8] = []
+    private var generation = 0
     static let capacity = 4096
 
     /// The inputs the rules read, as bytes; nil when the exchange must be evaluated afresh.
-    static func key(for exchange: HTTPExchange, role: UInt8) -> Key? {
+    mutating func key(for exchange: HTTPExchange, role: UInt8) -> Key? {
         guard exchange.har == nil, let request = exchange.request, request.head.target.hasPrefix("/") else { return nil }
-        var key: [UInt8] = [role]
-        key.reserveCapacity(768)
-        key.append(contentsOf: request.head.method.utf8)
-        key.append(0)
-        let fields = request.head.headers
-        for index in 0..<fields.count {
-            let name = fields.nameBytes(at: index)
-            if equals(name, "cookie") {
-                key.append(contentsOf: "cookie\u{0}\u{1}".utf8)  // sent: credentials; the value is never read
-                continue
-            }
-            if equals(name, "user-agent") || equals(name, "referer") { continue }
-            key.append(contentsOf: name)
-            key.append(0)
-            key.append(contentsOf: fields.valueBytes(at: index))
-            key.append(1)
-        }
-        key.append(2)
+        generation += 1
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(role)
+        scratch.append(contentsOf: request.head.method.utf8)
+        scratch.append(0)
+        Self.appendRequestFields(request.head.headers, to: &scratch)
+        scratch.append(2)
         if let response = exchange.response {
             let status = response.head.status
-            key.append(UInt8(truncatingIfNeeded: status >> 8))
-            key.append(UInt8(truncatingIfNeeded: status))
-            let fields = response.head.headers
-            for index in 0..<fields.count where CORSInput.isReadByTheRules(fields.nameBytes(at: index)) {
-                let name = fields.nameBytes(at: index)
-                if equals(name, "location") { return nil }  // resolved against the URL
+            scratch.append(UInt8(truncatingIfNeeded: status >> 8))
+            scratch.append(UInt8(truncatingIfNeeded: status))
+            guard Self.appendResponseFields(response.head.headers, to: &scratch) else { return nil }
+        } else {
+            scratch.append(3)
+        }
+        return Key(digest: Self.digest(scratch), generation: generation)
+    }
+
+    /// A 64-bit hash of the key, eight bytes at a time (a byte-wise hash is a long dependency
+    /// chain on keys of several hundred bytes); only equality within one run matters.
+    static func digest(_ bytes: [UInt8]) -> UInt64 {
+        bytes.withUnsafeBytes { raw in
+            var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(raw.count)
+            var offset = 0
+            while offset + 8 <= raw.count {
+                let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                hash = (hash ^ word) &* 0xFF51_AFD7_ED55_8CCD
+                hash ^= hash >> 32
+                offset += 8
+            }
+            var tail: UInt64 = 0
+            while offset < raw.count {
+                tail = tail << 8 | UInt64(raw[offset])
+                offset += 1
+            }
+            hash = (hash ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+            return hash ^ hash >> 29
+        }
+    }
+
+    /// Every request field but the values the rules never read (cookie values, User-Agent, Referer).
+    private static func appendRequestFields(_ fields: HTTPHeaderFields, to key: inout [UInt8]) {
+        fields.storage.withUnsafeBufferPointer { storage in
+            for span in fields.spans {
+                let name = UnsafeBufferPointer(rebasing: storage[Int(span.nameStart)..<Int(span.nameEnd)])
+                if equals(name, "cookie") {
+                    key.append(contentsOf: "cookie\u{0}\u{1}".utf8)  // sent: credentials; the value is never read
+                    continue
+                }
+                if equals(name, "user-agent") || equals(name, "referer") { continue }
                 key.append(contentsOf: name)
                 key.append(0)
-                key.append(contentsOf: fields.valueBytes(at: index))
+                key.append(contentsOf: UnsafeBufferPointer(rebasing: storage[Int(span.valueStart)..<Int(span.valueEnd)]))
                 key.append(1)
             }
-        } else {
-            key.append(3)
         }
-        return Key(key)
+    }
+
+    /// The response fields the rules read; false when one of them makes the verdict URL-specific.
+    private static func appendResponseFields(_ fields: HTTPHeaderFields, to key: inout [UInt8]) -> Bool {
+        fields.storage.withUnsafeBufferPointer { storage in
+            for span in fields.spans {
+                let name = UnsafeBufferPointer(rebasing: storage[Int(span.nameStart)..<Int(span.nameEnd)])
+                guard CORSInput.isReadByTheRules(name) else { continue }
+                if equals(name, "location") { return false }  // resolved against the URL
+                key.append(contentsOf: name)
+                key.append(0)
+                key.append(contentsOf: UnsafeBufferPointer(rebasing: storage[Int(span.valueStart)..<Int(span.valueEnd)]))
+                key.append(1)
+            }
+            return true
+        }
     }
 
     /// The remembered verdict, with this request's URL in its failure details.
-    func verdict(for key: Key, url: String) -> CORSVerdict? {
-        guard var verdict = verdicts[key] else { return nil }
+    func verdict(for key: Key, url: () -> String?) -> CORSVerdict? {
+        guard key.generation == generation, let entry = verdicts[key.digest], entry.bytes == scratch,
+              let url = url() else { return nil }
+        var verdict = entry.verdict
+        guard verdict.failure != nil || !verdict.outcomesByCredentials.isEmpty else { return verdict }
         verdict.failure?.details.url = url
         verdict.failure?.details.initialURL = url
         for index in verdict.outcomesByCredentials.indices {
@@ -91,12 +128,12 @@ struct VerdictMemo {
         let mentionsURL = texts.contains { text in
             text.contains(url) || (target.count > 1 && text.contains(target))
         }
-        guard !mentionsURL else { return }
+        guard !mentionsURL, key.generation == generation else { return }
         if verdicts.count >= Self.capacity { verdicts.removeAll(keepingCapacity: true) }
-        verdicts[key] = verdict
+        verdicts[key.digest] = Entry(bytes: scratch, verdict: verdict)
     }
 
-    private static func equals(_ bytes: ArraySlice<UInt8>, _ lowercase: StaticString) -> Bool {
+    private static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
         guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
         var k = 0
         for byte in bytes {
