@@ -7,9 +7,11 @@ extension ExchangeSource {
     /// judging and reporting run on the other. The queue between them is bounded, so memory
     /// stays flat however fast either side is. Spent batches go back to the reading thread,
     /// which frees their exchanges and refills the arrays: memory is released by the thread
-    /// that allocated it (cheap for malloc), not by the busier consumer.
-    public func readConcurrently(batchSize: Int = 256, consume: (HTTPExchange) -> Void) throws -> Outcome {
-        let handoff = ExchangeHandoff(capacity: 16)
+    /// that allocated it (cheap for malloc), not by the busier consumer. Batches are small and
+    /// few (256 exchanges in flight): an exchange is judged while its bytes are still in the
+    /// caches the reader filled, which measured faster than deeper queues.
+    public func readConcurrently(batchSize: Int = 32, consume: (HTTPExchange) -> Void) throws -> Outcome {
+        let handoff = ExchangeHandoff(capacity: 8)
         let reader = UncheckedSendable(self)
         let thread = Thread {
             var batch: [HTTPExchange] = []
