@@ -171,7 +171,7 @@ if [ "${BENCH_WATCH:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
     # then competes with wrk and nginx for CPU on a 2-core machine).
     for load in "1 8" "2 64"; do
       set -- $load
-      "$CORSCOPE" watch -i lo --filter "tcp port $port" --buffer-size 64 --duration 14 --events /dev/null \
+      "$CORSCOPE" watch -i lo --filter "tcp port $port" --duration 14 --events /dev/null \
         --output "$work/watch.json" --report-interval 60 > /dev/null 2> "$work/watch.err" &
       watch_pid=$!
       sleep 2
@@ -190,6 +190,43 @@ PY
     done
     [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   fi
+fi
+
+# Replay: the bench capture itself, sent onto lo by tcpreplay at a fixed rate while watch
+# captures it; about 2 packets per exchange, so 100k packets/s is 50k exchanges/s. The addresses
+# are rewritten to one lo does not own (10.77.0.1): the kernel drops the packets after the
+# capture point instead of answering them with resets, and no server has to keep up.
+if [ "${BENCH_WATCH:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v tcpreplay > /dev/null; then
+  replay=$dir/cors-replay.pcap
+  if [ ! -s "$replay" ]; then
+    tcpdump -r "$capture" -c 1400000 -w "$work/replay-cut.pcap" 2> /dev/null
+    tcprewrite --pnat=127.0.0.1/32:10.77.0.1/32 -i "$work/replay-cut.pcap" -o "$replay"
+    rm -f "$work/replay-cut.pcap"
+  fi
+  backlog=$(sysctl -n net.core.netdev_max_backlog)
+  # lo queues what tcpreplay sends in a per-CPU backlog of 1000 packets by default: bursts
+  # would be lost before any capture could see them.
+  sysctl -qw net.core.netdev_max_backlog=200000
+  for pps in 50000 100000; do
+    packets=1400000
+    "$CORSCOPE" watch -i lo --filter "tcp port 18931" --duration $((packets / pps + 5)) --events /dev/null \
+      --output "$work/replay.json" --report-interval 600 > /dev/null 2> "$work/replay.err" &
+    watch_pid=$!
+    sleep 2
+    tcpreplay -i lo --pps=$pps --limit=$packets --preload-pcap "$replay" > "$work/tcpreplay.txt" 2>&1 || true
+    wait "$watch_pid" || true
+    python3 - "$work/replay.json" "$work/tcpreplay.txt" "$pps" <<'PY'
+import json, re, sys
+report = json.load(open(sys.argv[1]))
+replayed = open(sys.argv[2]).read()
+sent = re.search(r"Actual: (\d+) packets .* in ([\d.]+) seconds", replayed)
+seconds = float(sent.group(2)) if sent else 0
+print("replay onto lo at %s packets/s: %s packets in %.1f s; watch judged %d exchanges (%d/s), saw %d packets, kernel drops %d" % (
+    sys.argv[3], sent.group(1) if sent else "?", seconds, report["exchanges"],
+    report["exchanges"] / seconds if seconds else 0, report["packets"], report["kernel"]["dropped"]))
+PY
+  done
+  sysctl -qw net.core.netdev_max_backlog="$backlog"
 fi
 
 echo "targets: --stats >= 300 MB/s, --json (the exchanges, --no-cors) >= 100 MB/s, analyze >= 300 MB/s, peak RSS <= 100 MB"

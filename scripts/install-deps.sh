@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(libpcap-dev zlib1g-dev pkg-config)
 case "${1:-}" in
   test) packages+=(tshark tcpdump) ;;
-  bench) packages+=(tshark tcpdump nginx-light wrk curl time) ;;
+  bench) packages+=(tshark tcpdump tcpreplay nginx-light wrk curl time) ;;
   "") ;;
   *) echo "usage: $0 [test|bench]" >&2; exit 2 ;;
 esac

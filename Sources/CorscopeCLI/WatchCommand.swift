@@ -31,7 +31,7 @@ struct WatchCommand: ParsableCommand {
     var snaplen: Int32 = LiveCapture.Configuration(interface: "").snapshotLength
 
     @Option(name: .customLong("buffer-size"), help: ArgumentHelp("Kernel capture buffer in MiB (bursts overflow a small one).", valueName: "MiB"))
-    var bufferSize = 16
+    var bufferSize = 128
 
     @Option(help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
     var duration: Double?
@@ -281,7 +281,7 @@ final class WatchLoop {
                 nextIdleFlush = now + Self.idleFlushInterval
             }
             if let duration, now - started >= duration { break }
-            if let maxExchanges, session.tally.exchanges >= maxExchanges { break }
+            if let maxExchanges, session.exchangesJudged >= maxExchanges { break }
             if now >= nextPublish || now >= nextRedraw || now >= nextReport {
                 let snapshot = takeSnapshot()
                 store.publish(snapshot)

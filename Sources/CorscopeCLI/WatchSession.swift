@@ -9,7 +9,12 @@ import Glibc
 #endif
 
 /// Everything `watch` mutates while packets arrive: the pipeline, the judge, the counts and the
-/// finding outputs. It lives on the capture thread only; other threads see `snapshot` copies.
+/// finding outputs.
+///
+/// Two threads share the work: the capture thread decodes, reassembles and parses (`handle`),
+/// and hands each exchange to a judging thread, which runs the rules and feeds the counts, the
+/// report and the finding outputs. The capture thread reads those only through `judging`'s
+/// `whilePaused`; other threads see `snapshot` copies.
 final class WatchSession {
     struct Outputs {
         /// NDJSON findings (`--events`): a file, or stdout for `-`.
@@ -21,15 +26,18 @@ final class WatchSession {
     let profile: BrowserProfile
     private let browserName: String
     private let judge: ExchangeJudge
-    private(set) var tally: WatchTally
+    private var tally: WatchTally
     private(set) var packets = 0
     private let outputs: Outputs
     private var events = JSONWriter(capacity: 1 << 16)
     private let stdout = OutputBuffer()
     private let ring: PcapRingWriter?
     private var ringFailureReported = false
-    private lazy var pipeline = LivePipeline(configuration: pipelineConfiguration) { [unowned self] exchange in
+    private lazy var judging = ExchangeConsumerThread { [unowned self] exchange in
         judge.judge(exchange) { record($0) }
+    }
+    private lazy var pipeline = LivePipeline(configuration: pipelineConfiguration) { [unowned self] exchange in
+        judging.submit(exchange)
     }
     private let pipelineConfiguration: ExchangePipeline.Configuration
 
@@ -70,13 +78,19 @@ final class WatchSession {
     /// After each batch of packets: push findings and evidence out, so a reader tailing the
     /// files is at most one batch behind.
     func flushOutputs() {
-        if let descriptor = outputs.eventsDescriptor, !events.bytes.isEmpty {
-            Terminal.writeAll(events.bytes, to: descriptor)
-            events.removeAll()
+        judging.handOver()
+        judging.whilePaused {
+            if let descriptor = outputs.eventsDescriptor, !events.bytes.isEmpty {
+                Terminal.writeAll(events.bytes, to: descriptor)
+                events.removeAll()
+            }
+            stdout.flush()
         }
-        stdout.flush()
         ring?.flush()
     }
+
+    /// Exchanges judged so far.
+    var exchangesJudged: Int { judging.whilePaused { tally.exchanges } }
 
     /// Closes connections idle since `idleTimeout` before the wall-clock `now`.
     func flushIdleConnections(now: Timestamp) {
@@ -86,12 +100,14 @@ final class WatchSession {
     /// End of capture: every open connection and held preflight is judged.
     func finish() {
         pipeline.finish()
+        judging.finish()
         for judged in judge.finish() { record(judged) }
         flushOutputs()
     }
 
     func snapshot(interface: String, filter: String?, startedAt: Double, kernel: LiveCaptureStatistics) -> WatchSnapshot {
-        WatchSnapshot(
+        let tally = judging.whilePaused { self.tally }
+        return WatchSnapshot(
             interface: interface, filter: filter, browser: browserName, startedAt: startedAt, takenAt: WallClock.seconds(),
             packets: packets, kernel: kernel, openConnections: pipeline.openConnections, exchanges: tally.exchanges,
             findings: tally.findings, cachePoisoningWarnings: tally.cachePoisoningWarnings, origins: tally.origins)
@@ -100,7 +116,8 @@ final class WatchSession {
     /// The report so far, as `analyze` would write it for the traffic seen (nil without --format).
     func formattedReport() -> [UInt8]? {
         guard let reportBuilder, let reportFormat else { return nil }
-        return reportFormat.render(reportBuilder.finish())
+        let report = judging.whilePaused { reportBuilder.finish() }
+        return reportFormat.render(report)
     }
 
     private func record(_ judged: JudgedExchange) {

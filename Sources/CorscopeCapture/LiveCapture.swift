@@ -48,8 +48,8 @@ public struct LiveCaptureError: Error, Equatable, Sendable, CustomStringConverti
 
 /// libpcap's kernel counters for a live capture (`pcap_stats`).
 ///
-/// `received` counts what the kernel saw matching the filter, which on Linux may exceed what was
-/// delivered (loopback traffic is seen twice); `dropped` is what the capture buffer had no room
+/// `received` counts what the kernel saw matching the filter (on loopback, where each packet
+/// passes twice, only the arriving copy is let through); `dropped` is what the capture buffer had no room
 /// for, `interfaceDropped` what the interface itself dropped: together, what the analysis missed.
 public struct LiveCaptureStatistics: Sendable, Hashable {
     public var received: UInt64
@@ -117,6 +117,35 @@ public final class LiveCapture: @unchecked Sendable {
     private let wakeReadDescriptor: Int32
     private let wakeWriteDescriptor: Int32
 
+    private static func setFilter(_ filter: String, on handle: OpaquePointer, interface: String) throws {
+        var program = bpf_program()
+        guard pcap_compile(handle, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            throw LiveCaptureError(kind: .badFilter, interface: interface,
+                                   reason: String(cString: pcap_geterr(handle)), filter: filter)
+        }
+        defer { pcap_freecode(&program) }
+        guard pcap_setfilter(handle, &program) == 0 else {
+            throw LiveCaptureError(kind: .badFilter, interface: interface,
+                                   reason: String(cString: pcap_geterr(handle)), filter: filter)
+        }
+    }
+
+    /// Whether libpcap lists `interface` as a loopback device.
+    static func isLoopback(_ interface: String) -> Bool {
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        var devices: UnsafeMutablePointer<pcap_if_t>?
+        guard pcap_findalldevs(&devices, &errorBuffer) == 0 else { return false }
+        defer { pcap_freealldevs(devices) }
+        var device = devices
+        while let current = device {
+            if String(cString: current.pointee.name) == interface {
+                return current.pointee.flags & UInt32(PCAP_IF_LOOPBACK) != 0
+            }
+            device = current.pointee.next
+        }
+        return false
+    }
+
     /// Opens `configuration.interface` and sets the filter.
     /// - Throws: `LiveCaptureError` with a one-line reason.
     public init(configuration: Configuration) throws {
@@ -144,17 +173,17 @@ public final class LiveCapture: @unchecked Sendable {
         }
         activationWarning = activation > 0 ? Self.warningText(activation, handle: handle) : nil
 
-        if let filter = configuration.filter, !filter.isEmpty {
-            var program = bpf_program()
-            guard pcap_compile(handle, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
-                throw LiveCaptureError(kind: .badFilter, interface: interface,
-                                       reason: String(cString: pcap_geterr(handle)), filter: filter)
-            }
-            defer { pcap_freecode(&program) }
-            guard pcap_setfilter(handle, &program) == 0 else {
-                throw LiveCaptureError(kind: .badFilter, interface: interface,
-                                       reason: String(cString: pcap_geterr(handle)), filter: filter)
-            }
+        let userFilter = configuration.filter.flatMap { $0.isEmpty ? nil : $0 }
+        if let userFilter {
+            try Self.setFilter(userFilter, on: handle, interface: interface)
+        }
+        // On loopback the kernel hands every packet to the capture twice, once leaving and once
+        // arriving, and libpcap throws the outgoing copy away only after it took room in the
+        // capture buffer. Dropping it in the kernel filter halves the buffer's load. Where
+        // `inbound` is not supported the filter stays as it was.
+        if Self.isLoopback(interface) {
+            let inbound = userFilter.map { "inbound and (\($0))" } ?? "inbound"
+            try? Self.setFilter(inbound, on: handle, interface: interface)
         }
 
         guard pcap_setnonblock(handle, 1, &errorBuffer) == 0 else {

@@ -1,4 +1,5 @@
 import CorscopeHTTP
+import Dispatch
 import Foundation
 
 extension ExchangeSource {
@@ -99,5 +100,78 @@ final class ExchangeHandoff: @unchecked Sendable {
         defer { condition.unlock() }
         while outcome == nil { condition.wait() }
         return outcome!
+    }
+}
+
+/// Runs `consume` on a thread of its own for exchanges produced elsewhere (a live capture):
+/// the producing thread only appends to a batch, so it gets back to the packets sooner.
+///
+/// Exchanges are consumed in submission order. The queue is bounded: a producer that outruns
+/// the consumer waits, and on a live interface the kernel then counts drops, so nothing is
+/// lost without being counted. State the consumer mutates may be read from other threads
+/// only inside `whilePaused`, which runs between two exchanges.
+public final class ExchangeConsumerThread: @unchecked Sendable {
+    private let handoff: ExchangeHandoff
+    private let batchSize: Int
+    private var batch: [HTTPExchange] = []
+    private let consumerLock = NSLock()
+    private let ended = DispatchSemaphore(value: 0)
+    private var isFinished = false
+
+    public init(batchSize: Int = 64, queuedBatches: Int = 256, consume: @escaping (HTTPExchange) -> Void) {
+        self.batchSize = batchSize
+        handoff = ExchangeHandoff(capacity: queuedBatches)
+        batch.reserveCapacity(batchSize)
+        let handoff = self.handoff
+        let consumerLock = self.consumerLock
+        let ended = self.ended
+        let consumer = UncheckedSendable(consume)
+        let thread = Thread {
+            var spent: [HTTPExchange] = []
+            while let batch = handoff.take(recycling: &spent) {
+                consumerLock.lock()
+                for exchange in batch { consumer.value(exchange) }
+                consumerLock.unlock()
+                spent = batch
+            }
+            ended.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Queues one exchange (handed over when a batch is full, or at `handOver()`).
+    public func submit(_ exchange: HTTPExchange) {
+        batch.append(exchange)
+        if batch.count >= batchSize { handOver() }
+    }
+
+    /// Hands the partial batch over now (after each burst of packets, so findings are not late).
+    public func handOver() {
+        guard !batch.isEmpty else { return }
+        handoff.put(&batch)
+        batch.removeAll(keepingCapacity: true)
+        batch.reserveCapacity(batchSize)
+    }
+
+    /// Runs `body` while the consumer is between exchanges (to read or flush what it builds).
+    public func whilePaused<T>(_ body: () throws -> T) rethrows -> T {
+        consumerLock.lock()
+        defer { consumerLock.unlock() }
+        return try body()
+    }
+
+    /// Hands over what is left and waits until every exchange was consumed; the thread ends.
+    public func finish() {
+        guard !isFinished else { return }
+        isFinished = true
+        handOver()
+        handoff.finish(.success(.complete))
+        ended.wait()
+    }
+
+    deinit {
+        // Never finished (an error path): let the thread end instead of waiting forever.
+        if !isFinished { handoff.finish(.success(.complete)) }
     }
 }

@@ -87,7 +87,7 @@ public final class ExchangeJudge {
         let exchange = CORSInput.withBrowserOrigin(exchange)
         let now = exchange.request?.firstByte ?? exchange.response?.firstByte ?? exchange.connection.firstSeen
         releaseExpired(before: now, deliver: deliver)
-        let judged = judgeNow(exchange)
+        let judged = Self.withoutGuessedBlock(judgeNow(exchange))
         if judged.role == .preflight, judged.verdict.kind == .undecidable {
             let answered = exchange.response?.lastByte ?? now
             heldIndex[HeldKey(exchange)] = held.count
@@ -155,6 +155,22 @@ public final class ExchangeJudge {
         for (offset, entry) in held.enumerated() {
             if let entry { heldIndex[HeldKey(entry.judged.exchange)] = offset }
         }
+    }
+
+    /// After client packets were lost, which request a response answered is a guess (a lost
+    /// request shifts every later response by one). A block claimed from a guessed pair would
+    /// blame the server for another request's answer, so it is reported undecidable instead.
+    static func withoutGuessedBlock(_ judged: JudgedExchange) -> JudgedExchange {
+        guard judged.verdict.kind == .blocked, judged.exchange.anomalies.contains(.responseFramingUncertain),
+              let failure = judged.verdict.failure else { return judged }
+        var uncertain = judged
+        uncertain.verdict.kind = .undecidable
+        uncertain.verdict.failure = nil
+        uncertain.verdict.fix = nil
+        uncertain.verdict.missingEvidence.append("which response answered this request: client packets were lost before it, so the response paired with it may belong to another request")
+        uncertain.verdict.notes.append("With this response the browser would have blocked the request (\(failure.error.cdpName)), but the pairing is a guess.")
+        uncertain.verdict.explanation = "Client packets were lost before this exchange, so its response may answer another request; the verdict is withheld."
+        return uncertain
     }
 
     private static func unanswered(_ judged: JudgedExchange) -> JudgedExchange {
