@@ -115,37 +115,116 @@ public struct CORSVerdict: Sendable, Hashable {
         case undecidable
     }
 
-    public var kind: Kind
-    public var notCORSReason: NotCORSReason?
+    /// The fields live in one copy-on-write box: verdicts are copied along the pipeline (memo,
+    /// judged exchanges, held preflights, report examples), and a copy is then one reference.
+    private final class Storage: @unchecked Sendable {
+        var kind: Kind
+        var notCORSReason: NotCORSReason?
+        var failure: CORSFailure?
+        var warnings: [CORSWarning]
+        var notes: [String]
+        var missingEvidence: [String]
+        var outcomesByCredentials: [CredentialsOutcome]
+        var explanation: String
+        var fix: String?
+
+        init(kind: Kind, notCORSReason: NotCORSReason?, failure: CORSFailure?, warnings: [CORSWarning], notes: [String], missingEvidence: [String], outcomesByCredentials: [CredentialsOutcome], explanation: String, fix: String?) {
+            self.kind = kind
+            self.notCORSReason = notCORSReason
+            self.failure = failure
+            self.warnings = warnings
+            self.notes = notes
+            self.missingEvidence = missingEvidence
+            self.outcomesByCredentials = outcomesByCredentials
+            self.explanation = explanation
+            self.fix = fix
+        }
+
+        func copy() -> Storage { Storage(kind: kind, notCORSReason: notCORSReason, failure: failure, warnings: warnings, notes: notes, missingEvidence: missingEvidence, outcomesByCredentials: outcomesByCredentials, explanation: explanation, fix: fix) }
+    }
+
+    private var storage: Storage
+
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+    }
+
+    public var kind: Kind {
+        _read { yield storage.kind }
+        _modify { makeUnique(); yield &storage.kind }
+    }
+
+    public var notCORSReason: NotCORSReason? {
+        _read { yield storage.notCORSReason }
+        _modify { makeUnique(); yield &storage.notCORSReason }
+    }
+
     /// Set when `kind == .blocked`.
-    public var failure: CORSFailure?
+    public var failure: CORSFailure? {
+        _read { yield storage.failure }
+        _modify { makeUnique(); yield &storage.failure }
+    }
+
     /// Passing-but-risky observations (also attached to blocked verdicts when relevant).
-    public var warnings: [CORSWarning]
+    public var warnings: [CORSWarning] {
+        _read { yield storage.warnings }
+        _modify { makeUnique(); yield &storage.warnings }
+    }
+
     /// What the verdict assumed or inferred (e.g. "credentials inferred from Cookie header").
-    public var notes: [String]
+    public var notes: [String] {
+        _read { yield storage.notes }
+        _modify { makeUnique(); yield &storage.notes }
+    }
+
     /// For undecidable: the facts that would settle it.
-    public var missingEvidence: [String]
+    public var missingEvidence: [String] {
+        _read { yield storage.missingEvidence }
+        _modify { makeUnique(); yield &storage.missingEvidence }
+    }
+
     /// For undecidable on credentials: the outcome under each mode.
-    public var outcomesByCredentials: [CredentialsOutcome]
+    public var outcomesByCredentials: [CredentialsOutcome] {
+        _read { yield storage.outcomesByCredentials }
+        _modify { makeUnique(); yield &storage.outcomesByCredentials }
+    }
+
     /// Plain-language account of what happened.
-    public var explanation: String
+    public var explanation: String {
+        _read { yield storage.explanation }
+        _modify { makeUnique(); yield &storage.explanation }
+    }
+
     /// Concrete change that would make it pass (nil when nothing needs fixing).
-    public var fix: String?
+    public var fix: String? {
+        _read { yield storage.fix }
+        _modify { makeUnique(); yield &storage.fix }
+    }
 
     public init(
         kind: Kind, notCORSReason: NotCORSReason? = nil, failure: CORSFailure? = nil,
         warnings: [CORSWarning] = [], notes: [String] = [], missingEvidence: [String] = [],
         outcomesByCredentials: [CredentialsOutcome] = [], explanation: String = "", fix: String? = nil
     ) {
-        self.kind = kind
-        self.notCORSReason = notCORSReason
-        self.failure = failure
-        self.warnings = warnings
-        self.notes = notes
-        self.missingEvidence = missingEvidence
-        self.outcomesByCredentials = outcomesByCredentials
-        self.explanation = explanation
-        self.fix = fix
+        storage = Storage(kind: kind, notCORSReason: notCORSReason, failure: failure, warnings: warnings, notes: notes, missingEvidence: missingEvidence, outcomesByCredentials: outcomesByCredentials, explanation: explanation, fix: fix)
+    }
+
+    public static func == (a: CORSVerdict, b: CORSVerdict) -> Bool {
+        a.storage === b.storage || (a.kind == b.kind && a.notCORSReason == b.notCORSReason && a.failure == b.failure
+            && a.warnings == b.warnings && a.notes == b.notes && a.missingEvidence == b.missingEvidence
+            && a.outcomesByCredentials == b.outcomesByCredentials && a.explanation == b.explanation && a.fix == b.fix)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(notCORSReason)
+        hasher.combine(failure)
+        hasher.combine(warnings)
+        hasher.combine(notes)
+        hasher.combine(missingEvidence)
+        hasher.combine(outcomesByCredentials)
+        hasher.combine(explanation)
+        hasher.combine(fix)
     }
 
     public var corsError: CorsError? { failure?.error }

@@ -147,7 +147,7 @@ enum ExchangeLine {
 
     static func format(_ exchange: HTTPExchange) -> String {
         var line = ""
-        let time = exchange.request?.firstByte ?? exchange.response?.firstByte ?? exchange.connection.firstSeen
+        let time = exchange.requestFirstByte ?? exchange.responseFirstByte ?? exchange.connection.firstSeen
         line += UTCTime.format(time)
         if let har = exchange.har {
             line += "  HAR entry \(har.entryIndex) → \(har.serverAddress ?? "?")  "

@@ -142,7 +142,7 @@ enum FindingLine {
     static func format(_ judged: JudgedExchange) -> String {
         var line = ExchangeLine.format(judged)
         if line.hasSuffix("\n") { line.removeLast() }
-        if judged.verdict.kind != .notCORS, let origin = judged.exchange.request?.head.headers.first(named: "Origin") {
+        if judged.verdict.kind != .notCORS, let origin = judged.exchange.requestHead?.headers.first(named: "Origin") {
             line += "  origin \(origin)"
         }
         if !judged.verdict.warnings.isEmpty {

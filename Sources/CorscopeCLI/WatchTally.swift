@@ -82,7 +82,7 @@ struct WatchTally {
 
     /// The page origin: the request's `Origin` header, as the browser sent it.
     static func origin(of judged: JudgedExchange) -> String {
-        judged.exchange.request?.head.headers.first(named: "Origin") ?? noOrigin
+        judged.exchange.requestHead?.headers.first(named: "Origin") ?? noOrigin
     }
 
     private func label(for origin: String) -> String {

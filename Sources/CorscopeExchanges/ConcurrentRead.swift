@@ -1,6 +1,9 @@
 import CorscopeHTTP
 import Dispatch
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ExchangeSource {
     /// Reads the source on a second thread and hands its exchanges, in order and in batches,
@@ -15,6 +18,7 @@ extension ExchangeSource {
         let handoff = ExchangeHandoff(capacity: 8)
         let reader = UncheckedSendable(self)
         let thread = Thread {
+            nameThisThread("corscope-read")
             var batch: [HTTPExchange] = []
             batch.reserveCapacity(batchSize)
             do {
@@ -127,6 +131,7 @@ public final class ExchangeConsumerThread: @unchecked Sendable {
         let ended = self.ended
         let consumer = UncheckedSendable(consume)
         let thread = Thread {
+            nameThisThread("corscope-judge")
             var spent: [HTTPExchange] = []
             while let batch = handoff.take(recycling: &spent) {
                 consumerLock.lock()
@@ -174,4 +179,13 @@ public final class ExchangeConsumerThread: @unchecked Sendable {
         // Never finished (an error path): let the thread end instead of waiting forever.
         if !isFinished { handoff.finish(.success(.complete)) }
     }
+}
+
+/// Names the calling thread as `top` and `perf` show it (pthread_setname_np is not visible to
+/// Swift without _GNU_SOURCE; the kernel's own file does the same).
+func nameThisThread(_ name: String) {
+    let descriptor = open("/proc/thread-self/comm", O_WRONLY)
+    guard descriptor >= 0 else { return }
+    defer { close(descriptor) }
+    _ = name.utf8CString.withUnsafeBufferPointer { write(descriptor, $0.baseAddress, min($0.count - 1, 15)) }
 }

@@ -23,18 +23,18 @@ public struct PipelineStatistics: Sendable {
 
     mutating func count(_ exchange: HTTPExchange) {
         exchanges += 1
-        if let request = exchange.request {
+        if let request = exchange.requestSizes {
             requests += 1
-            headerFields += request.head.headers.count + request.trailers.count
-            bodyBytes += request.body.wireLength
-            decodedBodyBytes += request.body.decodedLength ?? request.body.wireLength
+            headerFields += request.fields
+            bodyBytes += request.bodyBytes
+            decodedBodyBytes += request.decodedBodyBytes
         }
         for interim in exchange.interimResponses { headerFields += interim.headers.count }
-        if let response = exchange.response {
+        if let response = exchange.responseSizes {
             responses += 1
-            headerFields += response.head.headers.count + response.trailers.count
-            bodyBytes += response.body.wireLength
-            decodedBodyBytes += response.body.decodedLength ?? response.body.wireLength
+            headerFields += response.fields
+            bodyBytes += response.bodyBytes
+            decodedBodyBytes += response.decodedBodyBytes
         }
         for anomaly in exchange.anomalies { anomalies[anomaly, default: 0] += 1 }
         if !exchange.anomalies.isEmpty { anomalousExchanges += 1 }

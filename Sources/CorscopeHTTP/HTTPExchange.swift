@@ -280,6 +280,41 @@ public struct HTTPExchange: Sendable {
         _modify { makeUnique(); yield &storage.anomalies }
     }
 
+    // Projections that copy one field instead of the whole request or response: reading
+    // `exchange.request?.head` copies the request first (bodies and trailers included).
+
+    public var requestHead: HTTPRequestHead? { storage.request?.head }
+    public var responseHead: HTTPResponseHead? { storage.response?.head }
+    public var requestFirstByte: Timestamp? { storage.request?.firstByte }
+    public var requestLastByte: Timestamp? { storage.request?.lastByte }
+    public var responseFirstByte: Timestamp? { storage.response?.firstByte }
+    public var responseLastByte: Timestamp? { storage.response?.lastByte }
+    /// Field and body byte counts of each message, for statistics.
+    public struct MessageSizes: Sendable {
+        public var fields: Int
+        public var bodyBytes: Int
+        public var decodedBodyBytes: Int
+    }
+
+    public var requestSizes: MessageSizes? {
+        guard let request = storage.request else { return nil }
+        return MessageSizes(fields: request.head.headers.count + request.trailers.count, bodyBytes: request.body.wireLength,
+                            decodedBodyBytes: request.body.decodedLength ?? request.body.wireLength)
+    }
+
+    public var responseSizes: MessageSizes? {
+        guard let response = storage.response else { return nil }
+        return MessageSizes(fields: response.head.headers.count + response.trailers.count, bodyBytes: response.body.wireLength,
+                            decodedBodyBytes: response.body.decodedLength ?? response.body.wireLength)
+    }
+
+    public var hasRequest: Bool { storage.request != nil }
+    public var hasResponse: Bool { storage.response != nil }
+    public var isFromHAR: Bool {
+        if case .some = storage.har { return true }
+        return false
+    }
+
     public init(connection: ConnectionInfo, index: Int, request: HTTPRequest?, interimResponses: [HTTPResponseHead] = [], response: HTTPResponse?, anomalies: [HTTPAnomaly] = [], har: HAREvidence? = nil) {
         storage = Storage(connection: connection, har: har, index: index, request: request,
                           interimResponses: interimResponses, response: response, anomalies: anomalies)

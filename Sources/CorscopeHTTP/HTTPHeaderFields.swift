@@ -173,10 +173,21 @@ public struct HTTPHeaderFields: Sendable, Hashable {
 extension StringProtocol {
     /// Drops the given characters from both ends (header lists: `" \t"`); no Foundation needed.
     public func trimmingCharacters(in set: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice.removeFirst() }
-        while let last = slice.last, set.contains(last) { slice.removeLast() }
-        return String(slice)
+        // Byte-wise when the set is ASCII (it always is here: spaces, tabs, quotes): a trimmed
+        // ASCII byte is a whole character, so the cut is on a character boundary.
+        guard set.utf8.allSatisfy({ $0 < 0x80 }) else {
+            var slice = Substring(self)
+            while let first = slice.first, set.contains(first) { slice.removeFirst() }
+            while let last = slice.last, set.contains(last) { slice.removeLast() }
+            return String(slice)
+        }
+        let whole = Substring(self)
+        let utf8 = whole.utf8
+        var start = utf8.startIndex
+        var end = utf8.endIndex
+        while start < end, set.utf8.contains(utf8[start]) { start = utf8.index(after: start) }
+        while end > start, set.utf8.contains(utf8[utf8.index(before: end)]) { end = utf8.index(before: end) }
+        return String(whole[start..<end])
     }
 }
 

@@ -72,28 +72,28 @@ public final class PreflightPairer {
 
     /// Whether an exchange is a CORS preflight request.
     public static func isPreflight(_ exchange: HTTPExchange) -> Bool {
-        guard let head = exchange.request?.head, head.method == "OPTIONS" else { return false }
+        guard let head = exchange.requestHead, head.method == "OPTIONS" else { return false }
         return head.headers.contains(named: "Origin") && head.headers.contains(named: "Access-Control-Request-Method")
     }
 
     /// Looks an exchange up against the preflights seen so far, and remembers it when it is one.
     public func link(_ exchange: HTTPExchange) -> PreflightLink {
         let isPreflight = Self.isPreflight(exchange)
-        guard let request = exchange.request, let digest = Self.digest(of: exchange),
+        guard let head = exchange.requestHead, let firstByte = exchange.requestFirstByte, let digest = Self.digest(of: exchange),
               isPreflight || digests[digest] != nil, let key = Self.key(for: exchange) else { return .none }
         if isPreflight {
             remember(exchange, key: key, digest: digest)
             return .isPreflight
         }
         guard var candidates = remembered[key] else { return .none }
-        let method = request.head.method
-        let sentHeaders = Set((0..<request.head.headers.count).map {
-            HTTPText.string(request.head.headers.nameBytes(at: $0)).lowercased()
+        let method = head.method
+        let sentHeaders = Set((0..<head.headers.count).map {
+            HTTPText.string(head.headers.nameBytes(at: $0)).lowercased()
         })
         var cached: (Int, Double)?
         for index in candidates.indices.reversed() {
             let candidate = candidates[index]
-            let age = request.firstByte.seconds(since: candidate.answeredAt)
+            let age = firstByte.seconds(since: candidate.answeredAt)
             guard age >= 0, candidate.method == method,
                   candidate.requestHeaders.allSatisfy(sentHeaders.contains) else { continue }
             if !candidate.consumed && age <= configuration.pairingWindow {
@@ -142,13 +142,13 @@ public final class PreflightPairer {
     }
 
     private func remember(_ exchange: HTTPExchange, key: Key, digest: UInt64) {
-        guard let head = exchange.request?.head else { return }
+        guard let head = exchange.requestHead else { return }
         let method = head.headers.first(named: "Access-Control-Request-Method") ?? ""
         let headers = head.headers.values(named: "Access-Control-Request-Headers")
             .flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: " \t").lowercased() }
             .filter { !$0.isEmpty }
-        let answeredAt = exchange.response?.lastByte ?? exchange.request?.lastByte ?? exchange.connection.firstSeen
+        let answeredAt = exchange.responseLastByte ?? exchange.requestLastByte ?? exchange.connection.firstSeen
         // Bodies are not needed to pair or to rebuild a cache entry; don't keep them alive.
         var kept = exchange
         if !(kept.request?.body.kept.isEmpty ?? true) { kept.request?.body.kept = [] }
@@ -189,10 +189,11 @@ public final class PreflightPairer {
     /// A hash of what `key(for:)` compares (client address, server, Origin, lower-cased host and
     /// target), read from the raw header bytes; nil when the request has no Origin.
     static func digest(of exchange: HTTPExchange) -> UInt64? {
-        guard let head = exchange.request?.head, let originIndex = head.headers.firstIndex(named: "Origin") else { return nil }
+        guard let head = exchange.requestHead, let originIndex = head.headers.firstIndex(named: "Origin") else { return nil }
         var hasher = FNV1a()
-        hasher.add(exchange.connection.client.address.hashValue)
-        hasher.add(exchange.connection.server.hashValue)
+        hasher.add(exchange.connection.client.address)
+        hasher.add(exchange.connection.server.address)
+        hasher.add(Int(exchange.connection.server.port))
         let fields = head.headers
         fields.storage.withUnsafeBufferPointer { storage in
             let origin = fields.spans[originIndex]
@@ -206,12 +207,13 @@ public final class PreflightPairer {
                 for byte in exchange.connection.server.description.lowercased().utf8 { hasher.add(byte) }
             }
         }
-        for byte in head.target.utf8 { hasher.add(byte) }
+        var target = head.target
+        target.withUTF8 { bytes in for byte in bytes { hasher.add(byte) } }
         return hasher.value
     }
 
     static func key(for exchange: HTTPExchange) -> Key? {
-        guard let head = exchange.request?.head, let origin = head.headers.first(named: "Origin") else { return nil }
+        guard let head = exchange.requestHead, let origin = head.headers.first(named: "Origin") else { return nil }
         let host = head.headers.first(named: "Host") ?? exchange.connection.server.description
         // Absolute-form targets (through a proxy) already name the host.
         let url = head.target.hasPrefix("/") ? host.lowercased() + head.target : head.target
@@ -225,6 +227,15 @@ struct FNV1a {
     private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
 
     mutating func add(_ byte: UInt8) { value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+
+    mutating func add(_ address: IPAddress) {
+        switch address {
+        case .v4(let value): add(Int(value))
+        case .v6(let high, let low):
+            add(Int(truncatingIfNeeded: high))
+            add(Int(truncatingIfNeeded: low))
+        }
+    }
 
     mutating func add(_ integer: Int) {
         var remaining = UInt64(bitPattern: Int64(integer))

@@ -110,8 +110,12 @@ final class CachePoisoningAnalyzer {
 
     func observe(exchangeID: () -> String, host: String, target: String, requestOrigin: String?,
                  response facts: ResponseFacts, time: Timestamp) {
-        let allowOrigin = facts.hasAllowOrigin ? facts.allowOrigin.map { $0.trimmingSpaces } : nil
         let varies = facts.variesOnOrigin
+        let hitSignal = facts.cacheHitSignal
+        // An answer that varies on Origin, not from a cache, can only mark a URL already
+        // tracked; with none tracked (a well-configured API) there is nothing to do.
+        if varies && hitSignal == nil && urls.isEmpty { return }
+        let allowOrigin = facts.hasAllowOrigin ? facts.allowOrigin.map { $0.trimmingSpaces } : nil
         let urlKey = host + target
         var state = urls[urlKey]
         // A URL first seen varying on Origin is keyed correctly by every cache: nothing to
@@ -128,7 +132,7 @@ final class CachePoisoningAnalyzer {
         }
 
         // Observed poisoning: a cache answered, and the answer belongs to somebody else.
-        if let requestOrigin, let hit = facts.cacheHitSignal {
+        if let requestOrigin, let hit = hitSignal {
             if let allowOrigin, allowOrigin != "*", allowOrigin != requestOrigin {
                 record(.cachedAllowOriginForOtherOrigin, host: host, template: urlTemplate(), id: exchangeID(), facts: facts, time: time,
                        evidence: "\(hit); the request came from \(requestOrigin) but Access-Control-Allow-Origin is '\(allowOrigin)'\(varies ? "" : " and Vary does not list Origin").")

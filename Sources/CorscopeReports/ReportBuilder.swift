@@ -60,27 +60,26 @@ public final class ReportBuilder {
     public func add(_ judged: JudgedExchange) {
         totals.exchanges += 1
         let exchange = judged.exchange
-        guard let request = exchange.request else { return }
-        let time = request.firstByte
-        let requestFacts = RequestFacts(request.head.headers)
+        guard let head = exchange.requestHead, let time = exchange.requestFirstByte else { return }
+        let requestFacts = RequestFacts(head.headers)
         let requestOrigin = requestFacts.origin
         let verdict = judged.verdict
         let isCORS = verdict.kind != .notCORS
 
-        let method = request.head.method
+        let method = head.method
         let cacheRelevant = method == "GET" || method == "HEAD"
         var host: String?
-        if let response = exchange.response, isCORS || cacheRelevant {
+        if let response = exchange.responseHead, isCORS || cacheRelevant {
             let facts = ResponseFacts(response)
             let exchangeHost = requestFacts.host ?? Self.host(of: exchange)
             host = exchangeHost
             if cacheRelevant {
-                cache.observe(exchangeID: { exchange.id }, host: exchangeHost, target: request.head.target,
+                cache.observe(exchangeID: { exchange.id }, host: exchangeHost, target: head.target,
                               requestOrigin: requestOrigin, response: facts, time: time)
             }
             if isCORS, (200..<300).contains(facts.status), facts.hasAllowOrigin, facts.serverContains("nginx"),
                hostsWithNginxACAOOn2xx[exchangeHost] == nil {
-                hostsWithNginxACAOOn2xx[exchangeHost] = EndpointTemplate.template(of: request.head.target)
+                hostsWithNginxACAOOn2xx[exchangeHost] = EndpointTemplate.template(of: head.target)
             }
         }
 
@@ -124,7 +123,7 @@ public final class ReportBuilder {
             guard let failure = verdict.failure else { return }
             let key = GroupKey(error: failure.error, method: judged.guardedRequest?.method ?? method,
                                host: host ?? requestFacts.host ?? Self.host(of: exchange),
-                               template: EndpointTemplate.template(of: request.head.target))
+                               template: EndpointTemplate.template(of: head.target))
             if let group = origin.groups[key] {
                 group.count += 1
                 if time < group.firstSeen { group.firstSeen = time }
@@ -217,8 +216,8 @@ public final class ReportBuilder {
             failure: failure, response: facts,
             hostSentACAOOn2xxFromNginx: hostsWithNginxACAOOn2xx[key.host] != nil,
             hostACAOExamplePath: hostsWithNginxACAOOn2xx[key.host], redactor: redactor))
-        let requestHeaders = judged.exchange.request?.head.headers ?? HTTPHeaderFields()
-        let askedHeaders = (judged.role == .preflight ? requestHeaders : judged.preflight?.request?.head.headers)?
+        let requestHeaders = judged.exchange.requestHead?.headers ?? HTTPHeaderFields()
+        let askedHeaders = (judged.role == .preflight ? requestHeaders : judged.preflight?.requestHead?.headers)?
             .first(named: "Access-Control-Request-Headers")
         let context = Fixes.Context(
             origin: failure.details.initiatorOrigin.isEmpty ? origin : failure.details.initiatorOrigin,
@@ -248,8 +247,8 @@ public final class ReportBuilder {
         let request = exchange.request
         return ExampleExchange(
             id: exchange.id, time: request?.firstByte, method: request?.head.method ?? "",
-            url: redactor.url(url(of: exchange)), status: exchange.response?.head.status,
-            requestHeaders: lines(request?.head.headers), responseHeaders: lines(exchange.response?.head.headers),
+            url: redactor.url(url(of: exchange)), status: exchange.responseHead?.status,
+            requestHeaders: lines(request?.head.headers), responseHeaders: lines(exchange.responseHead?.headers),
             preflight: preflight.map { [example(of: $0, preflight: nil, redactor: redactor)] } ?? [])
     }
 
@@ -259,7 +258,7 @@ public final class ReportBuilder {
     public static let otherOrigins = "(other origins)"
 
     static func host(of exchange: HTTPExchange) -> String {
-        if let host = exchange.request?.head.headers.first(named: "Host") { return host }
+        if let host = exchange.requestHead?.headers.first(named: "Host") { return host }
         if let har = exchange.har, let origin = origin(ofURL: har.url), let range = origin.firstRange(of: "://") {
             return String(origin[range.upperBound...])
         }
@@ -268,7 +267,7 @@ public final class ReportBuilder {
 
     static func url(of exchange: HTTPExchange) -> String {
         if let har = exchange.har { return har.url }
-        guard let head = exchange.request?.head else { return "" }
+        guard let head = exchange.requestHead else { return "" }
         if head.target.hasPrefix("http://") || head.target.hasPrefix("https://") { return head.target }
         return "http://" + host(of: exchange) + (head.target.hasPrefix("/") ? head.target : "/" + head.target)
     }

@@ -33,9 +33,11 @@ struct ResponseFacts {
     var akamaiHeader = false
     var varnishHeader = false
 
-    init(_ response: HTTPResponse) {
-        headers = response.head.headers
-        status = response.head.status
+    init(_ response: HTTPResponse) { self.init(response.head) }
+
+    init(_ head: HTTPResponseHead) {
+        headers = head.headers
+        status = head.status
         headers.storage.withUnsafeBufferPointer { storage in
             for (index, span) in headers.spans.enumerated() {
                 let name = UnsafeBufferPointer(rebasing: storage[Int(span.nameStart)..<Int(span.nameEnd)])

@@ -7,7 +7,7 @@ enum CORSInput {
     /// be read from the wire), so the scheme is `http` unless the target is already absolute.
     static func url(of exchange: HTTPExchange) -> String? {
         if let har = exchange.har { return har.url }
-        guard let head = exchange.request?.head else { return nil }
+        guard let head = exchange.requestHead else { return nil }
         if head.target.hasPrefix("http://") || head.target.hasPrefix("https://") { return head.target }
         let host = head.headers.first(named: "Host") ?? exchange.connection.server.description
         let path = head.target.hasPrefix("/") ? head.target : "/" + head.target
@@ -18,7 +18,7 @@ enum CORSInput {
     /// sent. When the page's origin is known and the URL is cross-origin, the browser did send
     /// it: the exchange gets it back so that pairing and the rules see the request as sent.
     static func withBrowserOrigin(_ exchange: HTTPExchange) -> HTTPExchange {
-        guard let har = exchange.har, let head = exchange.request?.head, !head.headers.contains(named: "Origin"),
+        guard let har = exchange.har, let head = exchange.requestHead, !head.headers.contains(named: "Origin"),
               let page = (har.pageURL ?? har.initiatorURL).flatMap({ Origin(url: $0) }),
               let target = Origin(url: har.url), !page.isSameOrigin(as: target),
               mode(forResourceType: har.resourceType) == nil, har.resourceType?.lowercased() != "other" else { return exchange }
@@ -38,12 +38,12 @@ enum CORSInput {
 
     /// The request mode the browser stated (`Sec-Fetch-Mode`), or a HAR's resource type implies.
     static func mode(of exchange: HTTPExchange) -> RequestMode? {
-        exchange.request?.head.headers.first(named: "Sec-Fetch-Mode").flatMap(RequestMode.init(secFetchMode:))
+        exchange.requestHead?.headers.first(named: "Sec-Fetch-Mode").flatMap(RequestMode.init(secFetchMode:))
             ?? exchange.har.flatMap { Self.mode(forResourceType: $0.resourceType) }
     }
 
     static func request(from exchange: HTTPExchange, redirectedFrom: [String]) -> CORSRequest? {
-        guard let head = exchange.request?.head, let url = url(of: exchange) else { return nil }
+        guard let head = exchange.requestHead, let url = url(of: exchange) else { return nil }
         let headers = headers(head.headers)
         let mode = mode(of: exchange)
         // The wire cannot show the credentials mode; a sent cookie proves it (in a HAR, so does

@@ -26,7 +26,7 @@ public struct JudgedExchange: Sendable {
     /// Made on demand: reports need it only for a failed preflight.
     public var guardedRequest: CORSRequest? {
         guard role == .preflight, let url = CORSInput.url(of: exchange) else { return nil }
-        return CORSInput.guardedRequest(preflight: exchange, origin: exchange.request?.head.headers.values(named: "Origin").last,
+        return CORSInput.guardedRequest(preflight: exchange, origin: exchange.requestHead?.headers.values(named: "Origin").last,
                                         url: url, mode: CORSInput.mode(of: exchange), redirectedFrom: redirectedFrom)
     }
 }
@@ -85,11 +85,11 @@ public final class ExchangeJudge {
     /// exchange itself (unless it is held), in order.
     public func judge(_ exchange: HTTPExchange, deliver: (JudgedExchange) -> Void) {
         let exchange = CORSInput.withBrowserOrigin(exchange)
-        let now = exchange.request?.firstByte ?? exchange.response?.firstByte ?? exchange.connection.firstSeen
+        let now = exchange.requestFirstByte ?? exchange.responseFirstByte ?? exchange.connection.firstSeen
         releaseExpired(before: now, deliver: deliver)
         let judged = Self.withoutGuessedBlock(judgeNow(exchange))
         if judged.role == .preflight, judged.verdict.kind == .undecidable {
-            let answered = exchange.response?.lastByte ?? now
+            let answered = exchange.responseLastByte ?? now
             heldIndex[HeldKey(exchange)] = held.count
             held.append((judged, answered.adding(seconds: Self.holdSeconds)))
             if heldIndex.count > Self.maxHeld { releaseOldest(deliver: deliver) }
@@ -230,7 +230,7 @@ public final class ExchangeJudge {
                let entry = PreflightCacheEntry.from(
                    preflightResponse: preflightResponse, origin: preflightRequest.originHeader ?? "",
                    url: preflightRequest.url, credentials: request.credentials == .include,
-                   storedAt: Self.seconds(preflight.response?.lastByte ?? preflight.connection.firstSeen), profile: profile) {
+                   storedAt: Self.seconds(preflight.responseLastByte ?? preflight.connection.firstSeen), profile: profile) {
                 context.preflightCache = [entry]
             }
             let verdict = CORSEngine.evaluate(CORSExchange(request: request, response: response, preflight: .none),
@@ -277,7 +277,7 @@ public final class ExchangeJudge {
     }
 
     private func context(for exchange: HTTPExchange) -> EvaluationContext {
-        let time = exchange.request?.firstByte ?? exchange.connection.firstSeen
+        let time = exchange.requestFirstByte ?? exchange.connection.firstSeen
         return EvaluationContext(profile: profile, initiator: CORSInput.initiator(of: exchange), requestTime: Self.seconds(time))
     }
 
@@ -315,22 +315,22 @@ struct RedirectTracker {
     private static let window = 10.0
 
     func chain(leadingTo exchange: HTTPExchange) -> [String] {
-        guard !pending.isEmpty, let request = exchange.request, let url = CORSInput.url(of: exchange),
+        guard !pending.isEmpty, let firstByte = exchange.requestFirstByte, let url = CORSInput.url(of: exchange),
               let hop = pending[exchange.connection.client.address]?[url],
-              request.firstByte.seconds(since: hop.time) <= Self.window else { return [] }
+              firstByte.seconds(since: hop.time) <= Self.window else { return [] }
         return hop.chain + [hop.from]
     }
 
     mutating func observe(_ exchange: HTTPExchange, url: @autoclosure () -> String) {
-        guard let response = exchange.response, [301, 302, 303, 307, 308].contains(response.head.status),
-              let location = response.head.headers.first(named: "Location") else { return }
+        guard let head = exchange.responseHead, [301, 302, 303, 307, 308].contains(head.status),
+              let location = head.headers.first(named: "Location"), let lastByte = exchange.responseLastByte else { return }
         let url = url()
         let target = RedirectRules.resolve(location: location, against: url)
         let client = exchange.connection.client.address
         let earlier = chain(leadingTo: exchange)
         var hops = pending[client, default: [:]]
-        hops = hops.filter { response.lastByte.seconds(since: $0.value.time) <= Self.window }
-        hops[target] = Hop(from: url, chain: earlier, time: response.lastByte)
+        hops = hops.filter { lastByte.seconds(since: $0.value.time) <= Self.window }
+        hops[target] = Hop(from: url, chain: earlier, time: lastByte)
         pending[client] = hops
     }
 }

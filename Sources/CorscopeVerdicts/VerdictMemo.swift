@@ -1,5 +1,8 @@
 import BrowserRules
 import CorscopeHTTP
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Remembers verdicts of exchanges that differ only in what CORS does not read.
 ///
@@ -31,23 +34,27 @@ struct VerdictMemo {
 
     /// The inputs the rules read, as bytes; nil when the exchange must be evaluated afresh.
     mutating func key(for exchange: HTTPExchange, role: UInt8) -> Key? {
-        guard exchange.har == nil, let request = exchange.request, request.head.target.hasPrefix("/") else { return nil }
+        guard !exchange.isFromHAR, let head = exchange.requestHead, head.target.hasPrefix("/") else { return nil }
         generation += 1
         scratch.removeAll(keepingCapacity: true)
         scratch.append(role)
-        scratch.append(contentsOf: request.head.method.utf8)
+        scratch.append(contentsOf: head.method.utf8)
         scratch.append(0)
-        Self.appendRequestFields(request.head.headers, to: &scratch)
+        Self.appendRequestFields(head.headers, to: &scratch)
         scratch.append(2)
-        if let response = exchange.response {
-            let status = response.head.status
+        if let response = exchange.responseHead {
+            let status = response.status
             scratch.append(UInt8(truncatingIfNeeded: status >> 8))
             scratch.append(UInt8(truncatingIfNeeded: status))
-            guard Self.appendResponseFields(response.head.headers, to: &scratch) else { return nil }
+            guard Self.appendResponseFields(response.headers, to: &scratch) else { return nil }
         } else {
             scratch.append(3)
         }
         return Key(digest: Self.digest(scratch), generation: generation)
+    }
+
+    private static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.count == b.count && a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
     }
 
     /// A 64-bit hash of the key, eight bytes at a time (a byte-wise hash is a long dependency
@@ -108,10 +115,10 @@ struct VerdictMemo {
 
     /// The remembered verdict, with this request's URL in its failure details.
     func verdict(for key: Key, url: () -> String?) -> CORSVerdict? {
-        guard key.generation == generation, let entry = verdicts[key.digest], entry.bytes == scratch,
-              let url = url() else { return nil }
+        guard key.generation == generation, let entry = verdicts[key.digest], Self.same(entry.bytes, scratch) else { return nil }
         var verdict = entry.verdict
         guard verdict.failure != nil || !verdict.outcomesByCredentials.isEmpty else { return verdict }
+        guard let url = url() else { return nil }
         verdict.failure?.details.url = url
         verdict.failure?.details.initialURL = url
         for index in verdict.outcomesByCredentials.indices {
