@@ -115,18 +115,19 @@ public struct CORSVerdict: Sendable, Hashable {
         case undecidable
     }
 
-    /// The fields live in one copy-on-write box: verdicts are copied along the pipeline (memo,
-    /// judged exchanges, held preflights, report examples), and a copy is then one reference.
-    private final class Storage: @unchecked Sendable {
-        var kind: Kind
-        var notCORSReason: NotCORSReason?
-        var failure: CORSFailure?
-        var warnings: [CORSWarning]
-        var notes: [String]
-        var missingEvidence: [String]
-        var outcomesByCredentials: [CredentialsOutcome]
-        var explanation: String
-        var fix: String?
+    /// The fields live in one immutable box: verdicts are copied along the pipeline (memo,
+    /// judged exchanges, held preflights, report examples) and read far more often than
+    /// changed; a copy is one reference, and a change builds a new box.
+    private final class Storage: Sendable {
+        let kind: Kind
+        let notCORSReason: NotCORSReason?
+        let failure: CORSFailure?
+        let warnings: [CORSWarning]
+        let notes: [String]
+        let missingEvidence: [String]
+        let outcomesByCredentials: [CredentialsOutcome]
+        let explanation: String
+        let fix: String?
 
         init(kind: Kind, notCORSReason: NotCORSReason?, failure: CORSFailure?, warnings: [CORSWarning], notes: [String], missingEvidence: [String], outcomesByCredentials: [CredentialsOutcome], explanation: String, fix: String?) {
             self.kind = kind
@@ -139,66 +140,96 @@ public struct CORSVerdict: Sendable, Hashable {
             self.explanation = explanation
             self.fix = fix
         }
-
-        func copy() -> Storage { Storage(kind: kind, notCORSReason: notCORSReason, failure: failure, warnings: warnings, notes: notes, missingEvidence: missingEvidence, outcomesByCredentials: outcomesByCredentials, explanation: explanation, fix: fix) }
     }
 
     private var storage: Storage
 
-    private mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
-    }
-
     public var kind: Kind {
         _read { yield storage.kind }
-        _modify { makeUnique(); yield &storage.kind }
+        _modify {
+            var value = storage.kind
+            yield &value
+            storage = Storage(kind: value, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: storage.warnings, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: storage.fix)
+        }
     }
 
     public var notCORSReason: NotCORSReason? {
         _read { yield storage.notCORSReason }
-        _modify { makeUnique(); yield &storage.notCORSReason }
+        _modify {
+            var value = storage.notCORSReason
+            yield &value
+            storage = Storage(kind: storage.kind, notCORSReason: value, failure: storage.failure, warnings: storage.warnings, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: storage.fix)
+        }
     }
 
     /// Set when `kind == .blocked`.
     public var failure: CORSFailure? {
         _read { yield storage.failure }
-        _modify { makeUnique(); yield &storage.failure }
+        _modify {
+            var value = storage.failure
+            yield &value
+            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: value, warnings: storage.warnings, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: storage.fix)
+        }
     }
 
     /// Passing-but-risky observations (also attached to blocked verdicts when relevant).
     public var warnings: [CORSWarning] {
         _read { yield storage.warnings }
-        _modify { makeUnique(); yield &storage.warnings }
+        _modify {
+            var value = storage.warnings
+            yield &value
+            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: value, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: storage.fix)
+        }
     }
 
     /// What the verdict assumed or inferred (e.g. "credentials inferred from Cookie header").
     public var notes: [String] {
         _read { yield storage.notes }
-        _modify { makeUnique(); yield &storage.notes }
+        _modify {
+            var value = storage.notes
+            yield &value
+            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: storage.warnings, notes: value, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: storage.fix)
+        }
     }
 
     /// For undecidable: the facts that would settle it.
     public var missingEvidence: [String] {
         _read { yield storage.missingEvidence }
-        _modify { makeUnique(); yield &storage.missingEvidence }
+        _modify {
+            var value = storage.missingEvidence
+            yield &value
+            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: storage.warnings, notes: storage.notes, missingEvidence: value, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: storage.fix)
+        }
     }
 
     /// For undecidable on credentials: the outcome under each mode.
     public var outcomesByCredentials: [CredentialsOutcome] {
         _read { yield storage.outcomesByCredentials }
-        _modify { makeUnique(); yield &storage.outcomesByCredentials }
+        _modify {
+            var value = storage.outcomesByCredentials
+            yield &value
+            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: storage.warnings, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: value, explanation: storage.explanation, fix: storage.fix)
+        }
     }
 
     /// Plain-language account of what happened.
     public var explanation: String {
         _read { yield storage.explanation }
-        _modify { makeUnique(); yield &storage.explanation }
+        _modify {
+            var value = storage.explanation
+            yield &value
+            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: storage.warnings, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: value, fix: storage.fix)
+        }
     }
 
     /// Concrete change that would make it pass (nil when nothing needs fixing).
     public var fix: String? {
         _read { yield storage.fix }
-        _modify { makeUnique(); yield &storage.fix }
+        _modify {
+            var value = storage.fix
+            yield &value
+            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: storage.warnings, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: value)
+        }
     }
 
     public init(

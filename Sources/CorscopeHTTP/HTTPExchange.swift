@@ -209,17 +209,18 @@ public struct HAREvidence: Sendable, Hashable {
 /// copies exchanges (batches, verdicts, pairing, report examples), and a copy is then one
 /// reference instead of some twenty.
 public struct HTTPExchange: Sendable {
-    private final class Storage: @unchecked Sendable {
-        var connection: ConnectionInfo
-        var har: HAREvidence?
-        var index: Int
-        var request: HTTPRequest?
-        var interimResponses: [HTTPResponseHead]
-        var response: HTTPResponse?
-        var anomalies: [HTTPAnomaly]
+    /// Immutable: reads of `let` fields need no exclusivity bookkeeping, and exchanges are read
+    /// far more often than changed (a change builds a new box).
+    private final class Storage: Sendable {
+        let connection: ConnectionInfo
+        let har: HAREvidence?
+        let index: Int
+        let request: HTTPRequest?
+        let interimResponses: [HTTPResponseHead]
+        let response: HTTPResponse?
+        let anomalies: [HTTPAnomaly]
 
-        init(connection: ConnectionInfo, har: HAREvidence?, index: Int, request: HTTPRequest?,
-             interimResponses: [HTTPResponseHead], response: HTTPResponse?, anomalies: [HTTPAnomaly]) {
+        init(connection: ConnectionInfo, har: HAREvidence?, index: Int, request: HTTPRequest?, interimResponses: [HTTPResponseHead], response: HTTPResponse?, anomalies: [HTTPAnomaly]) {
             self.connection = connection
             self.har = har
             self.index = index
@@ -228,56 +229,75 @@ public struct HTTPExchange: Sendable {
             self.response = response
             self.anomalies = anomalies
         }
-
-        func copy() -> Storage {
-            Storage(connection: connection, har: har, index: index, request: request,
-                    interimResponses: interimResponses, response: response, anomalies: anomalies)
-        }
     }
 
     private var storage: Storage
 
-    private mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
-    }
-
     public var connection: ConnectionInfo {
         _read { yield storage.connection }
-        _modify { makeUnique(); yield &storage.connection }
+        _modify {
+            var value = storage.connection
+            yield &value
+            storage = Storage(connection: value, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies)
+        }
     }
 
     /// Set for exchanges read from a HAR file.
     public var har: HAREvidence? {
         _read { yield storage.har }
-        _modify { makeUnique(); yield &storage.har }
+        _modify {
+            var value = storage.har
+            yield &value
+            storage = Storage(connection: storage.connection, har: value, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies)
+        }
     }
 
     /// Position of this exchange on its connection, from 0.
     public var index: Int {
         _read { yield storage.index }
-        _modify { makeUnique(); yield &storage.index }
+        _modify {
+            var value = storage.index
+            yield &value
+            storage = Storage(connection: storage.connection, har: storage.har, index: value, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies)
+        }
     }
 
     public var request: HTTPRequest? {
         _read { yield storage.request }
-        _modify { makeUnique(); yield &storage.request }
+        _modify {
+            var value = storage.request
+            yield &value
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: value, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies)
+        }
     }
 
     /// Interim (1xx) responses that came before the final one, e.g. `100 Continue`.
     public var interimResponses: [HTTPResponseHead] {
         _read { yield storage.interimResponses }
-        _modify { makeUnique(); yield &storage.interimResponses }
+        _modify {
+            var value = storage.interimResponses
+            yield &value
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: value, response: storage.response, anomalies: storage.anomalies)
+        }
     }
 
     public var response: HTTPResponse? {
         _read { yield storage.response }
-        _modify { makeUnique(); yield &storage.response }
+        _modify {
+            var value = storage.response
+            yield &value
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: value, anomalies: storage.anomalies)
+        }
     }
 
     /// Anomalies in the order first seen, each once.
     public var anomalies: [HTTPAnomaly] {
         _read { yield storage.anomalies }
-        _modify { makeUnique(); yield &storage.anomalies }
+        _modify {
+            var value = storage.anomalies
+            yield &value
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: value)
+        }
     }
 
     // Projections that copy one field instead of the whole request or response: reading
