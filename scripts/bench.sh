@@ -106,12 +106,24 @@ size=$(stat -c %s "$capture")
 mb=$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1e6 }')
 
 # run LABEL COMMAND...: prints "seconds peak_rss_kb" for the command, output discarded.
+# Prints "seconds peak-KB" of one command: the fastest of BENCH_RUNS runs (default 3; this is
+# a shared VM whose speed varies run to run) and the largest peak RSS seen.
 run() {
   local label=$1; shift
-  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" > "$work/$label.out" 2> "$work/$label.err" || {
-    echo "$label failed:" >&2; tail -5 "$work/$label.err" >&2; exit 1; }
-  cat "$work/time.txt"
+  local best="" peak=0 runs=${BENCH_RUNS:-3}
+  [ "$label" = tshark ] && runs=1
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" > "$work/$label.out" 2> "$work/$label.err" || {
+      echo "$label failed:" >&2; tail -5 "$work/$label.err" >&2; exit 1; }
+    read -r seconds kb < "$work/time.txt"
+    if [ -z "$best" ] || awk -v a="$seconds" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$seconds; fi
+    [ "$kb" -gt "$peak" ] && peak=$kb
+  done
+  echo "$best $peak"
 }
+
+# Reads come from the page cache in every run, not from disk in the first.
+cat "$capture" > /dev/null
 
 read -r stats_s stats_kb < <(run stats "$CORSCOPE" exchanges --stats "$capture")
 exchanges=$(grep -Eo '"?exchanges"?[=: ]+[0-9]+' "$work/stats.out" | grep -Eo '[0-9]+$' | head -1)
@@ -207,22 +219,30 @@ if [ "${BENCH_WATCH:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v tcpreplay > /
   # lo queues what tcpreplay sends in a per-CPU backlog of 1000 packets by default: bursts
   # would be lost before any capture could see them.
   sysctl -qw net.core.netdev_max_backlog=200000
-  for pps in 50000 100000; do
+  # Three runs: 25k and 50k exchanges/s with an NDJSON line per finding (here every GET is one:
+  # the API reflects any origin with credentials) besides the plain line on stdout, and 50k/s
+  # with the plain lines only. tcpreplay itself takes most of a core.
+  for run_spec in "50000 events" "100000 events" "100000 lines"; do
+    set -- $run_spec
+    pps=$1 outputs=$2
     packets=1400000
-    "$CORSCOPE" watch -i lo --filter "tcp port 18931" --duration $((packets / pps + 5)) --events /dev/null \
-      --output "$work/replay.json" --report-interval 600 > /dev/null 2> "$work/replay.err" &
+    events_args=()
+    [ "$outputs" = events ] && events_args=(--events /dev/null)
+    "$CORSCOPE" watch -i lo --filter "tcp port 18931" --duration $((packets / pps + 5)) "${events_args[@]}" \
+      --output "$work/replay.json" --report-interval 600 > "$work/replay.out" 2> "$work/replay.err" &
     watch_pid=$!
     sleep 2
     tcpreplay -i lo --pps=$pps --limit=$packets --preload-pcap "$replay" > "$work/tcpreplay.txt" 2>&1 || true
     wait "$watch_pid" || true
-    python3 - "$work/replay.json" "$work/tcpreplay.txt" "$pps" <<'PY'
+    python3 - "$work/replay.json" "$work/tcpreplay.txt" "$pps" "$outputs" <<'PY'
 import json, re, sys
 report = json.load(open(sys.argv[1]))
 replayed = open(sys.argv[2]).read()
 sent = re.search(r"Actual: (\d+) packets .* in ([\d.]+) seconds", replayed)
 seconds = float(sent.group(2)) if sent else 0
-print("replay onto lo at %s packets/s: %s packets in %.1f s; watch judged %d exchanges (%d/s), saw %d packets, kernel drops %d" % (
-    sys.argv[3], sent.group(1) if sent else "?", seconds, report["exchanges"],
+print("replay onto lo at %s packets/s (%s): %s packets in %.1f s; watch judged %d exchanges (%d/s), saw %d packets, kernel drops %d" % (
+    sys.argv[3], "NDJSON and a plain line per finding" if sys.argv[4] == "events" else "a plain line per finding",
+    sent.group(1) if sent else "?", seconds, report["exchanges"],
     report["exchanges"] / seconds if seconds else 0, report["packets"], report["kernel"]["dropped"]))
 PY
   done

@@ -133,11 +133,31 @@ struct VerdictMemo {
         let texts = [verdict.explanation, verdict.fix ?? ""] + verdict.notes + verdict.missingEvidence
             + verdict.warnings.map(\.summary)
         let mentionsURL = texts.contains { text in
-            text.contains(url) || (target.count > 1 && text.contains(target))
+            Self.contains(text, url) || (target.utf8.count > 1 && Self.contains(text, target))
         }
         guard !mentionsURL, key.generation == generation else { return }
         if verdicts.count >= Self.capacity { verdicts.removeAll(keepingCapacity: true) }
         verdicts[key.digest] = Entry(bytes: scratch, verdict: verdict)
+    }
+
+    /// Whether `text` contains `part`, byte-wise (exact UTF-8 bytes are what matters here, and
+    /// Foundation's locale-aware search costs more than the rules it saves).
+    static func contains(_ text: String, _ part: String) -> Bool {
+        var text = text, part = part
+        return text.withUTF8 { haystack in
+            part.withUTF8 { needle in
+                guard let first = needle.first else { return true }
+                guard needle.count <= haystack.count else { return false }
+                var start = 0
+                let last = haystack.count - needle.count
+                while start <= last {
+                    if haystack[start] == first,
+                       memcmp(haystack.baseAddress! + start, needle.baseAddress!, needle.count) == 0 { return true }
+                    start += 1
+                }
+                return false
+            }
+        }
     }
 
     private static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
