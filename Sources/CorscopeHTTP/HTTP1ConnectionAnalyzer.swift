@@ -69,7 +69,7 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
     private var clientEnded = false
     private var serverEnded = false
     private var finished = false
-    /// A client-side gap outside a body may have swallowed requests (see the type comment):
+    /// A gap outside a body may have swallowed requests or responses (see the type comment):
     /// final responses from this ordinal on may be paired with the wrong request.
     private var uncertainFromResponse: Int? = nil
     private var requestHeadsAnnounced = 0
@@ -244,6 +244,14 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
     }
 
     func parserMayHaveLostMessages(role: HTTP1Role) {
-        if role == .request, uncertainFromResponse == nil { uncertainFromResponse = requestHeadsAnnounced }
+        guard uncertainFromResponse == nil else { return }
+        switch role {
+        case .request:
+            uncertainFromResponse = requestHeadsAnnounced
+        case .response:
+            // A lost response leaves its request first in line: the next response would be
+            // paired with it.
+            uncertainFromResponse = finalResponses
+        }
     }
 }

@@ -57,8 +57,9 @@ public enum HTTPAnomaly: String, Sendable, Hashable, CaseIterable, Codable {
     case multipleInterimResponses = "multiple_interim_responses"
     /// The first bytes of a direction were not a message start (capture began mid-stream).
     case midstreamStart = "midstream_start"
-    /// Client bytes were lost outside a body before this response, so the request it is paired
-    /// with (and whether it may have a body, e.g. after a lost HEAD) is a best guess.
+    /// Bytes were lost outside a body before this response (client side: a request may be
+    /// missing; server side: a response may be), so the request it is paired with (and whether
+    /// it may have a body, e.g. after a lost HEAD) is a best guess.
     case responseFramingUncertain = "response_framing_uncertain"
 }
 
