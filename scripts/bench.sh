@@ -228,7 +228,7 @@ if [ "${BENCH_WATCH:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v tcpreplay > /
     packets=1400000
     events_args=()
     [ "$outputs" = events ] && events_args=(--events /dev/null)
-    "$CORSCOPE" watch -i lo --filter "tcp port 18931" --duration $((packets / pps + 5)) "${events_args[@]}" \
+    "$CORSCOPE" watch -i lo --filter "tcp port 18931" --duration $((packets / pps + 15)) "${events_args[@]}" \
       --output "$work/replay.json" --report-interval 600 > "$work/replay.out" 2> "$work/replay.err" &
     watch_pid=$!
     sleep 2

@@ -190,24 +190,26 @@ public final class PreflightPairer {
     /// target), read from the raw header bytes; nil when the request has no Origin.
     static func digest(of exchange: HTTPExchange) -> UInt64? {
         guard let head = exchange.requestHead, let originIndex = head.headers.firstIndex(named: "Origin") else { return nil }
+        let connection = exchange.connection
         var hasher = FNV1a()
-        hasher.add(exchange.connection.client.address)
-        hasher.add(exchange.connection.server.address)
-        hasher.add(Int(exchange.connection.server.port))
+        hasher.add(connection.client.address)
+        hasher.add(connection.server.address)
+        hasher.add(Int(connection.server.port))
         let fields = head.headers
+        var target = head.target
+        let isOriginForm = target.utf8.first == UInt8(ascii: "/")
         fields.storage.withUnsafeBufferPointer { storage in
             let origin = fields.spans[originIndex]
             for offset in Int(origin.valueStart)..<Int(origin.valueEnd) { hasher.add(storage[offset]) }
             hasher.add(0)
-            guard head.target.hasPrefix("/") else { return }
+            guard isOriginForm else { return }
             if let hostIndex = fields.firstIndex(named: "Host") {
                 let host = fields.spans[hostIndex]
                 for offset in Int(host.valueStart)..<Int(host.valueEnd) { hasher.add(HTTPText.lowercased(storage[offset])) }
             } else {
-                for byte in exchange.connection.server.description.lowercased().utf8 { hasher.add(byte) }
+                for byte in connection.server.description.lowercased().utf8 { hasher.add(byte) }
             }
         }
-        var target = head.target
         target.withUTF8 { bytes in for byte in bytes { hasher.add(byte) } }
         return hasher.value
     }
@@ -238,10 +240,8 @@ struct FNV1a {
     }
 
     mutating func add(_ integer: Int) {
-        var remaining = UInt64(bitPattern: Int64(integer))
-        for _ in 0..<8 {
-            add(UInt8(truncatingIfNeeded: remaining))
-            remaining >>= 8
-        }
+        // A whole word at a time: only equality within one run matters.
+        value = (value ^ UInt64(bitPattern: Int64(integer))) &* 0x0000_0100_0000_01B3
+        value ^= value >> 29
     }
 }

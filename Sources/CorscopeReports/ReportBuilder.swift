@@ -315,12 +315,7 @@ private final class OriginAccumulator {
     var timeline = TimeHistogram()
 
     func countWarning(_ warning: CORSWarning) {
-        let code = warning.code
-        if let entry = warningCounts[code] {
-            warningCounts[code] = (entry.summary, entry.count + 1)
-        } else {
-            warningCounts[code] = (warning.summary, 1)
-        }
+        warningCounts[warning.code, default: (warning.summary, 0)].count += 1
     }
 }
 

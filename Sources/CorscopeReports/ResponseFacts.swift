@@ -9,7 +9,11 @@ struct ResponseFacts {
     let headers: HTTPHeaderFields
     let status: Int
 
-    var allowOriginIndexes: [Int] = []
+    /// Indexes of the `Access-Control-Allow-Origin` fields (usually one: kept inline, an array
+    /// only for the rare duplicates).
+    private var firstAllowOriginIndex: Int?
+    private var moreAllowOriginIndexes: [Int] = []
+    var allowOriginIndexes: [Int] { firstAllowOriginIndex.map { [$0] + moreAllowOriginIndexes } ?? [] }
     var allowCredentialsIndex: Int?
     var varyListsOrigin = false
     var varyIsStar = false
@@ -91,7 +95,9 @@ struct ResponseFacts {
         case 15:
             if ByteText.equalsLowercase(name, "cf-cache-status") { cfCacheStatusIndex = index }
         case 27:
-            if ByteText.equalsLowercase(name, "access-control-allow-origin") { allowOriginIndexes.append(index) }
+            if ByteText.equalsLowercase(name, "access-control-allow-origin") {
+                if firstAllowOriginIndex == nil { firstAllowOriginIndex = index } else { moreAllowOriginIndexes.append(index) }
+            }
         case 32:
             if ByteText.equalsLowercase(name, "access-control-allow-credentials") { allowCredentialsIndex = index }
         default:
@@ -108,16 +114,18 @@ struct ResponseFacts {
     func value(_ index: Int?) -> String? { index.map { headers.value(at: $0) } }
 
     var allowOrigin: String? {
-        guard !allowOriginIndexes.isEmpty else { return nil }
+        guard let first = firstAllowOriginIndex else { return nil }
+        guard !moreAllowOriginIndexes.isEmpty else { return headers.value(at: first) }
         return allowOriginIndexes.map { headers.value(at: $0) }.joined(separator: ", ")
     }
 
-    var hasAllowOrigin: Bool { !allowOriginIndexes.isEmpty }
+    var hasAllowOrigin: Bool { firstAllowOriginIndex != nil }
 
     /// Whether the single ACAO names one origin (not `*`, not `null`): only then must it vary.
     var allowsSpecificOrigin: Bool {
-        guard allowOriginIndexes.count == 1 else { return allowOriginIndexes.count > 1 }
-        let v = headers.valueBytes(at: allowOriginIndexes[0])
+        guard let first = firstAllowOriginIndex else { return false }
+        guard moreAllowOriginIndexes.isEmpty else { return true }
+        let v = headers.valueBytes(at: first)
         let trimmed = ByteText.trimmed(v)
         return !(trimmed.count == 1 && trimmed.first == UInt8(ascii: "*")) && !ByteText.equalsLowercase(trimmed, "null")
     }
@@ -232,7 +240,11 @@ enum ByteText {
     }
 
     static func containsLowercase<C: Collection>(_ bytes: C, _ pattern: StaticString) -> Bool where C.Element == UInt8 {
-        let haystack = Array(bytes)
+        if let found = bytes.withContiguousStorageIfAvailable({ containsLowercase($0, pattern) }) { return found }
+        return Array(bytes).withUnsafeBufferPointer { containsLowercase($0, pattern) }
+    }
+
+    static func containsLowercase(_ haystack: UnsafeBufferPointer<UInt8>, _ pattern: StaticString) -> Bool {
         let n = pattern.utf8CodeUnitCount
         guard haystack.count >= n, n > 0 else { return n == 0 }
         return pattern.withUTF8Buffer { p in
@@ -249,17 +261,22 @@ enum ByteText {
 
     /// Whether a comma/semicolon/space-separated list holds `token` (case-insensitive).
     static func containsToken<C: Collection>(_ bytes: C, _ token: StaticString) -> Bool where C.Element == UInt8 {
-        var current: [UInt8] = []
-        func matches() -> Bool { equalsLowercase(current, token) }
-        for b in bytes {
-            if b == UInt8(ascii: ",") || b == UInt8(ascii: ";") || b == UInt8(ascii: " ") || b == 0x09 {
-                if matches() { return true }
-                current.removeAll(keepingCapacity: true)
-            } else {
-                current.append(b)
-            }
+        if let found = bytes.withContiguousStorageIfAvailable({ containsToken($0, token) }) { return found }
+        return Array(bytes).withUnsafeBufferPointer { containsToken($0, token) }
+    }
+
+    static func containsToken(_ bytes: UnsafeBufferPointer<UInt8>, _ token: StaticString) -> Bool {
+        func isSeparator(_ b: UInt8) -> Bool {
+            b == UInt8(ascii: ",") || b == UInt8(ascii: ";") || b == UInt8(ascii: " ") || b == 0x09
         }
-        return matches()
+        var start = 0
+        while start <= bytes.count {
+            var end = start
+            while end < bytes.count, !isSeparator(bytes[end]) { end += 1 }
+            if equalsLowercase(UnsafeBufferPointer(rebasing: bytes[start..<end]), token) { return true }
+            start = end + 1
+        }
+        return false
     }
 
     /// The number after `name=` in a directive list (`max-age=600`), if present.
