@@ -258,6 +258,10 @@ public struct CORSVerdict: Sendable, Hashable {
         hasher.combine(fix)
     }
 
+    /// Whether both values share one box (the same verdict, copied): then everything derived
+    /// from one holds for the other.
+    public func isSameInstance(as other: CORSVerdict) -> Bool { storage === other.storage }
+
     public var corsError: CorsError? { failure?.error }
     public var failedParameter: String? { failure?.failedParameter }
 

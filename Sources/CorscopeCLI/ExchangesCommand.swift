@@ -65,10 +65,13 @@ struct ExchangesCommand: ParsableCommand {
                 output.write(ExchangeLine.format(exchange))
             }
         }
+        let verdictTexts = VerdictJSONCache(profile: profile)
         let emit = { (judged: JudgedExchange) in
             guard printEach else { return }
             if asJSON {
-                ExchangeJSON.write(judged.exchange, to: &json) { json in VerdictJSON.write(judged, profile: profile, to: &json) }
+                ExchangeJSON.write(judged.exchange, to: &json) { json in
+                    VerdictJSON.write(judged, profile: profile, to: &json, cache: verdictTexts)
+                }
                 json.newline()
                 if json.bytes.count >= 1 << 16 {
                     output.write(json.bytes)

@@ -43,6 +43,7 @@ final class WatchSession {
 
     /// The per-origin report `--output --format` rewrites, and its format (nil without --format).
     private let reportBuilder: ReportBuilder?
+    private lazy var verdictTexts = VerdictJSONCache(profile: profile)
     private let reportFormat: ReportFormat?
 
     init(browser: BrowserChoice, pipelineConfiguration: ExchangePipeline.Configuration, maximumOrigins: Int,
@@ -125,9 +126,10 @@ final class WatchSession {
         guard tally.count(judged) else { return }
         if outputs.eventsDescriptor != nil {
             let profile = self.profile
+            let verdictTexts = self.verdictTexts
             ExchangeJSON.write(judged.exchange, to: &events) { json in
                 json.key("event"); json.string("finding")
-                VerdictJSON.write(judged, profile: profile, to: &json)
+                VerdictJSON.write(judged, profile: profile, to: &json, cache: verdictTexts)
             }
             events.newline()
         }

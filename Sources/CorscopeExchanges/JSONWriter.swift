@@ -51,6 +51,13 @@ public struct JSONWriter {
         needsComma = false
     }
 
+    /// Appends members written by another writer (`"a":1,"b":2`) as the next members here.
+    public mutating func appendMembers(_ members: [UInt8]) {
+        guard !members.isEmpty else { return }
+        separate()
+        bytes.append(contentsOf: members)
+    }
+
     public mutating func null() { separate(); appendRaw("null") }
     public mutating func bool(_ value: Bool) { separate(); if value { appendRaw("true") } else { appendRaw("false") } }
 
@@ -115,24 +122,52 @@ public struct JSONWriter {
 
     private mutating func escape(_ source: UnsafeRawBufferPointer) {
         bytes.append(UInt8(ascii: "\""))
+        let count = source.count
         var runStart = 0
-        for i in 0..<source.count {
+        var i = 0
+        while i < count {
+            // Most bytes need no escape: skip them eight at a time.
+            while i + 8 <= count, !Self.mayNeedEscape(source.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                i += 8
+            }
+            guard i < count else { break }
             let b = source[i]
-            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") && b != 0x7F { continue }
-            if runStart < i { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: source[runStart..<i])) }
+            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") && b != 0x7F {
+                i += 1
+                continue
+            }
+            if runStart < i { appendRun(source, runStart..<i) }
             runStart = i + 1
+            i += 1
             switch b {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case UInt8(ascii: "\""): bytes.append(0x5C); bytes.append(0x22)
+            case UInt8(ascii: "\\"): bytes.append(0x5C); bytes.append(0x5C)
+            case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
+            case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
+            case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
             default:
-                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                          Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
+                bytes.append(0x5C); bytes.append(UInt8(ascii: "u")); bytes.append(UInt8(ascii: "0")); bytes.append(UInt8(ascii: "0"))
+                bytes.append(Self.hex[Int(b >> 4)]); bytes.append(Self.hex[Int(b & 0xF)])
             }
         }
-        if runStart < source.count { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: source[runStart...])) }
+        if runStart < count { appendRun(source, runStart..<count) }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any of eight bytes is a control byte, `"`, `\\` or DEL (never a false "no").
+    @inline(__always)
+    private static func mayNeedEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
+        let below20 = (word &- ones &* 0x20) & ~word & highs != 0
+        return below20 || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C)) || hasZeroByte(word ^ (ones &* 0x7F))
+    }
+
+    /// Appends `range` of `source` as one copy.
+    @inline(__always)
+    private mutating func appendRun(_ source: UnsafeRawBufferPointer, _ range: Range<Int>) {
+        let start = source.baseAddress!.advanced(by: range.lowerBound).assumingMemoryBound(to: UInt8.self)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: range.count))
     }
 }

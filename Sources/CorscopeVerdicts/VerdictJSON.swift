@@ -3,18 +3,17 @@ import CorscopeExchanges
 
 /// The `"cors"` object of an exchange in NDJSON (see docs/exchange-json.md).
 public enum VerdictJSON {
-    public static func write(_ judged: JudgedExchange, profile: BrowserProfile, to json: inout JSONWriter) {
+    /// - Parameter cache: remembers the rendered text of recent verdicts; memoised verdicts are
+    ///   shared instances, so most exchanges reuse it instead of rendering some twenty strings.
+    public static func write(_ judged: JudgedExchange, profile: BrowserProfile, to json: inout JSONWriter,
+                             cache: VerdictJSONCache? = nil) {
         let verdict = judged.verdict
+        let rendered = cache?.rendered(verdict) ?? Rendered(verdict, profile: profile)
         json.key("cors")
         json.beginObject()
         json.key("verdict"); json.string(verdict.kind.jsonName)
         json.key("role"); json.string(judged.role.rawValue)
-        json.key("corsError")
-        if let error = verdict.corsError { json.string(error.cdpName) } else { json.null() }
-        json.key("failedParameter")
-        if let parameter = verdict.failedParameter, verdict.failure != nil { json.string(parameter) } else { json.null() }
-        json.key("message")
-        if let message = verdict.message(for: profile) { json.string(message) } else { json.null() }
+        json.appendMembers(rendered.failure)
         json.key("preflight")
         if let preflight = judged.preflight { json.string(preflight.id) } else { json.null() }
         json.key("cachedPreflight")
@@ -36,42 +35,88 @@ public enum VerdictJSON {
             json.endArray()
             json.endObject()
         }
-        json.key("notCorsReason")
-        if let reason = verdict.notCORSReason { json.string(reason.rawValue) } else { json.null() }
-        json.key("explanation"); json.string(verdict.explanation)
-        json.key("fix")
-        if let fix = verdict.fix { json.string(fix) } else { json.null() }
-        json.key("warnings")
-        json.beginArray()
-        for warning in verdict.warnings {
-            json.beginObject()
-            json.key("code"); json.string(warning.code)
-            json.key("summary"); json.string(warning.summary)
-            json.endObject()
-        }
-        json.endArray()
-        json.key("notes")
-        json.beginArray()
-        for note in verdict.notes { json.string(note) }
-        json.endArray()
-        json.key("missingEvidence")
-        json.beginArray()
-        for missing in verdict.missingEvidence { json.string(missing) }
-        json.endArray()
-        json.key("outcomesByCredentials")
-        json.beginArray()
-        for outcome in verdict.outcomesByCredentials {
-            json.beginObject()
-            json.key("credentials"); json.string(outcome.assumption == .included ? "include" : "omit")
-            json.key("verdict"); json.string(outcome.kind.jsonName)
-            json.key("corsError")
-            if let error = outcome.failure?.error { json.string(error.cdpName) } else { json.null() }
-            json.key("message")
-            if let message = outcome.failure?.message(for: profile) { json.string(message) } else { json.null() }
-            json.endObject()
-        }
-        json.endArray()
+        json.appendMembers(rendered.account)
         json.endObject()
+    }
+
+    /// The members that depend on the verdict alone, rendered once.
+    struct Rendered {
+        /// `corsError`, `failedParameter`, `message`.
+        var failure: [UInt8]
+        /// `notCorsReason` through `outcomesByCredentials`.
+        var account: [UInt8]
+
+        init(_ verdict: CORSVerdict, profile: BrowserProfile) {
+            var json = JSONWriter(capacity: 256)
+            json.key("corsError")
+            if let error = verdict.corsError { json.string(error.cdpName) } else { json.null() }
+            json.key("failedParameter")
+            if let parameter = verdict.failedParameter, verdict.failure != nil { json.string(parameter) } else { json.null() }
+            json.key("message")
+            if let message = verdict.message(for: profile) { json.string(message) } else { json.null() }
+            failure = json.bytes
+
+            json = JSONWriter(capacity: 1024)
+            json.key("notCorsReason")
+            if let reason = verdict.notCORSReason { json.string(reason.rawValue) } else { json.null() }
+            json.key("explanation"); json.string(verdict.explanation)
+            json.key("fix")
+            if let fix = verdict.fix { json.string(fix) } else { json.null() }
+            json.key("warnings")
+            json.beginArray()
+            for warning in verdict.warnings {
+                json.beginObject()
+                json.key("code"); json.string(warning.code)
+                json.key("summary"); json.string(warning.summary)
+                json.endObject()
+            }
+            json.endArray()
+            json.key("notes")
+            json.beginArray()
+            for note in verdict.notes { json.string(note) }
+            json.endArray()
+            json.key("missingEvidence")
+            json.beginArray()
+            for missing in verdict.missingEvidence { json.string(missing) }
+            json.endArray()
+            json.key("outcomesByCredentials")
+            json.beginArray()
+            for outcome in verdict.outcomesByCredentials {
+                json.beginObject()
+                json.key("credentials"); json.string(outcome.assumption == .included ? "include" : "omit")
+                json.key("verdict"); json.string(outcome.kind.jsonName)
+                json.key("corsError")
+                if let error = outcome.failure?.error { json.string(error.cdpName) } else { json.null() }
+                json.key("message")
+                if let message = outcome.failure?.message(for: profile) { json.string(message) } else { json.null() }
+                json.endObject()
+            }
+            json.endArray()
+            account = json.bytes
+        }
+    }
+}
+
+/// The rendered JSON of the last few distinct verdicts, for one profile. Entries keep their
+/// verdict alive, so a shared instance can never be confused with a later one.
+public final class VerdictJSONCache {
+    public let profile: BrowserProfile
+    private var entries: [(verdict: CORSVerdict, rendered: VerdictJSON.Rendered)] = []
+    private var next = 0
+    private static let capacity = 32
+
+    public init(profile: BrowserProfile) { self.profile = profile }
+
+    func rendered(_ verdict: CORSVerdict) -> VerdictJSON.Rendered {
+        for entry in entries where entry.verdict.isSameInstance(as: verdict) { return entry.rendered }
+        let rendered = VerdictJSON.Rendered(verdict, profile: profile)
+        if entries.count < Self.capacity {
+            entries.append((verdict, rendered))
+        } else {
+            entries[next] = (verdict, rendered)
+            next = (next + 1) % Self.capacity
+        }
+        return rendered
     }
 }
 

@@ -7,7 +7,9 @@ import XCTest
 
 /// The verdict memo must change nothing: every bundled capture (and the Chromium HAR), read
 /// twice through one judge — the second pass repeats every exchange at another URL, as traffic
-/// does — gives byte-identical NDJSON with and without it, under every browser profile.
+/// does — gives byte-identical NDJSON with and without it, under every browser profile. The
+/// memoised run also reuses rendered verdict text (`VerdictJSONCache`): that must change
+/// nothing either.
 final class MemoEquivalenceTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -31,7 +33,8 @@ final class MemoEquivalenceTests: XCTestCase {
             }
             for profile in [BrowserProfile.chromium, .firefox, .safari] {
                 let fresh = Self.render(exchanges + again, judge: ExchangeJudge(profile: profile, memoize: false), profile: profile)
-                let memoised = Self.render(exchanges + again, judge: ExchangeJudge(profile: profile, memoize: true), profile: profile)
+                let memoised = Self.render(exchanges + again, judge: ExchangeJudge(profile: profile, memoize: true), profile: profile,
+                                           cache: VerdictJSONCache(profile: profile))
                 XCTAssertEqual(fresh.count, memoised.count, input)
                 for (a, b) in zip(fresh, memoised) where a != b {
                     XCTFail("\(input) [\(profile)]: memoised verdict differs:\n\(String(decoding: a, as: UTF8.self))\n\(String(decoding: b, as: UTF8.self))")
@@ -43,11 +46,12 @@ final class MemoEquivalenceTests: XCTestCase {
         XCTAssertGreaterThan(compared, 1000)
     }
 
-    static func render(_ exchanges: [HTTPExchange], judge: ExchangeJudge, profile: BrowserProfile) -> [[UInt8]] {
+    static func render(_ exchanges: [HTTPExchange], judge: ExchangeJudge, profile: BrowserProfile,
+                       cache: VerdictJSONCache? = nil) -> [[UInt8]] {
         var lines: [[UInt8]] = []
         func write(_ judged: JudgedExchange) {
             var json = JSONWriter()
-            ExchangeJSON.write(judged.exchange, to: &json) { VerdictJSON.write(judged, profile: profile, to: &$0) }
+            ExchangeJSON.write(judged.exchange, to: &json) { VerdictJSON.write(judged, profile: profile, to: &$0, cache: cache) }
             lines.append(json.bytes)
         }
         for exchange in exchanges { judge.judge(exchange).forEach(write) }
