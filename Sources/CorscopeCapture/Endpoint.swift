@@ -19,11 +19,27 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     public var isIPv6: Bool { if case .v6 = self { return true } else { return false } }
 
+    static func appendIPv4(_ address: UInt32, to text: inout [UInt8]) {
+        for shift in stride(from: 24, through: 0, by: -8) {
+            appendDecimal((address >> UInt32(shift)) & 0xff, to: &text)
+            if shift > 0 { text.append(UInt8(ascii: ".")) }
+        }
+    }
+
+    static func appendDecimal(_ value: UInt32, to text: inout [UInt8]) {
+        if value >= 10 { appendDecimal(value / 10, to: &text) }
+        text.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+
     /// Dotted quad for IPv4; RFC 5952 text (lowercase, longest zero run compressed) for IPv6.
     public var description: String {
         switch self {
         case .v4(let a):
-            return "\(a >> 24).\((a >> 16) & 0xff).\((a >> 8) & 0xff).\(a & 0xff)"
+            // Written digit by digit: every output line names two endpoints.
+            var text: [UInt8] = []
+            text.reserveCapacity(15)
+            Self.appendIPv4(a, to: &text)
+            return String(decoding: text, as: UTF8.self)
         case .v6(let high, let low):
             let groups: [UInt16] = (0..<8).map { i in
                 let word = i < 4 ? high : low
@@ -69,7 +85,13 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
 
     /// `"addr:port"`, IPv6 as `"[addr]:port"`: the form every output uses.
     public var description: String {
-        address.isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
+        guard case .v4(let a) = address else { return "[\(address)]:\(port)" }
+        var text: [UInt8] = []
+        text.reserveCapacity(21)
+        IPAddress.appendIPv4(a, to: &text)
+        text.append(UInt8(ascii: ":"))
+        IPAddress.appendDecimal(UInt32(port), to: &text)
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

@@ -69,7 +69,13 @@ public struct HTTPVersion: Hashable, Sendable, CustomStringConvertible {
     public init(major: UInt8, minor: UInt8) { self.major = major; self.minor = minor }
     public static let http1_0 = HTTPVersion(major: 1, minor: 0)
     public static let http1_1 = HTTPVersion(major: 1, minor: 1)
-    public var description: String { "HTTP/\(major).\(minor)" }
+    public var description: String {
+        switch (major, minor) {
+        case (1, 1): return "HTTP/1.1"
+        case (1, 0): return "HTTP/1.0"
+        default: return "HTTP/\(major).\(minor)"
+        }
+    }
 }
 
 public struct HTTPRequestHead: Sendable, Hashable {
