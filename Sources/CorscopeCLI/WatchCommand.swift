@@ -219,6 +219,9 @@ final class WatchLoop {
     static let pollInterval = 0.2
     static let idleFlushInterval = 1.0
     static let publishInterval = 0.25
+    /// How often judged findings are pushed out: often enough to look immediate, rare enough
+    /// that the capture and judging threads do not hand the lock back and forth per packet burst.
+    static let outputFlushInterval = 0.05
 
     private let capture: LiveCapture
     private let session: WatchSession
@@ -259,11 +262,15 @@ final class WatchLoop {
         var nextPublish = started
         var nextRedraw = started
         var nextReport = started + reportInterval
+        var nextOutputFlush = started
         var status: Int32 = 0
 
         capturing: while true {
             let outcome = capture.dispatch(timeout: Self.pollInterval) { packet in session.handle(packet) }
-            session.flushOutputs()
+            if Terminal.monotonicSeconds() >= nextOutputFlush {
+                session.flushOutputs()
+                nextOutputFlush = Terminal.monotonicSeconds() + Self.outputFlushInterval
+            }
             switch outcome {
             case .interrupted:
                 break capturing

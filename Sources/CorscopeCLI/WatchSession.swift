@@ -76,8 +76,8 @@ final class WatchSession {
         pipeline.process(packet)
     }
 
-    /// After each batch of packets: push findings and evidence out, so a reader tailing the
-    /// files is at most one batch behind.
+    /// Periodically (`WatchLoop.outputFlushInterval`) and at the end: push findings and evidence
+    /// out, so a reader tailing the files is a fraction of a second behind.
     func flushOutputs() {
         judging.handOver()
         judging.whilePaused {
@@ -132,6 +132,12 @@ final class WatchSession {
                 VerdictJSON.write(judged, profile: profile, to: &json, cache: verdictTexts)
             }
             events.newline()
+            // Written here, by the judging thread, once large: memory stays bounded between
+            // the capture thread's periodic flushes.
+            if events.bytes.count >= 1 << 20, let descriptor = outputs.eventsDescriptor {
+                Terminal.writeAll(events.bytes, to: descriptor)
+                events.removeAll()
+            }
         }
         if outputs.plainLines {
             stdout.write(FindingLine.format(judged))
