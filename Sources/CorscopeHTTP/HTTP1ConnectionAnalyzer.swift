@@ -73,6 +73,10 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
     /// final responses from this ordinal on may be paired with the wrong request.
     private var uncertainFromResponse: Int? = nil
     private var requestHeadsAnnounced = 0
+    /// A request or response said `Connection: close`: a later message from the same side
+    /// is data after close (RFC 9112 §9.6).
+    private var clientSaidClose = false
+    private var serverSaidClose = false
     private var finalResponses = 0
     private var requestCount = 0
     private var responseCount = 0
@@ -199,11 +203,14 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
         case .request:
             requestCount += 1
             guard let head = message.requestHead.take() else { return }
+            var anomalies = message.anomalies
+            if clientSaidClose { anomalies.appendOnce(.dataAfterClose) }
+            if head.headers.listContains("close", inFieldsNamed: "Connection") { clientSaidClose = true }
             let request = HTTPRequest(head: head, body: message.takeBody(), trailers: message.takeTrailers(), firstByte: message.firstByte, lastByte: message.lastByte)
-            if !queue.completeRequest(request, anomalies: message.anomalies) {
+            if !queue.completeRequest(request, anomalies: anomalies) {
                 // Not announced (cannot happen with the parser as written); keep it anyway.
                 queue.appendRequestHead(message.methodKind)
-                _ = queue.completeRequest(request, anomalies: message.anomalies)
+                _ = queue.completeRequest(request, anomalies: anomalies)
             }
             emitReady()
         case .response:
@@ -215,15 +222,18 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
                 pendingInterimAnomalies.append(contentsOf: message.anomalies)
                 return
             }
+            let afterClose = serverSaidClose
+            if head.headers.listContains("close", inFieldsNamed: "Connection") { serverSaidClose = true }
             let response = HTTPResponse(head: head, body: message.takeBody(), trailers: message.takeTrailers(), firstByte: message.firstByte, lastByte: message.lastByte)
             let uncertain = uncertainFromResponse.map { finalResponses >= $0 } ?? false
-            if pendingInterim.isEmpty && !uncertain, var front = queue.takeFrontToAnswer() {
+            if pendingInterim.isEmpty && !uncertain && !afterClose, var front = queue.takeFrontToAnswer() {
                 // Common case: nothing else to merge; emit straight away.
                 for anomaly in message.anomalies { front.anomalies.appendOnce(anomaly) }
                 emitExchange(request: front.request, interim: front.interim, response: response, anomalies: front.anomalies)
             } else {
                 var extra = pendingInterimAnomalies
                 if uncertain { extra.append(.responseFramingUncertain) }
+                if afterClose { extra.append(.dataAfterClose) }
                 queue.answer(with: response, interim: pendingInterim, anomalies: message.anomalies, extra: extra)
             }
             finalResponses += 1

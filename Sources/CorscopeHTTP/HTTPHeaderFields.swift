@@ -168,6 +168,37 @@ public struct HTTPHeaderFields: Sendable, Hashable {
     }
 
     public func contains(named name: String) -> Bool { firstIndex(named: name) != nil }
+
+    /// Whether a comma-separated field named `name` lists `token` (ASCII case-insensitive), e.g.
+    /// `close` in `Connection: keep-alive, close`. Reads the bytes; builds no strings.
+    public func listContains(_ token: StaticString, inFieldsNamed name: String) -> Bool {
+        var from = 0
+        while let index = firstIndex(named: name, from: from) {
+            let span = spans[index]
+            let found: Bool = storage.withUnsafeBufferPointer { bytes in
+                token.withUTF8Buffer { wanted in
+                    var start = Int(span.valueStart)
+                    let end = Int(span.valueEnd)
+                    while start <= end {
+                        var stop = start
+                        while stop < end, bytes[stop] != UInt8(ascii: ",") { stop += 1 }
+                        var low = start, high = stop
+                        while low < high, bytes[low] == 0x20 || bytes[low] == 0x09 { low += 1 }
+                        while high > low, bytes[high - 1] == 0x20 || bytes[high - 1] == 0x09 { high -= 1 }
+                        if high - low == wanted.count,
+                           (0..<wanted.count).allSatisfy({ HTTPText.lowercased(bytes[low + $0]) == HTTPText.lowercased(wanted[$0]) }) {
+                            return true
+                        }
+                        start = stop + 1
+                    }
+                    return false
+                }
+            }
+            if found { return true }
+            from = index + 1
+        }
+        return false
+    }
 }
 
 extension StringProtocol {

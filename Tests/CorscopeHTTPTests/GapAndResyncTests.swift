@@ -143,3 +143,35 @@ final class GapAndResyncTests: XCTestCase {
         XCTAssertEqual(exchange.response?.lastByte.seconds, 1004)
     }
 }
+
+/// `Connection: close` ends a side's messages (RFC 9112 §9.6): anything after it is flagged.
+final class DataAfterCloseTests: XCTestCase {
+    func testAResponseAfterOneThatSaidCloseIsFlagged() {
+        let (exchanges, _) = Harness().run([
+            .client(bytes("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n")),
+            .server(bytes("HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")),
+        ])
+        XCTAssertEqual(exchanges.count, 2)
+        XCTAssertEqual(exchanges[0].anomalies, [])
+        XCTAssertEqual(exchanges[1].requestHead?.target, "/2")
+        XCTAssertTrue(exchanges[1].anomalies.contains(.dataAfterClose), "\(exchanges[1].anomalies)")
+    }
+
+    func testARequestAfterOneThatSaidCloseIsFlagged() {
+        let (exchanges, _) = Harness().run([
+            .client(bytes("GET /1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n")),
+            .server(bytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")),
+        ])
+        XCTAssertEqual(exchanges.count, 2)
+        XCTAssertEqual(exchanges[0].anomalies, [])
+        XCTAssertEqual(exchanges[1].anomalies, [.dataAfterClose])
+    }
+
+    func testKeepAliveAndCloseLikeTokensAreNotClose() {
+        let (exchanges, _) = Harness().run([
+            .client(bytes("GET /1 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n")),
+            .server(bytes("HTTP/1.1 200 OK\r\nConnection: closed-ish\r\nX-Connection: close\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")),
+        ])
+        XCTAssertEqual(exchanges.map(\.anomalies), [[], []])
+    }
+}
