@@ -175,7 +175,9 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
             pendingInterim = []
         }
         for var pending in rest {
-            if pending.request != nil && pending.response == nil { pending.anomalies.appendOnce(.requestWithoutResponse) }
+            if pending.request != nil && pending.response == nil && !pending.anomalies.contains(.protocolSwitched) {
+                pending.anomalies.appendOnce(.requestWithoutResponse)
+            }
             emitExchange(pending)
         }
     }
@@ -204,6 +206,8 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
             requestCount += 1
             guard let head = message.requestHead.take() else { return }
             var anomalies = message.anomalies
+            // HTTP/2 with prior knowledge: the server answers in frames, not HTTP/1.
+            if anomalies.contains(.protocolSwitched) { responseParser.stop() }
             if clientSaidClose { anomalies.appendOnce(.dataAfterClose) }
             if head.headers.listContains("close", inFieldsNamed: "Connection") { clientSaidClose = true }
             let request = HTTPRequest(head: head, body: message.takeBody(), trailers: message.takeTrailers(), firstByte: message.firstByte, lastByte: message.lastByte)

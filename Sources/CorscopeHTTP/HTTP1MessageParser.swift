@@ -593,6 +593,13 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             bodyWireBytes &+= finished.body.wireLength
         }
         finished.lastByte = time
+        if role == .request, let head = finished.requestHead, head.method == "PRI", head.target == "*", head.version.major == 2 {
+            // The HTTP/2 connection preface (prior knowledge, RFC 9113 §3.4): frames follow.
+            finished.flag(.protocolSwitched)
+            state = .stopped
+            delegate.parserDidComplete(finished, role: role)
+            return
+        }
         switch finished.disposition {
         case .switchedProtocols:
             finished.flag(.protocolSwitched)

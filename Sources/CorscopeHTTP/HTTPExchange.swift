@@ -47,7 +47,8 @@ public enum HTTPAnomaly: String, Sendable, Hashable, CaseIterable, Codable {
     case decompressionCapReached = "decompression_cap_reached"
     /// `Content-Encoding: deflate` was raw deflate instead of zlib-wrapped.
     case rawDeflate = "raw_deflate"
-    /// 101 Switching Protocols (e.g. WebSocket): the rest of the connection is not HTTP/1.
+    /// 101 Switching Protocols (e.g. WebSocket), or the HTTP/2 preface (`PRI * HTTP/2.0`): the
+    /// rest of the connection is not HTTP/1.
     case protocolSwitched = "protocol_switched"
     /// A successful CONNECT: the rest of the connection is a tunnel.
     case tunnelEstablished = "tunnel_established"

@@ -175,3 +175,20 @@ final class DataAfterCloseTests: XCTestCase {
         XCTAssertEqual(exchanges.map(\.anomalies), [[], []])
     }
 }
+
+/// An h2c connection with prior knowledge opens with `PRI * HTTP/2.0`: one exchange that says the
+/// connection left HTTP/1, not a request that "got no response" and frames counted as damage.
+final class HTTP2PrefaceTests: XCTestCase {
+    func testThePrefaceEndsHTTP1OnBothSides() {
+        let settings: [UInt8] = [0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 100]
+        let (exchanges, stats) = Harness().run([
+            .client(bytes("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + settings),
+            .server(settings + bytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")),
+        ])
+        XCTAssertEqual(exchanges.count, 1)
+        XCTAssertEqual(exchanges[0].requestHead?.method, "PRI")
+        XCTAssertNil(exchanges[0].response, "bytes after the preface are not parsed as HTTP/1")
+        XCTAssertEqual(exchanges[0].anomalies, [.protocolSwitched])
+        XCTAssertEqual(stats.skippedBytes, "SM\r\n\r\n".utf8.count + settings.count * 2 + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8.count)
+    }
+}
