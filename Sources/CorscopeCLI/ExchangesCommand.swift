@@ -150,7 +150,7 @@ enum ExchangeLine {
 
     static func format(_ exchange: HTTPExchange) -> String {
         var line = ""
-        let time = exchange.requestFirstByte ?? exchange.responseFirstByte ?? exchange.connection.firstSeen
+        let time = exchange.startTime
         line += UTCTime.format(time)
         if let har = exchange.har {
             line += "  HAR entry \(har.entryIndex) → \(har.serverAddress ?? "?")  "

@@ -88,7 +88,9 @@ final class ExchangeHandoff: @unchecked Sendable {
     func take(recycling spent: inout [HTTPExchange]) -> [HTTPExchange]? {
         condition.lock()
         defer { condition.unlock() }
-        if spent.capacity > 0, self.spent.count <= capacity {
+        // Two parked are enough to keep the producer supplied; more would only hold exchanges
+        // alive after a burst.
+        if spent.capacity > 0, self.spent.count < 2 {
             self.spent.append(spent)
             spent = []
         }
@@ -113,7 +115,7 @@ final class ExchangeHandoff: @unchecked Sendable {
 /// Exchanges are consumed in submission order. The queue is bounded: a producer that outruns
 /// the consumer waits, and on a live interface the kernel then counts drops, so nothing is
 /// lost without being counted. State the consumer mutates may be read from other threads
-/// only inside `whilePaused`, which runs between two exchanges.
+/// only inside `whilePaused`, which runs between two batches.
 public final class ExchangeConsumerThread: @unchecked Sendable {
     private let handoff: ExchangeHandoff
     private let batchSize: Int
@@ -151,7 +153,7 @@ public final class ExchangeConsumerThread: @unchecked Sendable {
         if batch.count >= batchSize { handOver() }
     }
 
-    /// Hands the partial batch over now (after each burst of packets, so findings are not late).
+    /// Hands the partial batch over now (on a timer, so findings are not late).
     public func handOver() {
         guard !batch.isEmpty else { return }
         handoff.put(&batch)
@@ -159,7 +161,7 @@ public final class ExchangeConsumerThread: @unchecked Sendable {
         batch.reserveCapacity(batchSize)
     }
 
-    /// Runs `body` while the consumer is between exchanges (to read or flush what it builds).
+    /// Runs `body` while the consumer is between batches (to read or flush what it builds).
     public func whilePaused<T>(_ body: () throws -> T) rethrows -> T {
         consumerLock.lock()
         defer { consumerLock.unlock() }

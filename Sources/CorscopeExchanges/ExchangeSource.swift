@@ -153,7 +153,7 @@ struct TimeOrderBuffer {
     init(capacity: Int) { self.capacity = capacity }
 
     private static func time(_ exchange: HTTPExchange) -> Timestamp {
-        exchange.requestFirstByte ?? exchange.responseFirstByte ?? exchange.connection.firstSeen
+        exchange.startTime
     }
 
     /// Adds one; returns the earliest when the window is full.

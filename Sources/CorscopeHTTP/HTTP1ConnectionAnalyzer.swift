@@ -207,7 +207,7 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
             guard let head = message.requestHead.take() else { return }
             var anomalies = message.anomalies
             // HTTP/2 with prior knowledge: the server answers in frames, not HTTP/1.
-            if anomalies.contains(.protocolSwitched) { responseParser.stop() }
+            if message.disposition == .switchedProtocols { responseParser.stop() }
             if clientSaidClose { anomalies.appendOnce(.dataAfterClose) }
             if head.headers.listContains("close", inFieldsNamed: "Connection") { clientSaidClose = true }
             let request = HTTPRequest(head: head, body: message.takeBody(), trailers: message.takeTrailers(), firstByte: message.firstByte, lastByte: message.lastByte)

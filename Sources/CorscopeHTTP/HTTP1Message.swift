@@ -24,7 +24,7 @@ struct HTTP1Message {
         case normal
         /// 1xx other than 101: another response follows for the same request.
         case interim
-        /// 101: the rest of the connection is another protocol.
+        /// 101, or the HTTP/2 preface on a request: the rest of the connection is another protocol.
         case switchedProtocols
         /// 2xx to CONNECT: the rest of the connection is a tunnel.
         case tunnel
@@ -41,9 +41,7 @@ struct HTTP1Message {
     var disposition: Disposition = .normal
     var methodKind = RequestMethodKind()
 
-    mutating func flag(_ anomaly: HTTPAnomaly) {
-        if !anomalies.contains(anomaly) { anomalies.append(anomaly) }
-    }
+    mutating func flag(_ anomaly: HTTPAnomaly) { anomalies.appendOnce(anomaly) }
 
     /// Moves the body out (no reference-count traffic for its arrays).
     mutating func takeBody() -> HTTPBody {

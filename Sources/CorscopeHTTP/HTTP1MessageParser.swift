@@ -411,6 +411,10 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             }
             kind.isHEAD = HTTP1Syntax.bytesEqual(method, "HEAD")
             kind.isCONNECT = HTTP1Syntax.bytesEqual(method, "CONNECT")
+            // The HTTP/2 connection preface (prior knowledge, RFC 9113 §3.4): frames follow.
+            if version.major == 2, HTTP1Syntax.bytesEqual(method, "PRI"), target.count == 1, target[0] == UInt8(ascii: "*") {
+                built.disposition = .switchedProtocols
+            }
             built.requestHead = HTTPRequestHead(
                 method: String(decoding: method, as: UTF8.self), target: HTTPText.string(target), version: version, headers: fields)
         case .response:
@@ -593,13 +597,6 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             bodyWireBytes &+= finished.body.wireLength
         }
         finished.lastByte = time
-        if role == .request, let head = finished.requestHead, head.method == "PRI", head.target == "*", head.version.major == 2 {
-            // The HTTP/2 connection preface (prior knowledge, RFC 9113 §3.4): frames follow.
-            finished.flag(.protocolSwitched)
-            state = .stopped
-            delegate.parserDidComplete(finished, role: role)
-            return
-        }
         switch finished.disposition {
         case .switchedProtocols:
             finished.flag(.protocolSwitched)

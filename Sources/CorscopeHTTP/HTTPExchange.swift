@@ -52,7 +52,7 @@ public enum HTTPAnomaly: String, Sendable, Hashable, CaseIterable, Codable {
     case protocolSwitched = "protocol_switched"
     /// A successful CONNECT: the rest of the connection is a tunnel.
     case tunnelEstablished = "tunnel_established"
-    /// Data after the final message of a connection marked `Connection: close`, or after a switch.
+    /// A message after one that said `Connection: close` (on the same side).
     case dataAfterClose = "data_after_close"
     /// More than one interim (1xx) response before the final one.
     case multipleInterimResponses = "multiple_interim_responses"
@@ -336,8 +336,6 @@ public struct HTTPExchange: Sendable {
                             decodedBodyBytes: response.body.decodedLength ?? response.body.wireLength)
     }
 
-    public var hasRequest: Bool { storage.request != nil }
-    public var hasResponse: Bool { storage.response != nil }
     public var isFromHAR: Bool {
         if case .some = storage.har { return true }
         return false
@@ -348,9 +346,11 @@ public struct HTTPExchange: Sendable {
                           interimResponses: interimResponses, response: response, anomalies: anomalies)
     }
 
-    public mutating func flag(_ anomaly: HTTPAnomaly) {
-        if !anomalies.contains(anomaly) { anomalies.append(anomaly) }
-    }
+    public mutating func flag(_ anomaly: HTTPAnomaly) { anomalies.appendOnce(anomaly) }
+
+    /// When the exchange began: its request's first byte, else its response's, else the
+    /// connection's first packet.
+    public var startTime: Timestamp { requestFirstByte ?? responseFirstByte ?? connection.firstSeen }
 
     /// `"<connection>.<index>"`: unique within one run.
     public var id: String { "\(connection.id).\(index)" }

@@ -185,10 +185,7 @@ public struct HTTPHeaderFields: Sendable, Hashable {
                         var low = start, high = stop
                         while low < high, bytes[low] == 0x20 || bytes[low] == 0x09 { low += 1 }
                         while high > low, bytes[high - 1] == 0x20 || bytes[high - 1] == 0x09 { high -= 1 }
-                        if high - low == wanted.count,
-                           (0..<wanted.count).allSatisfy({ HTTPText.lowercased(bytes[low + $0]) == HTTPText.lowercased(wanted[$0]) }) {
-                            return true
-                        }
+                        if HTTPText.equalsIgnoringASCIICase(bytes[low..<high], wanted) { return true }
                         start = stop + 1
                     }
                     return false

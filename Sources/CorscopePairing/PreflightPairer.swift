@@ -35,7 +35,6 @@ public final class PreflightPairer {
 
     private struct Remembered {
         var exchange: HTTPExchange
-        var key: Key
         var digest: UInt64
         var method: String
         var requestHeaders: [String]
@@ -87,15 +86,12 @@ public final class PreflightPairer {
         }
         guard var candidates = remembered[key] else { return .none }
         let method = head.method
-        let sentHeaders = Set((0..<head.headers.count).map {
-            HTTPText.string(head.headers.nameBytes(at: $0)).lowercased()
-        })
         var cached: (Int, Double)?
         for index in candidates.indices.reversed() {
             let candidate = candidates[index]
             let age = firstByte.seconds(since: candidate.answeredAt)
             guard age >= 0, candidate.method == method,
-                  candidate.requestHeaders.allSatisfy(sentHeaders.contains) else { continue }
+                  candidate.requestHeaders.allSatisfy({ head.headers.contains(named: $0) }) else { continue }
             if !candidate.consumed && age <= configuration.pairingWindow {
                 candidates[index].consumed = true
                 remembered[key] = candidates
@@ -153,7 +149,7 @@ public final class PreflightPairer {
         var kept = exchange
         if !(kept.request?.body.kept.isEmpty ?? true) { kept.request?.body.kept = [] }
         if !(kept.response?.body.kept.isEmpty ?? true) { kept.response?.body.kept = [] }
-        remembered[key, default: []].append(Remembered(exchange: kept, key: key, digest: digest, method: method,
+        remembered[key, default: []].append(Remembered(exchange: kept, digest: digest, method: method,
                                                        requestHeaders: headers, answeredAt: answeredAt, serial: nextSerial))
         digests[digest, default: 0] += 1
         order.append((key, nextSerial))

@@ -23,7 +23,7 @@ public struct JudgedExchange: Sendable {
     var redirectedFrom: [String] = []
 
     /// For a preflight: the request it asked permission for, as the browser would have sent it.
-    /// Made on demand: reports need it only for a failed preflight.
+    /// Made on demand: only NDJSON output and failed-preflight groups read it.
     public var guardedRequest: CORSRequest? {
         guard role == .preflight, let url = CORSInput.url(of: exchange) else { return nil }
         return CORSInput.guardedRequest(preflight: exchange, origin: exchange.requestHead?.headers.values(named: "Origin").last,
@@ -36,8 +36,7 @@ public struct JudgedExchange: Sendable {
 ///
 /// A preflight whose verdict hinges on what the wire cannot show (the credentials mode) is held
 /// until its request shows up — the browser sent it, so the preflight passed — or until the
-/// pairing window closes; everything else is handed back at once. Memory is bounded by the
-/// pairing window.
+/// pairing window closes; everything else is handed back at once. At most `maxHeld` are held.
 public final class ExchangeJudge {
     public let profile: BrowserProfile
     private let pairer: PreflightPairer
@@ -57,13 +56,13 @@ public final class ExchangeJudge {
             index = exchange.index
         }
     }
-    /// How long a preflight waits for its request before it is reported undecided.
-    public static let holdSeconds = 5.0
     /// Preflights held at most; past that the oldest is reported undecided at once.
     public static let maxHeld = 1024
 
     /// Verdicts of exchanges that differ only in what CORS does not read (see `VerdictMemo`).
     private var memo: VerdictMemo?
+    /// Exchanges judged from a remembered verdict (for tests and profiling).
+    private(set) var memoHits = 0
 
     /// - Parameter memoize: reuse verdicts across exchanges that differ only in inputs the
     ///   rules never read (the path, cookie values, other response fields). Output is the same
@@ -85,13 +84,13 @@ public final class ExchangeJudge {
     /// exchange itself (unless it is held), in order.
     public func judge(_ exchange: HTTPExchange, deliver: (JudgedExchange) -> Void) {
         let exchange = CORSInput.withBrowserOrigin(exchange)
-        let now = exchange.requestFirstByte ?? exchange.responseFirstByte ?? exchange.connection.firstSeen
+        let now = exchange.startTime
         releaseExpired(before: now, deliver: deliver)
         let judged = Self.withoutGuessedBlock(judgeNow(exchange))
         if judged.role == .preflight, judged.verdict.kind == .undecidable {
             let answered = exchange.responseLastByte ?? now
             heldIndex[HeldKey(exchange)] = held.count
-            held.append((judged, answered.adding(seconds: Self.holdSeconds)))
+            held.append((judged, answered.adding(seconds: pairer.configuration.pairingWindow)))
             if heldIndex.count > Self.maxHeld { releaseOldest(deliver: deliver) }
             return
         }
@@ -157,8 +156,8 @@ public final class ExchangeJudge {
         }
     }
 
-    /// After client packets were lost, which request a response answered is a guess (a lost
-    /// request shifts every later response by one). A block claimed from a guessed pair would
+    /// After packets were lost, which request a response answered is a guess (a lost request or
+    /// response shifts every later pair by one). A block claimed from a guessed pair would
     /// blame the server for another request's answer, so it is reported undecidable instead.
     static func withoutGuessedBlock(_ judged: JudgedExchange) -> JudgedExchange {
         guard judged.verdict.kind == .blocked, judged.exchange.anomalies.contains(.responseFramingUncertain),
@@ -167,9 +166,9 @@ public final class ExchangeJudge {
         uncertain.verdict.kind = .undecidable
         uncertain.verdict.failure = nil
         uncertain.verdict.fix = nil
-        uncertain.verdict.missingEvidence.append("which response answered this request: client packets were lost before it, so the response paired with it may belong to another request")
+        uncertain.verdict.missingEvidence.append("which response answered this request: packets were lost before it, so the response paired with it may belong to another request")
         uncertain.verdict.notes.append("With this response the browser would have blocked the request (\(failure.error.cdpName)), but the pairing is a guess.")
-        uncertain.verdict.explanation = "Client packets were lost before this exchange, so its response may answer another request; the verdict is withheld."
+        uncertain.verdict.explanation = "Packets were lost before this exchange, so its response may answer another request; the verdict is withheld."
         return uncertain
     }
 
@@ -191,10 +190,9 @@ public final class ExchangeJudge {
             default: break
             }
             if let key = memoKey, let verdict = memo!.verdict(for: key, url: { CORSInput.url(of: exchange) }) {
-                if case .isPreflight = link {
-                    return JudgedExchange(exchange: exchange, role: .preflight, verdict: verdict)
-                }
-                redirects.observe(exchange, url: CORSInput.url(of: exchange) ?? "")
+                memoHits += 1
+                // No redirect to observe: answers with a Location are never memoised.
+                if case .isPreflight = link { return JudgedExchange(exchange: exchange, role: .preflight, verdict: verdict) }
                 return JudgedExchange(exchange: exchange, role: .request, verdict: verdict)
             }
         }
@@ -315,8 +313,8 @@ struct RedirectTracker {
     private static let window = 10.0
 
     func chain(leadingTo exchange: HTTPExchange) -> [String] {
-        guard !pending.isEmpty, let firstByte = exchange.requestFirstByte, let url = CORSInput.url(of: exchange),
-              let hop = pending[exchange.connection.client.address]?[url],
+        guard !pending.isEmpty, let hops = pending[exchange.connection.client.address],
+              let firstByte = exchange.requestFirstByte, let url = CORSInput.url(of: exchange), let hop = hops[url],
               firstByte.seconds(since: hop.time) <= Self.window else { return [] }
         return hop.chain + [hop.from]
     }

@@ -41,6 +41,10 @@ struct VerdictMemo {
         scratch.append(contentsOf: head.method.utf8)
         scratch.append(0)
         Self.appendRequestFields(head.headers, to: &scratch)
+        if head.headers.firstIndex(named: "Host") == nil {
+            // The URL's host then comes from the server address: part of the origin checks.
+            scratch.append(contentsOf: exchange.connection.server.description.utf8)
+        }
         scratch.append(2)
         if let response = exchange.responseHead {
             let status = response.status
@@ -119,11 +123,19 @@ struct VerdictMemo {
         var verdict = entry.verdict
         guard verdict.failure != nil || !verdict.outcomesByCredentials.isEmpty else { return verdict }
         guard let url = url() else { return nil }
-        verdict.failure?.details.url = url
-        verdict.failure?.details.initialURL = url
-        for index in verdict.outcomesByCredentials.indices {
-            verdict.outcomesByCredentials[index].failure?.details.url = url
-            verdict.outcomesByCredentials[index].failure?.details.initialURL = url
+        func located(_ failure: CORSFailure?) -> CORSFailure? {
+            guard var failure else { return nil }
+            failure.details.url = url
+            failure.details.initialURL = url
+            return failure
+        }
+        if verdict.failure != nil { verdict.failure = located(verdict.failure) }
+        if !verdict.outcomesByCredentials.isEmpty {
+            verdict.outcomesByCredentials = verdict.outcomesByCredentials.map { outcome in
+                var outcome = outcome
+                outcome.failure = located(outcome.failure)
+                return outcome
+            }
         }
         return verdict
     }

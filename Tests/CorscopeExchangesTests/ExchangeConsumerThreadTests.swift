@@ -19,27 +19,35 @@ final class ExchangeConsumerThreadTests: XCTestCase {
         final class Seen: @unchecked Sendable {
             var ids: [String] = []
             var bytes = 0
+            /// Set while the consumer is inside an exchange: `whilePaused` must never see it.
+            var inside = false
         }
         let seen = Seen()
         let consumer = ExchangeConsumerThread(batchSize: 7, queuedBatches: 2) { exchange in
+            seen.inside = true
             seen.ids.append(exchange.id)
-            seen.bytes += exchange.request?.head.target.utf8.count ?? 0
+            seen.bytes += exchange.requestHead?.target.utf8.count ?? 0
+            seen.inside = false
         }
         var expected: [String] = []
+        // Target bytes of the first n expected exchanges, for every n.
+        var prefixBytes: [Int] = [0]
         for round in 0..<200 {
             for exchange in exchanges {
                 consumer.submit(exchange)
                 expected.append(exchange.id)
+                prefixBytes.append(prefixBytes.last! + (exchange.requestHead?.target.utf8.count ?? 0))
             }
             if round % 3 == 0 { consumer.handOver() }
-            // Between exchanges, the count and the byte sum always describe the same prefix.
-            let (ids, bytes) = consumer.whilePaused { (seen.ids, seen.bytes) }
+            // Between batches, the ids and the byte sum always describe the same prefix.
+            let (ids, bytes, inside) = consumer.whilePaused { (seen.ids, seen.bytes, seen.inside) }
+            XCTAssertFalse(inside)
             XCTAssertEqual(ids, Array(expected.prefix(ids.count)))
-            let targetBytes = exchanges.reduce(0) { $0 + ($1.request?.head.target.utf8.count ?? 0) }
-            if ids.count % exchanges.count == 0 { XCTAssertEqual(bytes, targetBytes * ids.count / exchanges.count) }
+            XCTAssertEqual(bytes, prefixBytes[ids.count])
         }
         consumer.finish()
         consumer.finish()  // a second finish is harmless
         XCTAssertEqual(seen.ids, expected)
+        XCTAssertEqual(seen.bytes, prefixBytes.last)
     }
 }

@@ -154,7 +154,7 @@ final class DataAfterCloseTests: XCTestCase {
         XCTAssertEqual(exchanges.count, 2)
         XCTAssertEqual(exchanges[0].anomalies, [])
         XCTAssertEqual(exchanges[1].requestHead?.target, "/2")
-        XCTAssertTrue(exchanges[1].anomalies.contains(.dataAfterClose), "\(exchanges[1].anomalies)")
+        XCTAssertEqual(exchanges[1].anomalies, [.dataAfterClose])
     }
 
     func testARequestAfterOneThatSaidCloseIsFlagged() {

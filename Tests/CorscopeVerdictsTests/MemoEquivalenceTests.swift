@@ -1,7 +1,7 @@
 import BrowserRules
 import CorscopeExchanges
 import CorscopeHTTP
-import CorscopeVerdicts
+@testable import CorscopeVerdicts
 import Foundation
 import XCTest
 
@@ -20,6 +20,7 @@ final class MemoEquivalenceTests: XCTestCase {
         inputs += try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Captures/variants").path)
             .filter { $0.hasSuffix(".pcap") }.sorted().map { "Captures/variants/" + $0 }
         var compared = 0
+        var memoHits = 0
         for input in inputs {
             var exchanges: [HTTPExchange] = []
             let sources = ExchangeSources(paths: [Self.root.appendingPathComponent(input).path])
@@ -33,8 +34,10 @@ final class MemoEquivalenceTests: XCTestCase {
             }
             for profile in [BrowserProfile.chromium, .firefox, .safari] {
                 let fresh = Self.render(exchanges + again, judge: ExchangeJudge(profile: profile, memoize: false), profile: profile)
-                let memoised = Self.render(exchanges + again, judge: ExchangeJudge(profile: profile, memoize: true), profile: profile,
+                let memoisingJudge = ExchangeJudge(profile: profile, memoize: true)
+                let memoised = Self.render(exchanges + again, judge: memoisingJudge, profile: profile,
                                            cache: VerdictJSONCache(profile: profile))
+                memoHits += memoisingJudge.memoHits
                 XCTAssertEqual(fresh.count, memoised.count, input)
                 for (a, b) in zip(fresh, memoised) where a != b {
                     XCTFail("\(input) [\(profile)]: memoised verdict differs:\n\(String(decoding: a, as: UTF8.self))\n\(String(decoding: b, as: UTF8.self))")
@@ -44,6 +47,8 @@ final class MemoEquivalenceTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(compared, 1000)
+        // The comparison means something only if the memo was actually used.
+        XCTAssertGreaterThan(memoHits, 500)
     }
 
     static func render(_ exchanges: [HTTPExchange], judge: ExchangeJudge, profile: BrowserProfile,
