@@ -68,7 +68,7 @@ struct AnalyzeCommand: ParsableCommand {
         let report = builder.finish()
         let bytes = format.value.render(report)
         if let output {
-            guard Self.writeFile(output, bytes) else {
+            guard Terminal.writeFile(output, bytes) == nil else {
                 Terminal.warn("error: cannot write \(output)")
                 throw ExitCode(2)
             }
@@ -83,29 +83,14 @@ struct AnalyzeCommand: ParsableCommand {
         if failures > 0 || report.meets(failOn.value) { throw ExitCode(1) }
     }
 
-    /// The one place that decides how an input file becomes exchanges: everything after it only
-    /// sees `ExchangeSource`s. A HAR reader plugs in here by returning its own source for `.har`
-    /// paths (and adding its byte count to `inputBytes`).
+    /// The inputs as `ExchangeSource`s (captures and HARs, told apart by content in
+    /// `ExchangeSources`), configured for reports.
     static func sources(for files: [String]) -> (sources: [ExchangeSource], inputBytes: () -> Int64) {
         // Reports never show bodies: keeping none saves a copy of every body.
         var configuration = ExchangePipeline.Configuration()
         configuration.http.keptBodyBytes = 0
         let inputs = ExchangeSources(paths: files, configuration: configuration)
         return (inputs.sources, { inputs.bytesRead })
-    }
-
-    private static func writeFile(_ path: String, _ bytes: [UInt8]) -> Bool {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        return bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written > 0 { offset += written } else if written < 0 && errno == EINTR { continue } else { return false }
-            }
-            return true
-        }
     }
 }
 

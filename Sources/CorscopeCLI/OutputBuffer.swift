@@ -48,6 +48,25 @@ enum Terminal {
     }
 
     /// Writes every byte, retrying short writes and EINTR; a closed pipe ends the process quietly.
+    /// Creates (or truncates) `path` and writes `bytes` to it; nil on success, else why not.
+    /// Every write and the close are checked: a full disk must not leave a silently short file.
+    static func writeFile(_ path: String, _ bytes: [UInt8]) -> String? {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return String(cString: strerror(errno)) }
+        let failure: String? = bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written > 0 { offset += written } else if written < 0 && errno == EINTR { continue } else {
+                    return written < 0 ? String(cString: strerror(errno)) : "short write"
+                }
+            }
+            return nil
+        }
+        if close(descriptor) != 0, failure == nil { return String(cString: strerror(errno)) }
+        return failure
+    }
+
     static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
         bytes.withUnsafeBytes { raw in
             var offset = 0

@@ -24,10 +24,11 @@ enum WatchReport {
     /// Replaces the file at `path` atomically with `bytes`.
     static func write(bytes: [UInt8], to path: String) throws {
         let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
-        Terminal.writeAll(bytes, to: descriptor)
-        close(descriptor)
+        // A failed write keeps the previous report rather than renaming a partial one over it.
+        if let reason = Terminal.writeFile(temporary, bytes) {
+            unlink(temporary)
+            throw WriteError(path: path, reason: reason)
+        }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)

@@ -82,3 +82,26 @@ final class WatchMetricsTests: XCTestCase {
         XCTAssertTrue(lines.first?.contains("5 exchanges") ?? false, "\(lines)")
     }
 }
+
+/// A report that cannot be written whole must fail loudly and leave the previous one in place.
+final class ReportFileWriteTests: XCTestCase {
+    func testAFullDiskIsAnErrorNotAShortFile() {
+        XCTAssertNotNil(Terminal.writeFile("/dev/full", Array(repeating: 0x41, count: 1 << 16)))
+        let path = NSTemporaryDirectory() + "corscope-write-\(getpid())"
+        defer { unlink(path) }
+        XCTAssertNil(Terminal.writeFile(path, Array("report".utf8)))
+        XCTAssertEqual(FileManager.default.contents(atPath: path), Data("report".utf8))
+    }
+
+    func testAReportThatCannotBeWrittenKeepsThePreviousOne() throws {
+        let directory = NSTemporaryDirectory() + "corscope-report-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/report.json"
+        try WatchReport.write(bytes: Array("first".utf8), to: path)
+        // The temporary file cannot be created: a directory stands in its place.
+        try FileManager.default.createDirectory(atPath: path + ".tmp", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try WatchReport.write(bytes: Array("second".utf8), to: path))
+        XCTAssertEqual(FileManager.default.contents(atPath: path), Data("first".utf8))
+    }
+}
