@@ -52,11 +52,21 @@ for i, r in enumerate(res["results"], 1):
     elif r["api"] == "websocket":
         cred = "– (handshake carries the cookies: see pcap; CDP does not list them)"
     fails = [d for d in r["devtools"] if d["event"] == "loadingFailed" and d.get("corsErrorStatus")]
+    ws_errors = [d.get("errorMessage") for d in r["devtools"] if d["event"] == "webSocketFrameError"]
     if fails:
         c = fails[-1]["corsErrorStatus"]
         verdict = f"**{c['corsError']}**" + (f" `{c['failedParameter']}`" if c.get("failedParameter") else "")
+        if fails[-1].get("fromCache"):
+            verdict += " (answered from Chromium's HTTP cache: not on the wire)"
+    elif ws_errors and r.get("js") != "ok":
+        verdict = "failed, not CORS: " + md(ws_errors[0])
     elif r.get("js") == "ok":
         st = r.get("status")
+        seen = [d["status"] for d in r["devtools"] if d["event"] == "responseReceived"]
+        if r.get("type") == "opaque":  # no-cors fetch: the page sees status 0
+            st = f"opaque; {seen[-1] if seen else '?'} per DevTools"
+        elif st is None:  # <img>: JS sees no status
+            st = f"{r['api']}; {seen[-1] if seen else '?'} per DevTools"
         runs = r.get("runs")
         verdict = f"passed ({st}" + (f", ×{len(runs)}" if runs else "") + ")"
     else:

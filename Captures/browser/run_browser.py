@@ -2,24 +2,30 @@
 """Drive headless Chromium (Debian chromium + chromedriver) through CORS scenarios.
 
 Loads page origin A http://127.0.0.1:24482/ (nginx), runs every scenario from
-scenarios.py with fetch(), XMLHttpRequest or WebSocket, one after another
-(scenarios with page="B" run from page origin B http://127.0.0.1:24484/, loaded
-in the same browser), and writes:
+scenarios.py with fetch(), XMLHttpRequest, WebSocket, an <img> (api "img") or a
+no-cors fetch (api "nocors"), one after another (scenarios with page="B" run
+from page origin B http://127.0.0.1:24484/, loaded in the same browser), and
+writes:
 
   --out  results JSON, per scenario:
     - what JavaScript saw (ok + status, or the network error; per repetition
-      in `runs` when repeat > 1),
+      in `runs` when repeat > 1; img: ok + natural size on load; nocors: ok +
+      status 0, type "opaque"),
     - Chromium's own verdict from the DevTools performance log for every
-      request whose URL carries ?scenario=<name>: Network.loadingFailed
+      request whose URL carries ?scenario=<name> (or <tag>): Network.loadingFailed
       (errorText, corsErrorStatus, blockedReason) / Network.responseReceived
-      (status), with requestId and whether CDP marked it as a preflight
-      (requestWillBeSent type "Preflight"); WebSocket handshakes as
-      webSocketHandshakeResponseReceived,
+      (status), with requestId, the CDP resource type, whether CDP marked it
+      as a preflight, and `fromCache` when a browser cache answered it (see
+      cache_served); WebSocket handshakes as webSocketHandshakeResponseReceived,
+      a failed handshake as webSocketFrameError (CDP reports no response for
+      it), then webSocketClosed,
     - `console`: Chromium's console messages (browser log) naming that URL.
+    Scenarios sharing a URL (`tag`) split its events by time (owner_of).
   --har  HAR 1.2 of the same run, built from the CDP Network events
          (requestWillBeSent(+ExtraInfo), responseReceived(+ExtraInfo),
          loadingFinished/loadingFailed, webSocket*), Chrome's conventions
-         (_resourceType, _initiator, _error, _priority, cookies, timings).
+         (_resourceType, _initiator, _error, _priority, _fromCache, cookies,
+         timings).
 
 Selenium is pointed at /usr/bin/chromedriver and /usr/bin/chromium explicitly,
 so Selenium Manager never downloads anything.  All waits are bounded.
@@ -53,7 +59,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 RUNNER_JS = r"""
 const sc = arguments[0], done = arguments[arguments.length - 1];
-const url = sc.url + (sc.url.includes('?') ? '&' : '?') + 'scenario=' + encodeURIComponent(sc.name);
+const url = sc.url + (sc.url.includes('?') ? '&' : '?') + 'scenario=' + encodeURIComponent(sc.tag || sc.name);
 const method = sc.method || 'GET';
 const headers = sc.headers || {};
 const body = sc.body === undefined ? null : sc.body;
@@ -63,12 +69,29 @@ function once() {
     if (sc.api === 'websocket') {
       let got = [], finished = false;
       const fin = r => { if (!finished) { finished = true; resolve(r); } };
+      let errored = false;
       const ws = new WebSocket(url);
       const t = setTimeout(() => { try { ws.close(); } catch (e) {} fin({js: 'error', error: 'timeout', messages: got}); }, 5000);
       ws.onopen = () => ws.send('hello from the corscope page');
       ws.onmessage = ev => { got.push(String(ev.data)); if (got.length >= 2) ws.close(1000, 'done'); };
-      ws.onerror = () => { clearTimeout(t); fin({js: 'error', error: 'WebSocket error', messages: got}); };
-      ws.onclose = ev => { clearTimeout(t); fin({js: got.length ? 'ok' : 'error', status: 101, closeCode: ev.code, messages: got}); };
+      // error is followed by close: wait for it (bounded) to report the close code
+      ws.onerror = () => { errored = true; clearTimeout(t);
+        setTimeout(() => fin({js: 'error', error: 'WebSocket error', messages: got}), 1000); };
+      ws.onclose = ev => { clearTimeout(t);
+        if (errored) fin({js: 'error', error: 'WebSocket error', closeCode: ev.code, wasClean: ev.wasClean, messages: got});
+        else fin({js: got.length ? 'ok' : 'error', status: 101, closeCode: ev.code, messages: got}); };
+    } else if (sc.api === 'img') {
+      // <img> without crossorigin: no-cors, credentials include, no Origin header
+      const img = new Image();
+      const t = setTimeout(() => resolve({js: 'error', error: 'timeout'}), 5000);
+      img.onload = () => { clearTimeout(t); resolve({js: 'ok', width: img.naturalWidth, height: img.naturalHeight}); };
+      img.onerror = () => { clearTimeout(t); resolve({js: 'error', error: 'image load error'}); };
+      img.src = url;
+    } else if (sc.api === 'nocors') {
+      // opaque response: the page sees type 'opaque', status 0, no body, and never a CORS error
+      fetch(url, {method, body, credentials: cred, mode: 'no-cors', cache: sc.cache || 'no-store'})
+        .then(r => resolve({js: 'ok', status: r.status, type: r.type}))
+        .catch(e => resolve({js: 'error', error: String(e)}));
     } else if (sc.api === 'xhr') {
       const x = new XMLHttpRequest();
       x.open(method, url, true);
@@ -119,10 +142,12 @@ def scenario_of(url):
 
 
 def cdp_events(perf_entries):
+    """Network.* messages; each keeps chromedriver's log time (ms since the epoch) as `_logTime`."""
     out = []
     for e in perf_entries:
         msg = json.loads(e["message"])["message"]
         if msg.get("method", "").startswith("Network."):
+            msg["_logTime"] = e.get("timestamp")
             out.append(msg)
     return out
 
@@ -131,30 +156,70 @@ def is_preflight(rws):
     return rws.get("type") == "Preflight" or (rws.get("initiator") or {}).get("type") == "preflight"
 
 
+# CORS errors that are decided on a response (not before sending, not by a preflight)
+RESPONSE_CHECK_ERRORS = {"MissingAllowOriginHeader", "WildcardOriginNotAllowed", "MultipleAllowOriginValues",
+                         "InvalidAllowOriginValue", "AllowOriginMismatch", "InvalidAllowCredentials"}
+
+
+def cache_served(events):
+    """requestIds answered from a browser cache.  CDP says so for Blink's memory cache
+    (requestServedFromCache) and for HTTP-cache hits that reach the page
+    (responseReceived.response.fromDiskCache), but not for an HTTP-cache hit that
+    fails the CORS check: that request gets no requestWillBeSentExtraInfo /
+    responseReceivedExtraInfo (the network stack never sent it), yet fails with an
+    error that needs a response (RESPONSE_CHECK_ERRORS).  Returns {rid: "memory"|"disk"}."""
+    extra, preflight, out = set(), set(), {}
+    for msg in events:
+        m, p = msg.get("method"), msg.get("params", {})
+        rid = p.get("requestId")
+        if m in ("Network.requestWillBeSentExtraInfo", "Network.responseReceivedExtraInfo"):
+            extra.add(rid)
+        elif m == "Network.requestWillBeSent" and is_preflight(p):
+            preflight.add(rid)
+        elif m == "Network.requestServedFromCache":
+            out.setdefault(rid, "memory")
+        elif m == "Network.responseReceived" and p["response"].get("fromDiskCache"):
+            out.setdefault(rid, "disk")
+    for msg in events:
+        m, p = msg.get("method"), msg.get("params", {})
+        rid = p.get("requestId")
+        if (m == "Network.loadingFailed" and rid not in extra and rid not in preflight
+                and (p.get("corsErrorStatus") or {}).get("corsError") in RESPONSE_CHECK_ERRORS):
+            out.setdefault(rid, "disk")
+    return out
+
+
 def cors_verdicts(events):
-    """Map scenario name -> list of request outcomes from the DevTools log."""
-    urls, out = {}, {}
+    """Map URL scenario tag -> list of request outcomes from the DevTools log, and
+    requestId -> log time (ms) of the request's first event (see owner_of)."""
+    urls, out, first_seen = {}, {}, {}
+    from_cache = cache_served(events)
 
     def add(rid, rec):
         url = rec["url"]
         name = scenario_of(url)
         if name:
+            if rid in from_cache and rec["event"] in ("responseReceived", "loadingFailed"):
+                rec["fromCache"] = from_cache[rid]
             out.setdefault(name, []).append(rec)
 
     for msg in events:
         m, p = msg.get("method"), msg.get("params", {})
         rid = p.get("requestId")
+        if rid is not None and rid not in first_seen:
+            first_seen[rid] = msg.get("_logTime") or 0
         if m == "Network.requestWillBeSent":
             if p.get("redirectResponse"):  # the previous hop ended with a redirect
                 old = urls.get(rid)
                 if old:
                     add(rid, dict(event="redirect", requestId=rid, url=old[0], method=old[1], preflight=old[2],
-                                  status=p["redirectResponse"].get("status"),
+                                  type=old[3], status=p["redirectResponse"].get("status"),
                                   location=p["request"]["url"]))
-            urls[rid] = (p["request"]["url"], p["request"]["method"], is_preflight(p))
+            urls[rid] = (p["request"]["url"], p["request"]["method"], is_preflight(p),
+                         "Preflight" if is_preflight(p) else p.get("type"))
         elif m in ("Network.loadingFailed", "Network.responseReceived"):
-            url, meth, pf = urls.get(rid, ("?", "?", False))
-            rec = {"requestId": rid, "url": url, "method": meth, "preflight": pf}
+            url, meth, pf, typ = urls.get(rid, ("?", "?", False, None))
+            rec = {"requestId": rid, "url": url, "method": meth, "preflight": pf, "type": p.get("type") or typ}
             if m == "Network.loadingFailed":
                 rec.update(event="loadingFailed", errorText=p.get("errorText"),
                            corsErrorStatus=p.get("corsErrorStatus"), blockedReason=p.get("blockedReason"))
@@ -162,20 +227,45 @@ def cors_verdicts(events):
                 rec.update(event="responseReceived", status=p["response"].get("status"))
             add(rid, rec)
         elif m == "Network.webSocketCreated":
-            urls[rid] = (p.get("url"), "GET", False)
+            urls[rid] = (p.get("url"), "GET", False, "WebSocket")
         elif m == "Network.webSocketHandshakeResponseReceived":
-            url, meth, pf = urls.get(rid, ("?", "?", False))
-            add(rid, {"requestId": rid, "url": url, "method": meth, "preflight": False,
+            url, meth, _pf, typ = urls.get(rid, ("?", "?", False, None))
+            add(rid, {"requestId": rid, "url": url, "method": meth, "preflight": False, "type": typ,
                       "event": "webSocketHandshakeResponseReceived", "status": p["response"].get("status")})
-    return out
+        elif m == "Network.webSocketFrameError":
+            url, meth, _pf, typ = urls.get(rid, ("?", "?", False, None))
+            add(rid, {"requestId": rid, "url": url, "method": meth, "preflight": False, "type": typ,
+                      "event": "webSocketFrameError", "errorMessage": p.get("errorMessage")})
+        elif m == "Network.webSocketClosed":
+            url, meth, _pf, typ = urls.get(rid, ("?", "?", False, None))
+            add(rid, {"requestId": rid, "url": url, "method": meth, "preflight": False, "type": typ,
+                      "event": "webSocketClosed"})
+    return out, first_seen
+
+
+def owner_of(tag, t, run):
+    """Name of the scenario that owns an event for URL tag `tag` logged at time t (ms).
+    run: [(name, tag, start ms)] in run order.  A tag used by one scenario belongs to it;
+    a shared tag (scenario `tag` field) belongs to the last of its scenarios started at
+    or before t."""
+    group = [(n, start) for n, tg, start in run if tg == tag]
+    if not group:
+        return None
+    owner = group[0][0]
+    for n, start in group:
+        if t is not None and start <= t:
+            owner = n
+    return owner
 
 
 def console_by_scenario(browser_log):
+    """URL scenario tag -> console messages naming it (with chromedriver's timestamp)."""
     out = {}
     for e in browser_log:
         text = e.get("message", "")
         for name in set(re.findall(r"[?&]scenario=([A-Za-z0-9_.-]+)", text)):
-            out.setdefault(name, []).append({"level": e.get("level"), "source": e.get("source"), "message": text})
+            out.setdefault(name, []).append({"level": e.get("level"), "source": e.get("source"), "message": text,
+                                             "timestamp": e.get("timestamp")})
     return out
 
 
@@ -260,6 +350,7 @@ def build_har(events, version, pages):
     order = []
     xreq, xresp = {}, {}  # requestId -> list of ExtraInfo params (in order)
     ws = {}
+    from_cache = cache_served(events)
     for msg in events:
         m, p = msg["method"], msg.get("params", {})
         rid = p.get("requestId")
@@ -297,6 +388,8 @@ def build_har(events, version, pages):
         elif m in ("Network.webSocketFrameSent", "Network.webSocketFrameReceived") and rid in ws:
             ws[rid]["frames"].append({"type": "send" if m.endswith("Sent") else "receive", "time": p["timestamp"],
                                       "opcode": p["response"].get("opcode"), "data": p["response"].get("payloadData")})
+        elif m == "Network.webSocketFrameError" and rid in ws:
+            ws[rid].setdefault("error", p.get("errorMessage"))
         elif m == "Network.webSocketClosed" and rid in ws:
             ws[rid]["closed_ts"] = p["timestamp"]
 
@@ -324,7 +417,7 @@ def build_har(events, version, pages):
                 "response": {"status": resp.get("status", 0), "statusText": resp.get("statusText", ""),
                              "httpVersion": "HTTP/1.1", "headers": _hdr_list(resp.get("headers")), "cookies": [],
                              "content": {"size": 0, "mimeType": "x-unknown"}, "redirectURL": "",
-                             "headersSize": -1, "bodySize": -1, "_transferSize": 0, "_error": None},
+                             "headersSize": -1, "bodySize": -1, "_transferSize": 0, "_error": w.get("error")},
                 "cache": {}, "timings": tm, "_initiator": _initiator(w.get("initiator")),
                 "_priority": None, "_resourceType": "websocket",
                 "_webSocketMessages": [{"type": f["type"], "time": f["time"], "opcode": f["opcode"], "data": f["data"]}
@@ -400,6 +493,8 @@ def build_har(events, version, pages):
                 entry["connection"] = str(port)
             if conn is not None:
                 entry["_connectionId"] = str(conn)
+            if rid in from_cache and i == len(reqs[rid]) - 1:
+                entry["_fromCache"] = from_cache[rid]  # Chrome's HAR convention: "disk" / "memory"
             entries.append(entry)
     entries.sort(key=lambda e: e["startedDateTime"])
     har_pages = [{"id": pid, "title": url, "startedDateTime": _iso(w), "pageTimings": {}}
@@ -434,6 +529,7 @@ def main():
     try:
         drv = make_driver(profile)
         current = None
+        run = []  # (name, URL tag, start ms) in run order
         for sc in scenarios:
             want = sc.get("page", "A")
             if want != current:
@@ -442,6 +538,7 @@ def main():
                 time.sleep(0.3)
                 current = want
             t0 = time.monotonic()
+            run.append((sc["name"], sc.get("tag", sc["name"]), time.time() * 1000.0))
             try:
                 r = drv.execute_async_script(RUNNER_JS, sc)
             except Exception as ex:  # script timeout etc.
@@ -451,18 +548,25 @@ def main():
                      ms=round((time.monotonic() - t0) * 1000))
             if sc.get("repeat"):
                 r["repeat"] = sc["repeat"]
-            if sc["api"] == "fetch":
+            if sc["api"] in ("fetch", "nocors"):
                 r["cache"] = sc.get("cache", "no-store")
+            if sc["api"] == "img":
+                r["credentials"] = "include"  # <img> without crossorigin: no-cors, credentials include
+            if sc.get("tag"):
+                r["tag"] = sc["tag"]
             results.append(r)
             time.sleep(0.15)
         time.sleep(0.7)
         events = cdp_events(drv.get_log("performance"))
         browser_log = drv.get_log("browser")
-        verdicts = cors_verdicts(events)
+        verdicts, first_seen = cors_verdicts(events)
         consoles = console_by_scenario(browser_log)
         for r in results:
-            r["devtools"] = verdicts.get(r["name"], [])
-            r["console"] = [c["message"] for c in consoles.get(r["name"], [])]
+            tag = r.get("tag", r["name"])
+            r["devtools"] = [d for d in verdicts.get(tag, [])
+                             if owner_of(tag, first_seen.get(d["requestId"]), run) == r["name"]]
+            r["console"] = [c["message"] for c in consoles.get(tag, [])
+                            if owner_of(tag, c.get("timestamp"), run) == r["name"]]
         version = drv.capabilities.get("browserVersion")
     finally:
         if drv is not None:

@@ -18,7 +18,14 @@ Each scenario is a dict:
   repeat   run the identical request (same URL) this many times (preflight cache)
   cache    fetch() cache mode (default "no-store"; note that Chromium bypasses
            its CORS preflight cache for no-store/reload/no-cache requests)
-  api      also "websocket": new WebSocket(url) (ws:// URL), open/echo/close
+  api      also "websocket": new WebSocket(url) (ws:// URL), open/echo/close;
+           "img": new Image().src = url (no-cors, credentials include, no Origin);
+           "nocors": fetch(url, {mode: 'no-cors'}) (opaque response, no Origin for GET)
+  tag      value sent as ?scenario= (default: name).  Only for a scenario that must
+           request exactly the URL of an earlier one (browser HTTP cache reuse);
+           run_browser.py then splits that URL's DevTools events and console
+           messages between the scenarios by time (each owns the events of the
+           requests it started).
 
 Add scenarios by appending to SCENARIOS; the runner needs no change.
 """
@@ -207,4 +214,54 @@ SCENARIOS = [
     dict(name="wildcard-creds-localhost-nocookie", api="fetch", url=API_LOCALHOST + "/api/wildcard-creds",
          credentials="include", expect="blocked", server="ACAO * + ACAC true (API reached as localhost)",
          why="credentials mode include without any cookie sent: still WildcardOriginNotAllowed"),
+
+    # ---------------------------------------------------------------- without credentials, no-cors primes, caches
+    dict(name="plain-get-nocookie-reflect", api="fetch", url=API + "/api/reflect", expect="ok",
+         server="ACAO reflects Origin + ACAC true",
+         why="default credentials mode (same-origin): no cookie cross-origin; the reflected ACAO matches, ACAC is not needed"),
+    dict(name="plain-post-form-nocookie", api="fetch", url=API + "/api/wildcard", method="POST",
+         headers={"Content-Type": "text/plain"}, body="name=corscope&kind=simple", expect="ok",
+         server="ACAO * (any method)",
+         why="POST with Content-Type text/plain is a simple request (no preflight); ACAO * without credentials"),
+    dict(name="xhr-get-nocreds-wildcard-creds", api="xhr", url=API + "/api/wildcard-creds", expect="ok",
+         server="ACAO * + ACAC true",
+         why="withCredentials false: ACAO * is accepted, ACAC is ignored"),
+    dict(name="preflight-404-nocookie", api="fetch", url=API + "/api/no-options-route",
+         headers={"X-Requested-With": "XMLHttpRequest"}, expect="blocked",
+         server="OPTIONS -> 404 with ACAO (the app has no OPTIONS route)",
+         why="X-Requested-With forces a preflight; answered 404: not an ok status (no credentials)"),
+    dict(name="acam-missing-put-nocookie", api="fetch", url=API + "/api/acam-narrow", method="PUT",
+         headers=JSONH, body='{"put":true}', expect="blocked",
+         server="preflight 204, Allow-Methods: GET, POST, Allow-Headers: Content-Type",
+         why="PUT is not in Access-Control-Allow-Methods (no credentials, so no wildcard question either)"),
+    dict(name="acah-missing-nocookie", api="fetch", url=API + "/api/acah-no-auth",
+         headers={"X-Requested-With": "XMLHttpRequest"}, expect="blocked",
+         server="preflight 204, Allow-Headers: Content-Type",
+         why="x-requested-with is not in Access-Control-Allow-Headers (no credentials)"),
+    dict(name="include-emptyjar-acac-missing", api="fetch", url=API_LOCALHOST + "/api/acac-missing",
+         credentials="include", expect="blocked",
+         server="ACAO reflected, no Access-Control-Allow-Credentials (API reached as localhost)",
+         why="credentials include with an empty cookie jar for localhost: no Cookie on the wire, "
+             "yet ACAC is required (InvalidAllowCredentials)"),
+    dict(name="shared-cache-primed-no-origin-prime", api="nocors", url=API + "/cached-noorigin/badge",
+         expect="ok",
+         server="nginx proxy_cache (key $uri, own zone) before an upstream that adds ACAO only when "
+                "the request has an Origin; no Vary",
+         why="fetch mode no-cors GET sends no Origin: cache MISS, the upstream answers without ACAO and "
+             "the entry is stored (opaque response for the page)"),
+    dict(name="shared-cache-primed-no-origin", api="fetch", url=API + "/cached-noorigin/badge", expect="blocked",
+         server="same cache: HIT, serves the Origin-less entry (X-Cache-Status: HIT, no ACAO)",
+         why="CORS fetch gets the cached response stored for a request without Origin: no ACAO"),
+    dict(name="websocket-origin-rejected", api="websocket", url="ws://127.0.0.1:24490/ws-origin-check",
+         expect="blocked",
+         server="testserver: Origin allow-list (Socket.IO/SignalR style); other Origins get 403, connection closed",
+         why="not CORS: the server refuses the handshake from page A's Origin; JS sees only error + close 1006"),
+    dict(name="browser-cache-reuse-prime", api="img", url=API + "/api/cacheable-pixel", expect="ok",
+         server="SVG image, Cache-Control: max-age=600, no ACAO",
+         why="<img> (no-cors, no Origin) loads the image; Chromium stores it in its HTTP cache"),
+    dict(name="browser-cache-reuse", api="fetch", url=API + "/api/cacheable-pixel", cache="default",
+         tag="browser-cache-reuse-prime", expect="blocked",
+         server="SVG image, Cache-Control: max-age=600, no ACAO",
+         why="fetch (cors, cache 'default') of the very URL the <img> loaded (same ?scenario= value): "
+             "answered from Chromium's HTTP cache, CORS check on the cached headers"),
 ]

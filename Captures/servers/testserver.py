@@ -322,6 +322,20 @@ def h_websocket(conn, req):
         conn.send(ws_frame(0xA if op == 0x9 else op, payload))  # ping -> pong, else echo
 
 
+WS_ALLOWED_ORIGINS = ("http://127.0.0.1:24484", "https://app.example")
+
+
+def h_ws_origin_check(conn, req):
+    """WebSocket endpoint with an Origin allow-list, like Socket.IO's `cors.origin` /
+    `allowRequest` or SignalR's origin check: a handshake from any other Origin
+    (page origin A included) is answered 403 and the connection closed."""
+    if req.header("origin") not in WS_ALLOWED_ORIGINS:
+        conn.send(response(b"403 Forbidden", [(b"Content-Type", b"application/json"), (b"Connection", b"close")],
+                           b'{"error":"origin not allowed"}\n'))
+        return False
+    return h_websocket(conn, req)
+
+
 def ws_frame(opcode, payload, mask=None):
     b1 = 0x80 | opcode
     n = len(payload)
@@ -384,6 +398,7 @@ ROUTES = {
     "/barelf": h_barelf,
     "/nonutf8": h_nonutf8,
     "/ws": h_websocket,
+    "/ws-origin-check": h_ws_origin_check,
     "/longpoll": h_longpoll,
 }
 
