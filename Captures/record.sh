@@ -3,7 +3,8 @@
 #
 #   sudo Captures/record.sh            # everything (deps, captures, variants)
 #   Captures/record.sh nginx edge      # only some groups
-#   groups: nginx edge nano browser sll ipv6 variants verify   (default: all of them)
+#   groups: nginx edge nano browser sll ipv6 firefox variants verify   (default: all of them)
+#   (firefox runs record-firefox.sh: Firefox ESR in its own network namespace, own deps)
 #
 # Runs as root (tcpdump/dumpcap on lo).  Installs missing dependencies with
 # apt-get (tcpdump tshark nginx-light curl chromium chromium-driver python3-pip)
@@ -16,7 +17,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
 
-GROUPS_ALL="nginx edge nano browser sll ipv6 variants verify"
+GROUPS_ALL="nginx edge nano browser sll ipv6 firefox variants verify"
 GROUPS_RUN="${*:-$GROUPS_ALL}"
 PAGE_ORIGIN="http://127.0.0.1:24482"
 PORTS_FILTER="tcp portrange 24480-24499"
@@ -360,6 +361,14 @@ elif want ipv6; then
     c -g -0 "$B/close"
     cap_stop
     install_capture "$TMP/ipv6-edge.pcap" ipv6-edge.pcap
+fi
+
+if want firefox; then
+    # Firefox ESR -> firefox/firefox-cors.{pcapng,results.json}: its own script, which runs
+    # its own nginx + testserver (same config) inside a private network namespace, so the
+    # servers this script may still be running on the host's ports do not clash.
+    log "Firefox CORS capture (record-firefox.sh)"
+    "$HERE/record-firefox.sh" || log "WARNING: record-firefox.sh failed (exit $?); firefox/firefox-cors.* not updated"
 fi
 
 if want variants; then
