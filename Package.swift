@@ -49,9 +49,9 @@ let package = Package(
         .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP", "CZlib", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopePairingTests", dependencies: ["CorscopePairing", "CorscopeExchanges"]),
-        .testTarget(name: "CorscopeHARTests", dependencies: ["CorscopeHAR", "CorscopeTestSupport"]),
+        .testTarget(name: "CorscopeHARTests", dependencies: ["CorscopeHAR", "CorscopeHTTP", "CorscopeTestSupport"]),
         .testTarget(name: "BrowserRulesTests", dependencies: ["BrowserRules"]),
-        .testTarget(name: "CorscopeVerdictsTests", dependencies: ["CorscopeVerdicts"]),
+        .testTarget(name: "CorscopeVerdictsTests", dependencies: ["CorscopeVerdicts", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeCLITests", dependencies: ["CorscopeCLI"]),
         .testTarget(
             name: "CorscopeReportsTests",

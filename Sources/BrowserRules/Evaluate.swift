@@ -6,9 +6,14 @@ public enum CORSEngine {
     /// mode and scheme checks → Local Network Access (if facts given) → preflight (captured,
     /// cached, or inferred) → CORS check on the response (a redirect hop is checked too, then its
     /// Location) → warnings. A failed preflight yields the verdict of the request it guarded.
-    /// When the credentials mode is unknown and matters, the verdict is `undecidable` and lists
-    /// the outcome under each mode.
+    /// When the credentials mode is unknown and matters, the verdict is the one under the mode
+    /// the browser most likely used (its default, unless the context says otherwise), with the
+    /// assumption stated and the other mode's outcome listed.
     public static func evaluate(_ exchange: CORSExchange, context: EvaluationContext = EvaluationContext()) -> CORSVerdict {
+        evaluate(exchange, context: context, asPreflight: false)
+    }
+
+    static func evaluate(_ exchange: CORSExchange, context: EvaluationContext, asPreflight: Bool) -> CORSVerdict {
         let request = exchange.request
         // Only the target's scheme and origin matter here; plain http(s) URLs skip the full parser.
         let targetOrigin: Origin
@@ -46,7 +51,10 @@ public enum CORSEngine {
         guard let initiator = request.initiatorOrigin ?? originHeader.flatMap({ Origin(serialized: $0) }) else {
             return notCORS(.noOriginHeader, "No Origin header and no known initiator: browsers always send Origin on cross-origin CORS requests, so this was same-origin or a no-cors load.")
         }
-        if mode == nil && originHeader == nil {
+        if originHeader == nil && (mode == nil || !initiator.isSameOrigin(as: targetOrigin)) {
+            // The headers are the ones sent (see `CORSRequest.headers`): a browser never makes a
+            // cross-origin CORS request without Origin. A same-origin one in cors mode goes on,
+            // for the redirect rules.
             return notCORS(.noOriginHeader, "No Origin header: a cross-origin CORS request always carries one, so this was a no-cors (e.g. <img>, <script>) or same-origin load.")
         }
         // Chromium `SetCorsFlagIfNeeded`: once any URL in the chain is cross-origin the flag stays set.
@@ -130,20 +138,18 @@ public enum CORSEngine {
         }
         let inputs = Inputs(exchange: exchange, context: context, requestOrigin: requestOrigin,
                             initiator: initiator, tainted: tainted, corsFlag: corsFlag, base: base,
-                            requirement: requirement, question: question)
+                            requirement: requirement, question: question, asPreflight: asPreflight)
         let (credentials, credentialNote) = resolveCredentials(exchange)
-        if let credentialNote { baseNotes.append(credentialNote) }
-
         if let credentials {
-            var verdict = decide(inputs, includeCredentials: credentials)
-            verdict.notes = baseNotes + verdict.notes
+            var verdict = outcome(inputs, includeCredentials: credentials)
+            verdict.notes = baseNotes + (credentialNote.map { [$0] } ?? []) + verdict.notes
             return verdict
         }
-        let withCredentials = decide(inputs, includeCredentials: true)
-        var without = decide(inputs, includeCredentials: false)
+        let withCredentials = outcome(inputs, includeCredentials: true)
+        let without = outcome(inputs, includeCredentials: false)
         // A captured actual request proves its preflight passed, which rules out any credentials
         // mode under which the preflight would have failed.
-        if exchange.response != nil, case .exchange = exchange.preflight {
+        if !inputs.asPreflight, exchange.response != nil, case .exchange = exchange.preflight {
             let failsPreflightWith = withCredentials.failure?.stage == .preflight
             let failsPreflightWithout = without.failure?.stage == .preflight
             if failsPreflightWith != failsPreflightWithout {
@@ -154,12 +160,52 @@ public enum CORSEngine {
                 return survivor
             }
         }
-        if withCredentials.kind == without.kind && withCredentials.failure == without.failure {
-            without.notes = baseNotes + without.notes
-                + ["Credentials mode unknown, but the outcome is the same with or without credentials."]
-            return without
+        // The browser's own report that the request failed unanswered (a HAR entry's error)
+        // is what a failed preflight leaves: the mode that fails the preflight is the likely one.
+        if !inputs.asPreflight, exchange.response == nil, let failure = context.browserReportedFailure,
+           case .exchange = exchange.preflight {
+            let failsPreflightWith = withCredentials.failure?.stage == .preflight
+            let failsPreflightWithout = without.failure?.stage == .preflight
+            if failsPreflightWith != failsPreflightWithout {
+                let mode: CredentialsAssumption = failsPreflightWith ? .included : .notIncluded
+                return assuming(mode, because: "the browser reported the request failed (\(failure)) without a response, and only with credentials \(mode == .included ? "included" : "not included") does its preflight fail",
+                                included: withCredentials, notIncluded: without, notes: baseNotes, initiator: context.initiator)
+            }
         }
-        return undecidableOnCredentials(withCredentials: withCredentials, without: without, notes: baseNotes)
+        return settleCredentials(included: withCredentials, notIncluded: without, notes: baseNotes, context: context)
+    }
+
+    /// The verdict on a preflight (OPTIONS) exchange itself: `exchange` is the request it asked
+    /// about (without a response of its own) with the preflight as evidence. The preflight
+    /// passed when the browser would go on to send the request; it fails with the request's
+    /// verdict when the request was never sent.
+    public static func evaluatePreflight(_ exchange: CORSExchange, context: EvaluationContext = EvaluationContext()) -> CORSVerdict {
+        evaluate(exchange, context: context, asPreflight: true)
+    }
+
+    /// `decide`, or for a preflight what `decide` says about the preflight stage alone.
+    static func outcome(_ inputs: Inputs, includeCredentials: Bool) -> CORSVerdict {
+        let verdict = decide(inputs, includeCredentials: includeCredentials)
+        guard inputs.asPreflight else { return verdict }
+        switch verdict.kind {
+        case .undecidable where verdict.failure == nil && verdict.missingEvidence == [noResponseEvidence]:
+            // Only the guarded request's own response is missing: the preflight let it through.
+            var passed = verdict
+            passed.kind = .passed
+            passed.missingEvidence = []
+            passed.explanation = "The preflight allowed the request."
+            return passed
+        case .blocked where !(verdict.failure?.error.concernsPreflight ?? true):
+            // A failure after the preflight belongs to the request's own exchange.
+            var passed = verdict
+            passed.kind = .passed
+            passed.failure = nil
+            passed.explanation = "The preflight allowed the request."
+            passed.fix = nil
+            return passed
+        default:
+            return verdict
+        }
     }
 
     // MARK: Pieces
@@ -176,6 +222,8 @@ public enum CORSEngine {
         var requirement: PreflightRequirement
         /// `preflightQuestion(…)` for a captured preflight, credentials mode not yet set.
         var question: PreflightQuestion?
+        /// Judging the preflight exchange itself (see `evaluatePreflight`).
+        var asPreflight = false
     }
 
     static func resolveMode(_ request: CORSRequest) -> RequestMode? {

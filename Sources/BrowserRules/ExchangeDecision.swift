@@ -1,6 +1,8 @@
 /// The core decision for one exchange once CORS is known to apply and the credentials mode is fixed:
 /// preflight (captured, cached or inferred) → CORS check on the response → redirect Location.
 extension CORSEngine {
+    static let noResponseEvidence = "the response to the actual request"
+
     /// The verdict when the credentials mode is known (or assumed).
     static func decide(_ inputs: Inputs, includeCredentials: Bool) -> CORSVerdict {
         let exchange = inputs.exchange
@@ -64,7 +66,7 @@ extension CORSEngine {
         // Actual response.
         guard let response = exchange.response else {
             return CORSVerdict(kind: .undecidable, warnings: warnings, notes: notes,
-                               missingEvidence: ["the response to the actual request"],
+                               missingEvidence: [noResponseEvidence],
                                explanation: "The request was sent but no response was captured, so the CORS check cannot be evaluated.")
         }
         var details = inputs.base

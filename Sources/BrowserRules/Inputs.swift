@@ -199,6 +199,20 @@ public struct LocalNetworkFacts: Sendable, Hashable {
     }
 }
 
+/// What the rest of the input says about the page's credentials when a request carried none.
+public enum CredentialsEvidence: String, Sendable, Hashable {
+    /// Nothing beyond the request itself.
+    case none
+    /// The same browser sent cookies to this host on other requests: its cookie jar is not empty,
+    /// so a request made with credentials would have carried them.
+    case cookiesSentToHostElsewhere
+    /// The input had its cookies removed (a sanitized HAR export): their absence proves nothing.
+    case cookiesRemovedFromInput
+    /// The input shows the headers the browser had before sending (Chrome's provisional
+    /// headers), which never include `Cookie`: its absence proves nothing.
+    case cookiesNotShownInInput
+}
+
 /// Everything about the evaluation that is not in the exchange itself.
 public struct EvaluationContext: Sendable, Hashable {
     public var profile: BrowserProfile
@@ -208,14 +222,23 @@ public struct EvaluationContext: Sendable, Hashable {
     /// Capture time of the request, seconds on the same clock as `preflightCache` entries.
     public var requestTime: Double?
     public var localNetwork: LocalNetworkFacts?
+    /// What the rest of the input says about credentials when the request shows none.
+    public var credentialsEvidence: CredentialsEvidence
+    /// The browser's own report that the request failed without a response (a HAR's `_error`),
+    /// when the input has one: a failed preflight explains it.
+    public var browserReportedFailure: String?
 
     public init(
         profile: BrowserProfile = .chromium,
         initiator: ResourceInitiator = .fetch,
         preflightCache: [PreflightCacheEntry] = [],
         requestTime: Double? = nil,
-        localNetwork: LocalNetworkFacts? = nil
+        localNetwork: LocalNetworkFacts? = nil,
+        credentialsEvidence: CredentialsEvidence = .none,
+        browserReportedFailure: String? = nil
     ) {
+        self.credentialsEvidence = credentialsEvidence
+        self.browserReportedFailure = browserReportedFailure
         self.profile = profile
         self.initiator = initiator
         self.preflightCache = preflightCache

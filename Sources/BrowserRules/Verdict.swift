@@ -96,6 +96,24 @@ public struct CredentialsOutcome: Sendable, Hashable {
     }
 }
 
+/// A fact the verdict rests on that the input did not show: the credentials mode the page most
+/// likely used, and the evidence (or the default) that says so.
+public struct VerdictAssumption: Sendable, Hashable {
+    public var credentials: CredentialsAssumption
+    /// Why this mode, in words a report can print after "assumed: …".
+    public var because: String
+
+    public init(credentials: CredentialsAssumption, because: String) {
+        self.credentials = credentials
+        self.because = because
+    }
+
+    /// "credentials not included" / "credentials included".
+    public var summary: String {
+        credentials == .included ? "credentials included" : "credentials not included"
+    }
+}
+
 /// Why a request is outside CORS.
 public enum NotCORSReason: String, Sendable, Hashable {
     case sameOrigin
@@ -118,144 +136,103 @@ public struct CORSVerdict: Sendable, Hashable {
     /// The fields live in one immutable box: verdicts are copied along the pipeline (memo,
     /// judged exchanges, held preflights, report examples) and read far more often than
     /// changed; a copy is one reference, and a change builds a new box.
-    private final class Storage: Sendable {
-        let kind: Kind
-        let notCORSReason: NotCORSReason?
-        let failure: CORSFailure?
-        let warnings: [CORSWarning]
-        let notes: [String]
-        let missingEvidence: [String]
-        let outcomesByCredentials: [CredentialsOutcome]
-        let explanation: String
-        let fix: String?
+    private struct Fields: Hashable, Sendable {
+        var kind: Kind
+        var notCORSReason: NotCORSReason?
+        var failure: CORSFailure?
+        var warnings: [CORSWarning]
+        var notes: [String]
+        var missingEvidence: [String]
+        var outcomesByCredentials: [CredentialsOutcome]
+        var assumption: VerdictAssumption?
+        var explanation: String
+        var fix: String?
+    }
 
-        init(kind: Kind, notCORSReason: NotCORSReason?, failure: CORSFailure?, warnings: [CORSWarning], notes: [String], missingEvidence: [String], outcomesByCredentials: [CredentialsOutcome], explanation: String, fix: String?) {
-            self.kind = kind
-            self.notCORSReason = notCORSReason
-            self.failure = failure
-            self.warnings = warnings
-            self.notes = notes
-            self.missingEvidence = missingEvidence
-            self.outcomesByCredentials = outcomesByCredentials
-            self.explanation = explanation
-            self.fix = fix
-        }
+    private final class Storage: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
     }
 
     private var storage: Storage
 
     public var kind: Kind {
-        _read { yield storage.kind }
-        _modify {
-            var value = storage.kind
-            yield &value
-            storage = Storage(kind: value, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: storage.warnings, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: storage.fix)
-        }
+        _read { yield storage.fields.kind }
+        _modify { var fields = storage.fields; yield &fields.kind; storage = Storage(fields) }
     }
 
     public var notCORSReason: NotCORSReason? {
-        _read { yield storage.notCORSReason }
-        _modify {
-            var value = storage.notCORSReason
-            yield &value
-            storage = Storage(kind: storage.kind, notCORSReason: value, failure: storage.failure, warnings: storage.warnings, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: storage.fix)
-        }
+        _read { yield storage.fields.notCORSReason }
+        _modify { var fields = storage.fields; yield &fields.notCORSReason; storage = Storage(fields) }
     }
 
     /// Set when `kind == .blocked`.
     public var failure: CORSFailure? {
-        _read { yield storage.failure }
-        _modify {
-            var value = storage.failure
-            yield &value
-            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: value, warnings: storage.warnings, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: storage.fix)
-        }
+        _read { yield storage.fields.failure }
+        _modify { var fields = storage.fields; yield &fields.failure; storage = Storage(fields) }
     }
 
     /// Passing-but-risky observations (also attached to blocked verdicts when relevant).
     public var warnings: [CORSWarning] {
-        _read { yield storage.warnings }
-        _modify {
-            var value = storage.warnings
-            yield &value
-            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: value, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: storage.fix)
-        }
+        _read { yield storage.fields.warnings }
+        _modify { var fields = storage.fields; yield &fields.warnings; storage = Storage(fields) }
     }
 
-    /// What the verdict assumed or inferred (e.g. "credentials inferred from Cookie header").
+    /// What the verdict inferred from the evidence (e.g. "credentials inferred from Cookie header").
     public var notes: [String] {
-        _read { yield storage.notes }
-        _modify {
-            var value = storage.notes
-            yield &value
-            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: storage.warnings, notes: value, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: storage.fix)
-        }
+        _read { yield storage.fields.notes }
+        _modify { var fields = storage.fields; yield &fields.notes; storage = Storage(fields) }
     }
 
     /// For undecidable: the facts that would settle it.
     public var missingEvidence: [String] {
-        _read { yield storage.missingEvidence }
-        _modify {
-            var value = storage.missingEvidence
-            yield &value
-            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: storage.warnings, notes: storage.notes, missingEvidence: value, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: storage.fix)
-        }
+        _read { yield storage.fields.missingEvidence }
+        _modify { var fields = storage.fields; yield &fields.missingEvidence; storage = Storage(fields) }
     }
 
-    /// For undecidable on credentials: the outcome under each mode.
+    /// The outcome under each credentials mode, when they differ and the wire did not show the
+    /// mode: the assumed one and the alternative.
     public var outcomesByCredentials: [CredentialsOutcome] {
-        _read { yield storage.outcomesByCredentials }
-        _modify {
-            var value = storage.outcomesByCredentials
-            yield &value
-            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: storage.warnings, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: value, explanation: storage.explanation, fix: storage.fix)
-        }
+        _read { yield storage.fields.outcomesByCredentials }
+        _modify { var fields = storage.fields; yield &fields.outcomesByCredentials; storage = Storage(fields) }
+    }
+
+    /// What the verdict assumed that the input did not show, and why (nil when it rests on the
+    /// input alone).
+    public var assumption: VerdictAssumption? {
+        _read { yield storage.fields.assumption }
+        _modify { var fields = storage.fields; yield &fields.assumption; storage = Storage(fields) }
     }
 
     /// Plain-language account of what happened.
     public var explanation: String {
-        _read { yield storage.explanation }
-        _modify {
-            var value = storage.explanation
-            yield &value
-            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: storage.warnings, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: value, fix: storage.fix)
-        }
+        _read { yield storage.fields.explanation }
+        _modify { var fields = storage.fields; yield &fields.explanation; storage = Storage(fields) }
     }
 
     /// Concrete change that would make it pass (nil when nothing needs fixing).
     public var fix: String? {
-        _read { yield storage.fix }
-        _modify {
-            var value = storage.fix
-            yield &value
-            storage = Storage(kind: storage.kind, notCORSReason: storage.notCORSReason, failure: storage.failure, warnings: storage.warnings, notes: storage.notes, missingEvidence: storage.missingEvidence, outcomesByCredentials: storage.outcomesByCredentials, explanation: storage.explanation, fix: value)
-        }
+        _read { yield storage.fields.fix }
+        _modify { var fields = storage.fields; yield &fields.fix; storage = Storage(fields) }
     }
 
     public init(
         kind: Kind, notCORSReason: NotCORSReason? = nil, failure: CORSFailure? = nil,
         warnings: [CORSWarning] = [], notes: [String] = [], missingEvidence: [String] = [],
-        outcomesByCredentials: [CredentialsOutcome] = [], explanation: String = "", fix: String? = nil
+        outcomesByCredentials: [CredentialsOutcome] = [], assumption: VerdictAssumption? = nil,
+        explanation: String = "", fix: String? = nil
     ) {
-        storage = Storage(kind: kind, notCORSReason: notCORSReason, failure: failure, warnings: warnings, notes: notes, missingEvidence: missingEvidence, outcomesByCredentials: outcomesByCredentials, explanation: explanation, fix: fix)
+        storage = Storage(Fields(kind: kind, notCORSReason: notCORSReason, failure: failure, warnings: warnings, notes: notes,
+                                 missingEvidence: missingEvidence, outcomesByCredentials: outcomesByCredentials,
+                                 assumption: assumption, explanation: explanation, fix: fix))
     }
 
     public static func == (a: CORSVerdict, b: CORSVerdict) -> Bool {
-        a.storage === b.storage || (a.kind == b.kind && a.notCORSReason == b.notCORSReason && a.failure == b.failure
-            && a.warnings == b.warnings && a.notes == b.notes && a.missingEvidence == b.missingEvidence
-            && a.outcomesByCredentials == b.outcomesByCredentials && a.explanation == b.explanation && a.fix == b.fix)
+        a.storage === b.storage || a.storage.fields == b.storage.fields
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(kind)
-        hasher.combine(notCORSReason)
-        hasher.combine(failure)
-        hasher.combine(warnings)
-        hasher.combine(notes)
-        hasher.combine(missingEvidence)
-        hasher.combine(outcomesByCredentials)
-        hasher.combine(explanation)
-        hasher.combine(fix)
+        hasher.combine(storage.fields)
     }
 
     /// Whether both values share one box (the same verdict, copied): then everything derived
@@ -263,6 +240,22 @@ public struct CORSVerdict: Sendable, Hashable {
     public func isSameInstance(as other: CORSVerdict) -> Bool { storage === other.storage }
 
     public var corsError: CorsError? { failure?.error }
+
+    /// The outcome under the credentials mode that was not assumed, when it differs from this
+    /// verdict ("with `credentials: 'include'` it would be blocked: …").
+    public var alternative: CredentialsOutcome? {
+        guard let assumed = assumption?.credentials else { return nil }
+        return outcomesByCredentials.first { outcome in
+            outcome.assumption != assumed && (outcome.kind != kind || outcome.failure?.error != failure?.error)
+        }
+    }
+
+    /// Whether the outcome itself (passed or blocked) turns on the credentials mode, not only the
+    /// reason.
+    public var kindDependsOnCredentials: Bool {
+        guard let first = outcomesByCredentials.first else { return false }
+        return outcomesByCredentials.contains { $0.kind != first.kind }
+    }
     public var failedParameter: String? { failure?.failedParameter }
 
     /// The console text for a blocked verdict in `profile`'s words (nil unless blocked; for an

@@ -83,6 +83,18 @@ public enum ExchangeJSON {
         optional("initiatorURL", har.initiatorURL)
         optional("error", har.error)
         json.key("sanitized"); json.bool(har.isSanitized)
+        optional("fromCache", har.fromCache)
+        if !har.inferredRequestHeaders.isEmpty {
+            json.key("inferredRequestHeaders")
+            json.beginArray()
+            for header in har.inferredRequestHeaders {
+                json.beginObject()
+                json.key("name"); json.string(header.name)
+                json.key("because"); json.string(header.because)
+                json.endObject()
+            }
+            json.endArray()
+        }
         optional("creator", har.creator)
         json.endObject()
     }

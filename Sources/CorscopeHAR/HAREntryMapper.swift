@@ -116,7 +116,7 @@ struct HAREntryMapper {
         let (initiatorType, initiatorURL) = Self.initiator(entry)
         let cookieNames = Self.cookies(request["cookies"]).compactMap { $0["name"]?.string }
         let responseCookieCount = Self.cookies(responseRef?["cookies"]).count
-        let evidence = HAREvidence(
+        var evidence = HAREvidence(
             file: file, entryIndex: entryIndex, url: url, pageref: pageref,
             pageURL: pageref.flatMap { pageURLs[$0] },
             resourceType: Self.nonEmpty(entry["_resourceType"]?.string),
@@ -128,6 +128,7 @@ struct HAREntryMapper {
                 metadata: metadata, requestHeaders: requestHeaders, responseHeaders: responseHeaders,
                 requestCookieCount: cookieNames.count, responseCookieCount: responseCookieCount),
             creator: metadata.creator?.description)
+        evidence.fromCache = Self.nonEmpty(entry["_fromCache"]?.string)
 
         return HTTPExchange(connection: connection, index: index, request: httpRequest, response: httpResponse,
                             anomalies: anomalies, har: evidence)

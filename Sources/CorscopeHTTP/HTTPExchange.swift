@@ -158,6 +158,17 @@ public struct HTTPResponse: Sendable, Hashable {
     }
 }
 
+/// A header restored because the input could not show it, with the reason.
+public struct InferredHeader: Sendable, Hashable {
+    public var name: String
+    public var because: String
+
+    public init(name: String, because: String) {
+        self.name = name
+        self.because = because
+    }
+}
+
 /// What a HAR file says about an entry beyond the HTTP messages: the browser's own evidence
 /// (Chrome's `_resourceType`, `_initiator`, `_error`, cookies arrays) that the rule engine uses.
 public struct HAREvidence: Sendable, Hashable {
@@ -186,6 +197,12 @@ public struct HAREvidence: Sendable, Hashable {
     public var isSanitized: Bool
     /// The tool that wrote the HAR (`log.creator.name` and `version`).
     public var creator: String?
+    /// Chrome's `_fromCache` (`memory` or `disk`): the browser answered the entry from its own
+    /// HTTP cache, so nothing went on the wire for it.
+    public var fromCache: String? = nil
+    /// Request headers that the HAR does not show but the browser certainly sent, restored for
+    /// the rules (appended after the HAR's own fields) and marked as inferred in every output.
+    public var inferredRequestHeaders: [InferredHeader] = []
 
     public init(file: String, entryIndex: Int, url: String, pageref: String? = nil, pageURL: String? = nil,
                 resourceType: String? = nil, initiatorType: String? = nil, initiatorURL: String? = nil,

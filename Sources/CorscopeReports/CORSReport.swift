@@ -19,6 +19,8 @@ public struct CORSReport: Sendable {
     public var origins: [OriginReport]
     /// Cache-poisoning findings, sorted by severity then URL.
     public var cacheFindings: [CacheFinding]
+    /// WebSocket handshakes refused for the page's origin (not CORS, but reported as such).
+    public var websocketFindings: [WebSocketFinding] = []
     /// The common time axis of `OriginReport.blockedOverTime`.
     public var timeline: Timeline
 
@@ -31,6 +33,9 @@ public struct CORSReport: Sendable {
         public var undecidable = 0
         /// Preflights that allowed their request (counted apart: the request is counted itself).
         public var preflightsPassed = 0
+        /// Passed or blocked verdicts that rest on an assumed credentials mode (the wire did not
+        /// show it and the outcome or its reason depends on it).
+        public var assumedCredentials = 0
         /// Verdict warnings (risky but passing answers), summed over exchanges.
         public var warnings = 0
         public init() {}
@@ -48,7 +53,7 @@ public struct CORSReport: Sendable {
         switch condition {
         case .never: return false
         case .blocked: return totals.blocked > 0
-        case .warning: return totals.blocked > 0 || totals.warnings > 0 || !cacheFindings.isEmpty
+        case .warning: return totals.blocked > 0 || totals.warnings > 0 || !cacheFindings.isEmpty || !websocketFindings.isEmpty
         }
     }
 }
@@ -67,6 +72,9 @@ public enum FailCondition: String, Sendable, CaseIterable {
 public struct HeaderLine: Sendable, Equatable {
     public var name: String
     public var value: String
+    /// Why the line is shown although the input did not hold it (a header the browser certainly
+    /// sent, restored from other evidence); nil for a line as captured.
+    public var inferred: String? = nil
 }
 
 /// One captured exchange shown whole as an example of a group (redacted).

@@ -8,6 +8,9 @@ public struct CacheFinding: Sendable, Equatable {
         case cachedAllowOriginForOtherOrigin = "cached-acao-for-other-origin"
         /// Observed: a cache hit without ACAO for a URL that carried ACAO before.
         case cachedAnswerWithoutAllowOrigin = "cached-answer-without-acao"
+        /// Observed: a cache stored the answer to a request without Origin (so without ACAO)
+        /// and served it to a CORS request: the cache was primed by a no-cors load.
+        case cachedAnswerToRequestWithoutOrigin = "cached-answer-to-request-without-origin"
         /// Static: ACAO names one origin on a cacheable answer without `Vary: Origin`.
         case cacheableAllowOriginWithoutVary = "cacheable-acao-without-vary"
         /// Static: ACAO names one origin, without `Vary: Origin`, on an answer not marked cacheable.
@@ -19,7 +22,7 @@ public struct CacheFinding: Sendable, Equatable {
 
         public var severity: Severity {
             switch self {
-            case .cachedAllowOriginForOtherOrigin, .cachedAnswerWithoutAllowOrigin: return .high
+            case .cachedAllowOriginForOtherOrigin, .cachedAnswerWithoutAllowOrigin, .cachedAnswerToRequestWithoutOrigin: return .high
             case .cacheableAllowOriginWithoutVary, .allowOriginOnlyWithOrigin, .allowOriginDiffersAcrossOrigins: return .medium
             case .allowOriginWithoutVary: return .low
             }
@@ -29,6 +32,7 @@ public struct CacheFinding: Sendable, Equatable {
             switch self {
             case .cachedAllowOriginForOtherOrigin: return "A cache served another origin's CORS answer"
             case .cachedAnswerWithoutAllowOrigin: return "A cache served an answer without CORS headers for a CORS URL"
+            case .cachedAnswerToRequestWithoutOrigin: return "A cache served the answer to a request without Origin to a CORS request"
             case .cacheableAllowOriginWithoutVary: return "Origin-specific ACAO on a cacheable response without Vary: Origin"
             case .allowOriginWithoutVary: return "Origin-specific ACAO without Vary: Origin"
             case .allowOriginOnlyWithOrigin: return "CORS headers only when Origin is sent, without Vary: Origin"
@@ -94,6 +98,13 @@ final class CachePoisoningAnalyzer {
     private let maxTrackedURLs: Int
     private let evidencePerFinding: Int
     private var urls: [String: URLState] = [:]
+    /// The last answer without ACAO to a request without Origin, per host and path (query
+    /// dropped: caches are often told to ignore it), for a later cache hit to point back at.
+    private struct UnoriginedAnswer {
+        var exchangeID: String
+        var date: String?
+    }
+    private var answersWithoutOrigin: [String: UnoriginedAnswer] = [:]
     private var findings: [FindingKey: Accumulator] = [:]
     /// URLs not tracked once the table was full (their static single-response checks still run).
     private(set) var untrackedURLs = 0
@@ -129,6 +140,19 @@ final class CachePoisoningAnalyzer {
             let made = EndpointTemplate.template(of: target)
             template = made
             return made
+        }
+
+        // Priming: an answer to a request without Origin (a no-cors load: no ACAO) is stored
+        // and later replayed to a CORS request — by a hit signal, or its very Date.
+        let pathKey = host + Self.path(of: target)
+        if requestOrigin == nil, allowOrigin == nil, !varies {
+            if answersWithoutOrigin.count >= maxTrackedURLs { answersWithoutOrigin.removeAll(keepingCapacity: true) }
+            answersWithoutOrigin[pathKey] = UnoriginedAnswer(exchangeID: exchangeID(), date: facts.date)
+        } else if let requestOrigin, allowOrigin == nil, !varies, let primed = answersWithoutOrigin[pathKey],
+                  let signal = hitSignal ?? (facts.date != nil && facts.date == primed.date ? "the same Date as that answer (\(facts.date!))" : nil) {
+            record(.cachedAnswerToRequestWithoutOrigin, host: host, template: urlTemplate(), id: primed.exchangeID, facts: facts, time: time,
+                   evidence: "The answer to a request without Origin (\(primed.exchangeID)) had no Access-Control-Allow-Origin and no Vary: Origin; a cache stored it and served it (\(signal)) to a CORS request from \(requestOrigin) (\(exchangeID())), which the browser then blocked.",
+                   extraIDs: [exchangeID()])
         }
 
         // Observed poisoning: a cache answered, and the answer belongs to somebody else.
@@ -181,6 +205,10 @@ final class CachePoisoningAnalyzer {
                    extraIDs: Array(pair.dropFirst()))
         }
         urls[urlKey] = s
+    }
+
+    static func path(of target: String) -> Substring {
+        target.prefix { $0 != "?" && $0 != "#" }
     }
 
     private func cacheabilityText(_ facts: ResponseFacts) -> String {

@@ -35,6 +35,9 @@ public enum HTMLWriter {
         let t = report.totals
         h += "<tr><th>Total</th><td class=n>\(t.passed)</td><td class=n>\(t.blocked)</td><td class=n>\(t.undecidable)</td><td class=n>\(t.warnings)</td></tr></table>\n"
         h += "<p>\(t.exchanges) exchanges; \(t.notCORS) not subject to CORS; \(t.preflightsPassed) preflights passed; \(report.cacheFindings.count) cache-poisoning findings.</p>\n"
+        if t.assumedCredentials > 0 {
+            h += "<p>\(t.assumedCredentials) verdict\(t.assumedCredentials == 1 ? " rests" : "s rest") on an assumed credentials mode, which the wire did not show: the browser's default (no credentials) unless other evidence points to <code>include</code>. Each blocked group names its assumption and the other mode's outcome.</p>\n"
+        }
         h += timelineChart(report)
         h += reasonChart(report)
 
@@ -62,6 +65,14 @@ public enum HTMLWriter {
             for s in c.fix.snippets { h += "<details><summary>\(e(s.target)) cache key</summary><pre>\(e(s.code))</pre></details>\n" }
             h += "</div>\n"
         }
+        if !report.websocketFindings.isEmpty {
+            h += "<h2>WebSocket handshakes refused (not CORS)</h2>\n"
+            for w in report.websocketFindings {
+                h += "<div class=\"group\"><h3>\(w.status) to a WebSocket from \(e(w.origin)): <code>\(e(w.pathTemplate))</code> on \(e(w.host)) (\(w.count)×)</h3>\n"
+                h += "<p>Finding <code>\(e(w.id))</code> · first seen \(e(TextFormatting.short(w.firstSeen)))</p><p>\(e(w.evidence))</p>\n"
+                h += "<p>Exchanges: \(w.exchangeIDs.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p><p><b>Fix:</b> \(e(w.fix.summary))</p></div>\n"
+            }
+        }
         h += "</body></html>\n"
         return Array(h.utf8)
     }
@@ -73,6 +84,7 @@ public enum HTMLWriter {
         h += "<p>Group <code>\(e(g.id))</code> · stage \(e(g.stage)) · first seen \(e(TextFormatting.short(g.firstSeen))) · last seen \(e(TextFormatting.short(g.lastSeen)))"
         if let p = g.failedParameter { h += " · failed parameter <code>\(e(p))</code>" }
         h += "</p>\n<p>\(e(g.explanation))</p>\n"
+        if let a = g.assumption { h += "<p><b>Assumed:</b> \(e(a.text)).</p>\n" }
         for m in g.messages { h += "<p>Console (\(e(m.browser))):</p><pre>\(e(m.text))</pre>\n" }
         h += "<p><b>Layer at fault:</b> \(e(g.layer.layer.rawValue))\(g.layer.component.map { " (\(e($0)))" } ?? ""), confidence \(e(g.layer.confidence))</p><ul>\n"
         for line in g.layer.reasoning { h += "<li>\(e(line))</li>\n" }

@@ -20,6 +20,7 @@ public enum JSONReportWriter {
                 "exchanges": .int(t.exchanges), "notCors": .int(t.notCORS), "passed": .int(t.passed),
                 "blocked": .int(t.blocked), "undecidable": .int(t.undecidable),
                 "preflightsPassed": .int(t.preflightsPassed), "warnings": .int(t.warnings),
+                "assumedCredentials": .int(t.assumedCredentials),
                 "cacheFindings": .int(report.cacheFindings.count),
             ]),
             "timeline": .object([
@@ -29,6 +30,7 @@ public enum JSONReportWriter {
             ]),
             "origins": .array(report.origins.map(origin)),
             "cacheFindings": .array(report.cacheFindings.map(cacheFinding)),
+            "websocketFindings": .array(report.websocketFindings.map(websocketFinding)),
         ])
     }
 
@@ -57,6 +59,10 @@ public enum JSONReportWriter {
             "example": example(g.example),
             "messages": .array(g.messages.map { .object(["browser": .string($0.browser), "text": .string($0.text)]) }),
             "explanation": .string(g.explanation),
+            "assumed": g.assumption.map { a in
+                .object(["credentials": .string(a.credentials), "because": .string(a.because),
+                         "alternative": .optional(a.alternative)])
+            } ?? .null,
             "layer": .object([
                 "layer": .string(g.layer.layer.rawValue), "component": .optional(g.layer.component),
                 "confidence": .string(g.layer.confidence), "reasoning": .array(g.layer.reasoning.map(JSONValue.string)),
@@ -71,6 +77,9 @@ public enum JSONReportWriter {
             "url": .string(e.url), "status": .optional(e.status),
             "requestHeaders": headers(e.requestHeaders), "responseHeaders": headers(e.responseHeaders),
             "preflight": e.preflight.first.map(example) ?? .null,
+            "inferredRequestHeaders": .array(e.requestHeaders.compactMap { line in
+                line.inferred.map { .object(["name": .string(line.name), "because": .string($0)]) }
+            }),
         ])
     }
 
@@ -95,6 +104,16 @@ public enum JSONReportWriter {
             "cdn": .optional(c.cdn), "evidence": .string(c.evidence),
             "firstSeen": .string(TextFormatting.iso(c.firstSeen)), "lastSeen": .string(TextFormatting.iso(c.lastSeen)),
             "fix": fix(c.fix),
+        ])
+    }
+
+    static func websocketFinding(_ w: WebSocketFinding) -> JSONValue {
+        .object([
+            "id": .string(w.id), "origin": .string(w.origin), "host": .string(w.host), "pathTemplate": .string(w.pathTemplate),
+            "status": .int(w.status), "count": .int(w.count), "exchangeIds": .array(w.exchangeIDs.map(JSONValue.string)),
+            "evidence": .string(w.evidence),
+            "firstSeen": .string(TextFormatting.iso(w.firstSeen)), "lastSeen": .string(TextFormatting.iso(w.lastSeen)),
+            "fix": fix(w.fix),
         ])
     }
 }

@@ -52,6 +52,18 @@ public enum JUnitWriter {
             suites += "  <testsuite name=\"cache-poisoning\" tests=\"\(report.cacheFindings.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\">\n"
             suites += cases + "  </testsuite>\n"
         }
+        if !report.websocketFindings.isEmpty {
+            var cases = ""
+            for w in report.websocketFindings {
+                cases += "    <testcase classname=\"websocket-handshakes\" name=\"\(x("\(w.status) \(w.host)\(w.pathTemplate) from \(w.origin)"))\">\n"
+                cases += "      <failure type=\"websocket-origin-rejected\" message=\"\(x("WebSocket handshake refused (\(w.status))"))\">\(x("\(w.evidence)\nFix: \(w.fix.summary)\nExchanges: \(w.exchangeIDs.joined(separator: ", "))"))</failure>\n"
+                cases += "    </testcase>\n"
+            }
+            totalTests += report.websocketFindings.count
+            totalFailures += report.websocketFindings.count
+            suites += "  <testsuite name=\"websocket-handshakes\" tests=\"\(report.websocketFindings.count)\" failures=\"\(report.websocketFindings.count)\" errors=\"0\" skipped=\"0\">\n"
+            suites += cases + "  </testsuite>\n"
+        }
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         xml += "<!-- \(report.redacted ? "secrets redacted" : "WARNING: redaction is OFF (--no-redact): contains secrets") -->\n"
         xml += "<testsuites name=\"corscope CORS report\" tests=\"\(totalTests)\" failures=\"\(totalFailures)\">\n"

@@ -18,6 +18,9 @@ public enum MarkdownWriter {
         md += "| **Total** | \(t.passed) | \(t.blocked) | \(t.undecidable) | \(t.warnings) |\n\n"
         md += "\(t.exchanges) exchanges; \(t.notCORS) not subject to CORS; \(t.preflightsPassed) preflights passed; "
         md += "\(report.cacheFindings.count) cache-poisoning finding\(report.cacheFindings.count == 1 ? "" : "s").\n"
+        if t.assumedCredentials > 0 {
+            md += "\n\(t.assumedCredentials) verdict\(t.assumedCredentials == 1 ? " rests" : "s rest") on an assumed credentials mode, which the wire did not show: the browser's default (no credentials) unless other evidence points to `include`. Each blocked group below names its assumption and the other mode's outcome.\n"
+        }
 
         for o in report.origins where !o.groups.isEmpty || !o.warningCounts.isEmpty {
             md += "\n## Origin \(TextFormatting.markdownCell(o.origin))\n"
@@ -35,6 +38,16 @@ public enum MarkdownWriter {
             md += "No response in the capture lets a shared cache serve one origin's CORS answer to another.\n"
         }
         for c in report.cacheFindings { md += cacheFinding(c) }
+        if !report.websocketFindings.isEmpty {
+            md += "\n## WebSocket handshakes refused (not CORS)\n\n"
+            for w in report.websocketFindings {
+                md += "### \(w.status) to a WebSocket from \(TextFormatting.markdownCell(w.origin)): `\(TextFormatting.markdownCell(w.pathTemplate))` on \(TextFormatting.markdownCell(w.host)) (\(w.count)×)\n\n"
+                md += "Finding `\(w.id)` · first seen \(TextFormatting.short(w.firstSeen))\n\n"
+                md += TextFormatting.markdownCell(w.evidence) + "\n\n"
+                md += "Exchanges: " + w.exchangeIDs.map { "`\($0)`" }.joined(separator: ", ") + "\n\n"
+                md += "**Fix:** " + TextFormatting.markdownCell(w.fix.summary) + "\n\n"
+            }
+        }
         return Array(md.utf8)
     }
 
@@ -50,6 +63,7 @@ public enum MarkdownWriter {
         if let p = g.failedParameter { md += " · failed parameter `\(TextFormatting.markdownCell(p))`" }
         md += "\n\n"
         md += TextFormatting.markdownCell(g.explanation) + "\n\n"
+        if let a = g.assumption { md += "**Assumed:** " + TextFormatting.markdownCell(a.text) + ".\n\n" }
         for message in g.messages {
             md += "Console (\(message.browser)):\n\n" + TextFormatting.fenced(message.text, language: "text") + "\n\n"
         }
@@ -76,7 +90,9 @@ public enum MarkdownWriter {
         if let preflight = e.preflight.first { text += exchangeText(preflight) + "\n\n" }
         text += "# \(e.id)" + (e.time.map { " at " + TextFormatting.iso($0) } ?? "") + "\n"
         text += "\(e.method) \(e.url)\n"
-        for h in e.requestHeaders { text += "\(h.name): \(h.value)\n" }
+        for h in e.requestHeaders {
+            text += "\(h.name): \(h.value)" + (h.inferred.map { "    # inferred, not captured: \($0)" } ?? "") + "\n"
+        }
         text += "\n"
         if let status = e.status {
             text += "HTTP \(status)\n"

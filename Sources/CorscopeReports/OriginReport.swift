@@ -22,6 +22,22 @@ public struct WarningCount: Sendable, Equatable {
     public var count: Int
 }
 
+/// The credentials mode a verdict assumed, why, and what the other mode would have given.
+public struct GroupAssumption: Sendable, Equatable {
+    /// `include` or `omit`, as in NDJSON.
+    public var credentials: String
+    public var because: String
+    /// "if credentials were included: blocked (InvalidAllowCredentials)", when the other mode
+    /// gives another outcome or reason.
+    public var alternative: String?
+
+    /// "credentials not included — no Cookie was sent, …. If credentials were included: …".
+    public var text: String {
+        (credentials == "include" ? "credentials included" : "credentials not included") + " — " + because
+            + (alternative.map { ". " + $0.prefix(1).uppercased() + $0.dropFirst() } ?? "")
+    }
+}
+
 /// Blocked requests of one origin with the same reason on the same endpoint.
 public struct BlockedGroup: Sendable, Equatable {
     /// Stable across runs: derived from origin, reason and endpoint.
@@ -42,6 +58,9 @@ public struct BlockedGroup: Sendable, Equatable {
     public var example: ExampleExchange
     public var messages: [ConsoleMessage]
     public var explanation: String
+    /// What the example's verdict assumed (the credentials mode) and the other mode's outcome,
+    /// in words; nil when it rests on the input alone.
+    public var assumption: GroupAssumption?
     public var layer: LayerFinding
     public var fix: FixAdvice
 

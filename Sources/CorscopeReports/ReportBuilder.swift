@@ -47,12 +47,15 @@ public final class ReportBuilder {
     public private(set) var blockedOutsideGroups = 0
     private var hostsWithNginxACAOOn2xx: [String: String] = [:]
     private let cache: CachePoisoningAnalyzer
+    private let websockets: WebSocketOriginAnalyzer
 
     public init(options: Options = Options()) {
         self.options = options
         cache = CachePoisoningAnalyzer(maxTrackedURLs: options.limits.maxTrackedURLs,
                                        evidencePerFinding: options.limits.evidencePerGroup,
                                        maxFindings: options.limits.maxCacheFindings)
+        websockets = WebSocketOriginAnalyzer(maxFindings: options.limits.maxCacheFindings,
+                                             evidencePerFinding: options.limits.evidencePerGroup)
     }
 
     // MARK: Streaming
@@ -83,6 +86,9 @@ public final class ReportBuilder {
             }
         }
 
+        if verdict.notCORSReason == .websocket {
+            websockets.observe(exchange, origin: requestOrigin, host: requestFacts.host ?? Self.host(of: exchange), time: time)
+        }
         guard isCORS else {
             totals.notCORS += 1
             return
@@ -105,6 +111,7 @@ public final class ReportBuilder {
             origin.warnings += verdict.warnings.count
             for warning in verdict.warnings { origin.countWarning(warning) }
         }
+        if verdict.assumption != nil && verdict.kind != .undecidable { totals.assumedCredentials += 1 }
         switch verdict.kind {
         case .passed:
             if judged.role == .preflight {
@@ -165,7 +172,7 @@ public final class ReportBuilder {
         let findings = cache.finish(redactor: redactor)
         return CORSReport(
             redacted: options.redact, browser: options.profile.engine.rawValue, inputs: options.inputs,
-            totals: totals, origins: originReports, cacheFindings: findings,
+            totals: totals, origins: originReports, cacheFindings: findings, websocketFindings: websockets.finish(redactor: redactor),
             timeline: CORSReport.Timeline(start: timeline.count > 0 ? Timestamp(seconds: timeline.startSecond, nanoseconds: 0) : nil,
                                           binSeconds: Double(timeline.width), binCount: timeline.count))
     }
@@ -233,7 +240,19 @@ public final class ReportBuilder {
             failedParameter: failure.failedParameter.isEmpty ? nil : redactor.text(failure.failedParameter),
             method: key.method, host: key.host, pathTemplate: key.template, count: group.count,
             firstSeen: group.firstSeen, lastSeen: group.lastSeen, exchangeIDs: group.exchangeIDs, example: example,
-            messages: messages, explanation: redactor.text(judged.verdict.explanation), layer: layer, fix: fix)
+            messages: messages, explanation: redactor.text(judged.verdict.explanation),
+            assumption: Self.assumption(of: judged.verdict), layer: layer, fix: fix)
+    }
+
+    static func assumption(of verdict: CORSVerdict) -> GroupAssumption? {
+        guard let assumed = verdict.assumption else { return nil }
+        let alternative = verdict.alternative.map { outcome -> String in
+            let mode = outcome.assumption == .included ? "if credentials were included" : "if credentials were not included"
+            let result = outcome.kind == .blocked ? "blocked (\(outcome.failure?.error.cdpName ?? "?"))" : outcome.kind.jsonName
+            return "\(mode): \(result)"
+        }
+        return GroupAssumption(credentials: assumed.credentials == .included ? "include" : "omit",
+                               because: assumed.because, alternative: alternative)
     }
 
     static func example(of exchange: HTTPExchange, preflight: HTTPExchange?, redactor: Redactor) -> ExampleExchange {
@@ -245,10 +264,17 @@ public final class ReportBuilder {
             }
         }
         let request = exchange.request
+        var requestLines = lines(request?.head.headers)
+        // Restored headers were appended after the input's own: mark the last line of each name.
+        for inferred in exchange.har?.inferredRequestHeaders ?? [] {
+            if let index = requestLines.lastIndex(where: { $0.name.lowercased() == inferred.name.lowercased() }) {
+                requestLines[index].inferred = inferred.because
+            }
+        }
         return ExampleExchange(
             id: exchange.id, time: request?.firstByte, method: request?.head.method ?? "",
             url: redactor.url(url(of: exchange)), status: exchange.responseHead?.status,
-            requestHeaders: lines(request?.head.headers), responseHeaders: lines(exchange.responseHead?.headers),
+            requestHeaders: requestLines, responseHeaders: lines(exchange.responseHead?.headers),
             preflight: preflight.map { [example(of: $0, preflight: nil, redactor: redactor)] } ?? [])
     }
 

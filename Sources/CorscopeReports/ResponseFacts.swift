@@ -21,6 +21,7 @@ struct ResponseFacts {
     var hasExpires = false
     var hasLastModified = false
     var ageIndex: Int?
+    var dateIndex: Int?
     var locationIndex: Int?
     var serverIndex: Int?
     var poweredByIndex: Int?
@@ -60,7 +61,8 @@ struct ResponseFacts {
             if ByteText.equalsLowercase(name, "age") { ageIndex = index }
             else if ByteText.equalsLowercase(name, "via") { viaIndex = index }
         case 4:
-            if ByteText.equalsLowercase(name, "vary") {
+            if ByteText.equalsLowercase(name, "date") { dateIndex = index }
+            else if ByteText.equalsLowercase(name, "vary") {
                 let v = value()
                 if ByteText.containsToken(v, "origin") { varyListsOrigin = true }
                 if ByteText.containsToken(v, "*") { varyIsStar = true }
@@ -152,6 +154,10 @@ struct ResponseFacts {
     static let heuristicallyCacheableStatuses: Set<Int> = [200, 203, 204, 206, 300, 301, 404, 405, 410, 414, 501]
 
     /// The signal that says a cache (not the origin server) answered, if any.
+    /// The `Date` value: a cache replays the stored one, so equal Dates on two answers mean one
+    /// was served from the other.
+    var date: String? { dateIndex.map { headers.value(at: $0) } }
+
     var cacheHitSignal: String? {
         if let index = xCacheIndex, ByteText.containsLowercase(headers.valueBytes(at: index), "hit") {
             let value = headers.value(at: index)

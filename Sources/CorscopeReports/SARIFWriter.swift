@@ -28,6 +28,9 @@ public enum SARIFWriter {
                     level: kind.severity == .low ? "note" : "warning")
         }
 
+        addRule(id: "websocket/origin-rejected", name: "websocket-origin-rejected",
+                text: "The server refused a WebSocket handshake for the page's origin (not CORS: its own origin check).", level: "warning")
+
         var results: [JSONValue] = []
         for origin in report.origins {
             for g in origin.groups {
@@ -59,6 +62,14 @@ public enum SARIFWriter {
                                   properties: ["severity": .string(c.severity.rawValue), "count": .int(c.count),
                                                "cdn": .optional(c.cdn),
                                                "exchangeIds": .array(c.exchangeIDs.map(JSONValue.string))]))
+        }
+        for w in report.websocketFindings {
+            let id = "websocket/origin-rejected"
+            results.append(result(ruleID: id, index: ruleIndex[id], level: "warning",
+                                  text: "\(w.evidence) Fix: \(w.fix.summary)",
+                                  uri: locationURI("http://" + w.host + w.pathTemplate), fingerprint: w.id,
+                                  properties: ["origin": .string(w.origin), "status": .int(w.status), "count": .int(w.count),
+                                               "exchangeIds": .array(w.exchangeIDs.map(JSONValue.string))]))
         }
         let sarif: JSONValue = .object([
             "$schema": .string("https://json.schemastore.org/sarif-2.1.0.json"),

@@ -14,17 +14,45 @@ enum CORSInput {
         return "http://" + host + path
     }
 
-    /// A HAR may show a request's provisional headers only, without the `Origin` the browser
-    /// sent. When the page's origin is known and the URL is cross-origin, the browser did send
-    /// it: the exchange gets it back so that pairing and the rules see the request as sent.
+    /// Chrome DevTools shows only a request's *provisional* headers when it did not get the
+    /// headers as sent (no extra-info event): then there is no `Host` or `:authority`, and no
+    /// `Origin` either, although a CORS-mode load sent one. Only there, and only for an entry
+    /// the HAR marks as a CORS-mode load (resource type `fetch`, `xhr` or `preflight`) to
+    /// another origin than its page, the browser's `Origin` is restored, marked as inferred.
+    /// Everywhere else a request without `Origin` stays as the HAR shows it: script, image and
+    /// JSONP loads are no-cors and send none.
     static func withBrowserOrigin(_ exchange: HTTPExchange) -> HTTPExchange {
-        guard let har = exchange.har, let head = exchange.requestHead, !head.headers.contains(named: "Origin"),
-              let page = (har.pageURL ?? har.initiatorURL).flatMap({ Origin(url: $0) }),
-              let target = Origin(url: har.url), !page.isSameOrigin(as: target),
-              mode(forResourceType: har.resourceType) == nil, har.resourceType?.lowercased() != "other" else { return exchange }
+        guard let har = exchange.har, isCORSModeResourceType(har.resourceType), let head = exchange.requestHead,
+              hasOnlyProvisionalHeaders(head.headers), !head.headers.contains(named: "Origin"),
+              let page = pageOrigin(of: har),
+              let target = Origin(url: har.url), !page.isSameOrigin(as: target) else { return exchange }
         var restored = exchange
         restored.request!.head.headers.append(name: Array("Origin".utf8), value: Array(page.serialized.utf8))
+        restored.har!.inferredRequestHeaders.append(InferredHeader(
+            name: "Origin",
+            because: "the HAR shows provisional headers only (no Host or :authority); a cross-origin \(har.resourceType!.lowercased()) load sends its page's origin"))
         return restored
+    }
+
+    /// The origin of the page that made the request: the HAR page's URL, or the document that
+    /// parsed the element (`_initiator` of type `parser`). A script initiator's URL is the
+    /// script's own, often on a CDN, while the script runs in the page's origin: not used.
+    static func pageOrigin(of har: HAREvidence) -> Origin? {
+        if let page = har.pageURL.flatMap({ Origin(url: $0) }) { return page }
+        guard har.initiatorType?.lowercased() == "parser" else { return nil }
+        return har.initiatorURL.flatMap { Origin(url: $0) }
+    }
+
+    /// No `Host` and no `:authority`: the headers a browser had before sending, not the wire's.
+    static func hasOnlyProvisionalHeaders(_ headers: HTTPHeaderFields) -> Bool {
+        !headers.contains(named: "Host") && !headers.contains(named: ":authority")
+    }
+
+    static func isCORSModeResourceType(_ type: String?) -> Bool {
+        switch type?.lowercased() {
+        case "fetch", "xhr", "preflight": return true
+        default: return false
+        }
     }
 
     static func headers(_ fields: HTTPHeaderFields) -> HTTPHeaders {
@@ -51,7 +79,7 @@ enum CORSInput {
         // preflight): the engine weighs that one.
         let sentCookies = head.headers.contains(named: "Cookie") || !(exchange.har?.requestCookieNames.isEmpty ?? true)
         let credentials: CredentialsMode = sentCookies ? .include : .unknown
-        let initiator = (exchange.har?.pageURL ?? exchange.har?.initiatorURL).flatMap { Origin(url: $0) }
+        let initiator = exchange.har.flatMap(pageOrigin(of:))
         return CORSRequest(method: head.method, url: url, headers: headers, mode: mode, credentials: credentials,
                            initiatorOrigin: initiator, redirectedFrom: redirectedFrom)
     }

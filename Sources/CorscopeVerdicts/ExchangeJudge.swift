@@ -34,9 +34,10 @@ public struct JudgedExchange: Sendable {
 /// Applies the browser-rule engine to the exchanges of a capture, in capture order: pairs
 /// preflights with their requests, follows redirects, and judges every exchange as it arrives.
 ///
-/// A preflight whose verdict hinges on what the wire cannot show (the credentials mode) is held
+/// A preflight whose outcome hinges on what the wire cannot show (the credentials mode) is held
 /// until its request shows up — the browser sent it, so the preflight passed — or until the
-/// pairing window closes; everything else is handed back at once. At most `maxHeld` are held.
+/// pairing window closes — no request, so the page used the mode that fails it; everything else
+/// is handed back at once. At most `maxHeld` are held.
 public final class ExchangeJudge {
     public let profile: BrowserProfile
     private let pairer: PreflightPairer
@@ -86,8 +87,16 @@ public final class ExchangeJudge {
         let exchange = CORSInput.withBrowserOrigin(exchange)
         let now = exchange.startTime
         releaseExpired(before: now, deliver: deliver)
-        let judged = Self.withoutGuessedBlock(judgeNow(exchange))
-        if judged.role == .preflight, judged.verdict.kind == .undecidable {
+        observeCookies(exchange)
+        var judged = Self.withoutGuessedBlock(judgeNow(exchange))
+        if let inferred = exchange.har?.inferredRequestHeaders, !inferred.isEmpty {
+            judged.verdict.notes += inferred.map { "\($0.name) header inferred, not in the HAR: \($0.because)." }
+        }
+        if exchange.isFromHAR {
+            rememberHARRequest(judged)
+            browserCache.observe(exchange)
+        }
+        if judged.role == .preflight, judged.verdict.kind == .undecidable || judged.verdict.kindDependsOnCredentials {
             let answered = exchange.responseLastByte ?? now
             heldIndex[HeldKey(exchange)] = held.count
             held.append((judged, answered.adding(seconds: pairer.configuration.pairingWindow)))
@@ -105,16 +114,53 @@ public final class ExchangeJudge {
                 deliver(judged)
                 return
             }
-            released.verdict.kind = .passed
-            released.verdict.failure = nil
-            released.verdict.missingEvidence = []
-            released.verdict.outcomesByCredentials = []
-            released.verdict.notes.append("The browser sent the request this preflight asked for (exchange \(exchange.id)), so the preflight passed.")
-            released.verdict.explanation = "The preflight allowed the request."
-            released.verdict.fix = nil
-            deliver(released)
+            deliver(Self.passed(released, because: "The browser sent the request this preflight asked for (exchange \(exchange.id)), so the preflight passed."))
         }
         deliver(judged)
+    }
+
+    /// A held preflight settled by the request it guarded having been sent.
+    private static func passed(_ judged: JudgedExchange, because note: String) -> JudgedExchange {
+        var released = judged
+        released.verdict.kind = .passed
+        released.verdict.failure = nil
+        released.verdict.missingEvidence = []
+        released.verdict.outcomesByCredentials = []
+        released.verdict.assumption = nil
+        released.verdict.notes.append(note)
+        released.verdict.explanation = "The preflight allowed the request."
+        released.verdict.fix = nil
+        return released
+    }
+
+    /// A HAR may list the actual request *before* its preflight (Chrome dates the request from
+    /// the moment the page made it, before the preflight went out), so pairing, which looks
+    /// back, misses it. HAR requests that got a response are remembered for a while: a held
+    /// preflight whose request is among them passed.
+    private struct HARRequestKey: Hashable {
+        let origin: String
+        let method: String
+        let url: String
+    }
+    private var harRequestsSent: [HARRequestKey: (id: String, time: Timestamp)] = [:]
+    private var browserCache = BrowserCacheMemory()
+    private static let maxHARRequestsRemembered = 4096
+
+    private func rememberHARRequest(_ judged: JudgedExchange) {
+        guard let har = judged.exchange.har, judged.role == .request, judged.exchange.response != nil,
+              judged.verdict.kind != .notCORS, let head = judged.exchange.requestHead,
+              let origin = head.headers.values(named: "Origin").last else { return }
+        if harRequestsSent.count >= Self.maxHARRequestsRemembered { harRequestsSent.removeAll(keepingCapacity: true) }
+        harRequestsSent[HARRequestKey(origin: origin, method: MethodRules.normalize(head.method), url: har.url)] =
+            (judged.exchange.id, judged.exchange.startTime)
+    }
+
+    private func harRequestSent(for preflight: JudgedExchange) -> String? {
+        guard preflight.exchange.isFromHAR, let guarded = preflight.guardedRequest,
+              let origin = guarded.originHeader,
+              let seen = harRequestsSent[HARRequestKey(origin: origin, method: MethodRules.normalize(guarded.method), url: guarded.url)],
+              abs(preflight.exchange.startTime.seconds(since: seen.time)) <= pairer.configuration.pairingWindow else { return nil }
+        return seen.id
     }
 
     /// The preflights still held at the end of the capture.
@@ -124,7 +170,7 @@ public final class ExchangeJudge {
             heldStart = 0
             heldIndex.removeAll()
         }
-        return held[heldStart...].compactMap { $0.map { Self.unanswered($0.judged) } }
+        return held[heldStart...].compactMap { $0.map { unanswered($0.judged) } }
     }
 
     private func releaseExpired(before now: Timestamp, deliver: (JudgedExchange) -> Void) {
@@ -142,7 +188,7 @@ public final class ExchangeJudge {
             guard let entry = held[heldStart] else { continue }
             held[heldStart] = nil
             heldIndex[HeldKey(entry.judged.exchange)] = nil
-            deliver(Self.unanswered(entry.judged))
+            deliver(unanswered(entry.judged))
             return
         }
     }
@@ -172,10 +218,52 @@ public final class ExchangeJudge {
         return uncertain
     }
 
-    private static func unanswered(_ judged: JudgedExchange) -> JudgedExchange {
+    /// A held preflight that no request followed: when only one credentials mode fails it, the
+    /// page used that mode (under the other the browser would have sent the request).
+    private func unanswered(_ judged: JudgedExchange) -> JudgedExchange {
         var judged = judged
+        if let request = harRequestSent(for: judged) {
+            return Self.passed(judged, because: "The HAR lists the request this preflight asked for (exchange \(request)) with a response, so the preflight passed.")
+        }
+        if judged.verdict.kindDependsOnCredentials,
+           let failing = judged.verdict.outcomesByCredentials.first(where: { $0.kind == .blocked }),
+           let settled = judged.verdict.settled(
+               on: failing.assumption,
+               because: "no request followed this preflight, and only with credentials \(failing.assumption == .included ? "included" : "not included") does it fail (otherwise the browser would have sent the request)") {
+            judged.verdict = settled
+            return judged
+        }
         judged.verdict.notes.append("No request followed this preflight: under the credentials mode that fails it, the browser never sent the request; or the request was not captured.")
         return judged
+    }
+
+    /// Hosts this capture's browsers sent cookies to (client address and `Host`), so a later
+    /// request there without a cookie most likely did not ask for credentials. Bounded: cleared
+    /// when full, which only weakens the wording of an assumption.
+    private struct CookieHost: Hashable {
+        let client: IPAddress
+        let host: String
+    }
+    private var cookieHosts: Set<CookieHost> = []
+    private static let maxCookieHosts = 4096
+
+    private func observeCookies(_ exchange: HTTPExchange) {
+        guard let headers = exchange.requestHead?.headers, headers.contains(named: "Cookie"),
+              let host = headers.first(named: "Host") ?? exchange.har.flatMap({ Origin(url: $0.url)?.serialized }) else { return }
+        if cookieHosts.count >= Self.maxCookieHosts { cookieHosts.removeAll(keepingCapacity: true) }
+        cookieHosts.insert(CookieHost(client: exchange.connection.client.address, host: host))
+    }
+
+    private func credentialsEvidence(_ exchange: HTTPExchange) -> CredentialsEvidence {
+        if let har = exchange.har {
+            if har.isSanitized { return .cookiesRemovedFromInput }
+            if let headers = exchange.requestHead?.headers, CORSInput.hasOnlyProvisionalHeaders(headers),
+               har.requestCookieNames.isEmpty { return .cookiesNotShownInInput }
+        }
+        guard !cookieHosts.isEmpty, let headers = exchange.requestHead?.headers,
+              let host = headers.first(named: "Host") ?? exchange.har.flatMap({ Origin(url: $0.url)?.serialized }),
+              cookieHosts.contains(CookieHost(client: exchange.connection.client.address, host: host)) else { return .none }
+        return .cookiesSentToHostElsewhere
     }
 
     func judgeNow(_ exchange: HTTPExchange) -> JudgedExchange {
@@ -184,9 +272,11 @@ public final class ExchangeJudge {
         // The common case, an exchange like many before it: no rules to run.
         var memoKey: VerdictMemo.Key?
         if memo != nil, chain.isEmpty {
+            // The credentials evidence shapes the wording of an assumption: part of the key.
+            let evidence: UInt8 = credentialsEvidence(exchange) == .none ? 0 : 2
             switch link {
-            case .none: memoKey = memo!.key(for: exchange, role: 0)
-            case .isPreflight: memoKey = memo!.key(for: exchange, role: 1)
+            case .none: memoKey = memo!.key(for: exchange, role: 0 | evidence)
+            case .isPreflight: memoKey = memo!.key(for: exchange, role: 1 | evidence)
             default: break
             }
             if let key = memoKey, let verdict = memo!.verdict(for: key, url: { CORSInput.url(of: exchange) }) {
@@ -207,9 +297,9 @@ public final class ExchangeJudge {
         switch link {
         case .isPreflight:
             let guarded = CORSInput.guardedRequest(preflight: exchange, preflightRequest: request)
-            let verdict = preflightVerdict(CORSEngine.evaluate(
+            let verdict = CORSEngine.evaluatePreflight(
                 CORSExchange(request: guarded, response: nil, preflight: .exchange(request: request, response: response)),
-                context: context(for: exchange)))
+                context: context(for: exchange))
             if let key = memoKey {
                 memo!.remember(verdict, for: key, url: request.url, target: exchange.request!.head.target)
             }
@@ -235,6 +325,12 @@ public final class ExchangeJudge {
                                               context: context)
             return JudgedExchange(exchange: exchange, role: .request, verdict: verdict, cachedPreflight: (preflight, age))
         case .none:
+            if let stored = browserCache.answer(for: exchange), let storedResponse = stored.exchange.response {
+                let verdict = CORSEngine.evaluate(CORSExchange(request: request, response: CORSInput.response(from: storedResponse),
+                                                               preflight: .none), context: context(for: exchange))
+                return JudgedExchange(exchange: exchange, role: .request,
+                                      verdict: Self.servedFromBrowserCache(verdict, stored: stored.exchange, fromCache: exchange.har?.fromCache))
+            }
             let verdict = harFailure(exchange, request: request, verdict: CORSEngine.evaluate(
                 CORSExchange(request: request, response: response, preflight: .none), context: context(for: exchange)))
             if let key = memoKey {
@@ -244,39 +340,26 @@ public final class ExchangeJudge {
         }
     }
 
-    /// A passing preflight is judged "passed" by itself; the request it guarded gets its own
-    /// verdict. A failing one carries the verdict of the request it guarded, which never went out.
-    private func preflightVerdict(_ verdict: CORSVerdict) -> CORSVerdict {
-        // The guarded request's response is not part of a preflight exchange: "undecidable"
-        // for want of it alone means the preflight itself passed.
-        if verdict.kind == .undecidable, verdict.failure == nil,
-           verdict.outcomesByCredentials.allSatisfy({ $0.kind != .blocked }) {
-            var passed = verdict
-            passed.kind = .passed
-            passed.missingEvidence = []
-            passed.outcomesByCredentials = []
-            passed.explanation = "The preflight allowed the request."
-            return passed
-        }
-        guard verdict.kind == .blocked, let failure = verdict.failure, !failure.error.concernsPreflight else {
-            if verdict.kind == .blocked || verdict.kind == .undecidable { return verdict }
-            var passed = verdict
-            passed.kind = verdict.kind == .notCORS ? .notCORS : .passed
-            return passed
-        }
-        // The guarded request failed after the preflight (it has no response here): that is
-        // the request's own exchange to judge, not the preflight's.
-        var passed = verdict
-        passed.kind = .passed
-        passed.failure = nil
-        passed.explanation = "The preflight allowed the request."
-        passed.fix = nil
-        return passed
-    }
-
     private func context(for exchange: HTTPExchange) -> EvaluationContext {
         let time = exchange.requestFirstByte ?? exchange.connection.firstSeen
-        return EvaluationContext(profile: profile, initiator: CORSInput.initiator(of: exchange), requestTime: Self.seconds(time))
+        return EvaluationContext(profile: profile, initiator: CORSInput.initiator(of: exchange), requestTime: Self.seconds(time),
+                                 credentialsEvidence: credentialsEvidence(exchange),
+                                 browserReportedFailure: exchange.response == nil ? exchange.har?.error : nil)
+    }
+
+    /// A request the browser answered from its HTTP cache, judged against the stored response.
+    private static func servedFromBrowserCache(_ verdict: CORSVerdict, stored: HTTPExchange, fromCache: String?) -> CORSVerdict {
+        var verdict = verdict
+        let storedRequest = stored.requestHead?.headers
+        let how = storedRequest?.contains(named: "Origin") == true
+            ? "a CORS load" : "a load without Origin (\(stored.har?.resourceType.map { "a no-cors \($0) load" } ?? "a no-cors load"))"
+        let source = fromCache.map { "the HAR marks it `_fromCache: \($0)`" } ?? "a fresh copy was stored and the HAR shows no response of its own"
+        verdict.notes.append("Answered from the browser's HTTP cache (\(source)) with the response stored for exchange \(stored.id), \(how): nothing went on the wire for this request.")
+        if verdict.kind == .blocked {
+            verdict.explanation = "The browser answered this request from its HTTP cache with the response it stored for an earlier load of the same URL (exchange \(stored.id), \(how)); the cache is keyed by URL, not by request mode, and that stored response fails the CORS check. " + verdict.explanation
+            verdict.fix = "Send the CORS headers on every response for this URL, also to requests without Origin, with `Vary: Origin` so caches keep the variants apart; or load the earlier resource with `crossorigin` (so both loads are CORS); or mark it `Cache-Control: no-cache`."
+        }
+        return verdict
     }
 
     /// A HAR entry the browser failed (`_error`, status 0) with no response recorded: the HAR is

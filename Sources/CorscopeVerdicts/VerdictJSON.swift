@@ -43,7 +43,7 @@ public enum VerdictJSON {
     struct Rendered {
         /// `corsError`, `failedParameter`, `message`.
         var failure: [UInt8]
-        /// `notCorsReason` through `outcomesByCredentials`.
+        /// `notCorsReason` through `assumed`.
         var account: [UInt8]
 
         init(_ verdict: CORSVerdict, profile: BrowserProfile) {
@@ -92,6 +92,15 @@ public enum VerdictJSON {
                 json.endObject()
             }
             json.endArray()
+            json.key("assumed")
+            if let assumption = verdict.assumption {
+                json.beginObject()
+                json.key("credentials"); json.string(assumption.credentials == .included ? "include" : "omit")
+                json.key("because"); json.string(assumption.because)
+                json.endObject()
+            } else {
+                json.null()
+            }
             account = json.bytes
         }
     }

@@ -30,15 +30,85 @@ final class EvaluateTests: XCTestCase {
 
     // MARK: Credentials
 
-    func testWildcardWithCredentialsHeaderButNoCookieIsUndecidable() {
+    func testNoCookieIsDecidedUnderTheDefaultModeWithTheAlternativeNamed() {
+        // ACAO * with ACAC true: only 'include' fails. No Cookie on the wire, so the default
+        // (no credentials) decides, and the verdict says so.
         let verdict = simpleFetch(credentials: .unknown, response: CORSResponse(status: 200, headers: acao("*", acac: "true")))
-        XCTAssertEqual(verdict.kind, .undecidable)
+        XCTAssertEqual(verdict.kind, .passed)
         XCTAssertNil(verdict.corsError)
+        XCTAssertEqual(verdict.assumption?.credentials, .notIncluded)
+        XCTAssertTrue(verdict.assumption?.because.contains("no Cookie was sent") ?? false)
         XCTAssertEqual(verdict.outcomesByCredentials.map(\.assumption), [.included, .notIncluded])
         XCTAssertEqual(verdict.outcomesByCredentials.map(\.kind), [.blocked, .passed])
-        XCTAssertEqual(verdict.outcomesByCredentials.first?.failure?.error, .wildcardOriginNotAllowed)
-        XCTAssertFalse(verdict.missingEvidence.isEmpty)
+        XCTAssertEqual(verdict.alternative?.failure?.error, .wildcardOriginNotAllowed)
+        XCTAssertTrue(verdict.kindDependsOnCredentials)
+        XCTAssertTrue(verdict.missingEvidence.isEmpty)
+        XCTAssertTrue(verdict.notes.contains { $0.contains("With credentials: 'include' it would be blocked: WildcardOriginNotAllowed") },
+                      "\(verdict.notes)")
         XCTAssertTrue(verdict.warnings.contains(.wildcardWithCredentialsHeader))
+    }
+
+    func testXHRDefaultIsWorded() {
+        let verdict = simpleFetch(credentials: .unknown, response: CORSResponse(status: 200, headers: acao(pageOrigin)),
+                                  initiator: .xmlHttpRequest)
+        XCTAssertEqual(verdict.kind, .passed)
+        XCTAssertTrue(verdict.assumption?.because.contains("withCredentials") ?? false)
+        XCTAssertTrue(verdict.notes.contains { $0.contains("With withCredentials = true it would be blocked: InvalidAllowCredentials") })
+    }
+
+    func testSameKindDifferentReasonTakesTheAssumedModesReason() {
+        // A preflight answered 404 with a matching ACAO and no ACAC: blocked either way; with
+        // credentials the ACAC check fails first, without them the status does.
+        let verdict = preflighted(preflightResponse: preflightResponse(status: 404, methods: "PUT"), credentials: .unknown)
+        XCTAssertEqual(verdict.kind, .blocked)
+        XCTAssertEqual(verdict.corsError, .preflightInvalidStatus)
+        XCTAssertEqual(verdict.assumption?.credentials, .notIncluded)
+        XCTAssertEqual(verdict.alternative?.failure?.error, .preflightInvalidAllowCredentials)
+        XCTAssertFalse(verdict.kindDependsOnCredentials)
+    }
+
+    func testCookieJarEvidenceStrengthensTheAssumption() {
+        let request = CORSRequest(method: "GET", url: remoteURL, headers: [("Origin", pageOrigin)], mode: .cors)
+        let exchange = CORSExchange(request: request, response: CORSResponse(status: 200, headers: acao(pageOrigin)))
+        let verdict = evaluate(exchange, EvaluationContext(credentialsEvidence: .cookiesSentToHostElsewhere))
+        XCTAssertTrue(verdict.assumption?.because.contains("sent cookies to this host on other requests") ?? false)
+        let sanitized = evaluate(exchange, EvaluationContext(credentialsEvidence: .cookiesRemovedFromInput))
+        XCTAssertTrue(sanitized.assumption?.because.contains("sanitized") ?? false)
+    }
+
+    func testSettlingOnTheOtherModeRebuildsTheBlock() {
+        let verdict = simpleFetch(credentials: .unknown, response: CORSResponse(status: 200, headers: acao("*", acac: "true")))
+        let settled = try? XCTUnwrap(verdict.settled(on: .included, because: "evidence"))
+        XCTAssertEqual(settled?.kind, .blocked)
+        XCTAssertEqual(settled?.corsError, .wildcardOriginNotAllowed)
+        XCTAssertEqual(settled?.assumption, VerdictAssumption(credentials: .included, because: "evidence"))
+        XCTAssertEqual(settled?.alternative?.kind, .passed)
+        XCTAssertNotNil(settled?.fix)
+        XCTAssertNil(verdict.settled(on: .notIncluded, because: "x"), "that mode passed: nothing to rebuild")
+    }
+
+    func testPreflightVerdictIsAboutThePreflightAlone() {
+        let preflightRequest = CORSRequest(method: "OPTIONS", url: remoteURL,
+                                           headers: [("Origin", pageOrigin), ("Access-Control-Request-Method", "PUT")])
+        let guarded = CORSRequest(method: "PUT", url: remoteURL, headers: [("Origin", pageOrigin)], mode: .cors)
+        func judge(_ response: CORSResponse) -> CORSVerdict {
+            CORSEngine.evaluatePreflight(CORSExchange(request: guarded, response: nil,
+                                                      preflight: .exchange(request: preflightRequest, response: response)))
+        }
+        // Allowed without credentials only: passed (assumed), the include outcome blocked.
+        let open = judge(preflightResponse(status: 204, allowOrigin: "*", methods: "PUT"))
+        XCTAssertEqual(open.kind, .passed)
+        XCTAssertEqual(open.explanation, "The preflight allowed the request.")
+        XCTAssertEqual(open.outcomesByCredentials.map(\.kind), [.blocked, .passed])
+        // Allowed either way: passed, nothing assumed, the missing response is not "undecidable".
+        let both = judge(preflightResponse(status: 204, allowCredentials: "true", methods: "PUT"))
+        XCTAssertEqual(both.kind, .passed)
+        XCTAssertNil(both.assumption)
+        XCTAssertTrue(both.missingEvidence.isEmpty)
+        // Refused: the verdict of the request that was never sent.
+        let refused = judge(preflightResponse(status: 204, methods: "GET"))
+        XCTAssertEqual(refused.kind, .blocked)
+        XCTAssertEqual(refused.corsError, .methodDisallowedByPreflightResponse)
     }
 
     func testCookieProvesCredentialsInclude() {

@@ -36,12 +36,12 @@ final class WatchCommandTests: XCTestCase {
         ])
         let metricsURL = try waitForMetricsURL(watch)
 
-        // Good and bad CORS behaviour (see testserver.py). On the wire a pass is only certain when
-        // the credentials mode is (a Cookie proves 'include'), and then a reflected origin is warned about.
+        // Good and bad CORS behaviour (see testserver.py). A Cookie proves 'include'; without one
+        // the browser's default (no credentials) is assumed, and the verdict says so.
         curl("/cors", origin: Self.pageOrigin, cookie: true, port: serverPort)  // ACAO=origin, ACAC, Vary → passed (+ reflection warning)
         curl("/dup-acao", origin: Self.pageOrigin, port: serverPort)         // two ACAO fields → blocked
         curl("/gzip", origin: Self.pageOrigin, port: serverPort)             // no ACAO → blocked
-        curl("/upstream/cors", origin: Self.pageOrigin, port: serverPort)    // reflected origin, no Vary → warning
+        curl("/upstream/cors", origin: Self.pageOrigin, port: serverPort)    // reflected origin, no Vary → passed (assumed), warning
         curl("/json", origin: nil, port: serverPort)                         // no Origin → not CORS, no finding
         curl("/gzip", origin: "http://second.example", port: serverPort)     // past --max-origins 1 → "other"
 
@@ -54,9 +54,9 @@ final class WatchCommandTests: XCTestCase {
                 && Self.sum(in: metrics, "corscope_exchanges_total") == 6 { break }
             usleep(200_000)
         } while Date() < deadline
-        XCTAssertEqual(Self.value(in: metrics, "corscope_exchanges_total", ["origin": Self.pageOrigin, "verdict": "passed"]), 1, metrics)
+        XCTAssertEqual(Self.value(in: metrics, "corscope_exchanges_total", ["origin": Self.pageOrigin, "verdict": "passed"]), 2, metrics)
         XCTAssertEqual(Self.value(in: metrics, "corscope_exchanges_total", ["origin": Self.pageOrigin, "verdict": "blocked"]), 2, metrics)
-        XCTAssertEqual(Self.value(in: metrics, "corscope_exchanges_total", ["origin": Self.pageOrigin, "verdict": "undecidable"]), 1, metrics)
+        XCTAssertNil(Self.value(in: metrics, "corscope_exchanges_total", ["origin": Self.pageOrigin, "verdict": "undecidable"]), metrics)
         XCTAssertEqual(Self.value(in: metrics, "corscope_blocked_total", ["origin": Self.pageOrigin, "reason": "MultipleAllowOriginValues"]), 1, metrics)
         XCTAssertEqual(Self.value(in: metrics, "corscope_blocked_total", ["origin": Self.pageOrigin, "reason": "MissingAllowOriginHeader"]), 1, metrics)
         XCTAssertEqual(Self.value(in: metrics, "corscope_blocked_total", ["origin": "other", "reason": "MissingAllowOriginHeader"]), 1,
@@ -92,6 +92,8 @@ final class WatchCommandTests: XCTestCase {
         let unvaried = try XCTUnwrap(finding("/upstream/cors")?["cors"] as? [String: Any])
         let warningCodes = (unvaried["warnings"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
         XCTAssertTrue(warningCodes.contains("missing-vary-origin"), "\(unvaried)")
+        XCTAssertEqual(unvaried["verdict"] as? String, "passed")
+        XCTAssertEqual((unvaried["assumed"] as? [String: Any])?["credentials"] as? String, "omit", "\(unvaried)")
         let passed = try XCTUnwrap(finding("/cors")?["cors"] as? [String: Any], "a pass with a warning is a finding")
         XCTAssertEqual(passed["verdict"] as? String, "passed")
         XCTAssertTrue(findings.allSatisfy { ($0["request"] as? [String: Any])?["target"] as? String != "/json" },

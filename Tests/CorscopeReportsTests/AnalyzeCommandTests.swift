@@ -42,7 +42,8 @@ final class AnalyzeCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 1)
         XCTAssertEqual(result.stdout, "", "the report goes to the file")
         XCTAssertTrue(result.stderr.contains("27 exchanges"), result.stderr)
-        XCTAssertTrue(result.stderr.contains("8 blocked"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("9 blocked"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("0 undecidable"), result.stderr)
         let document = try JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [String: Any]
         XCTAssertEqual(document?["schema"] as? String, "corscope.report/1")
         XCTAssertEqual(document?["browser"] as? String, "firefox")

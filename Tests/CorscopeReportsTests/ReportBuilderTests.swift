@@ -10,10 +10,14 @@ final class ReportBuilderTests: XCTestCase {
     func testNginxCaptureGroupsBlockedRequestsByReasonAndEndpoint() throws {
         let report = try Support.report(capture: "nginx-cors.pcap")
         XCTAssertEqual(report.totals.exchanges, 27)
-        XCTAssertEqual(report.totals.blocked, 8)
+        // preflight-narrow asks for X-Other: blocked whatever the credentials mode (the reason
+        // is the no-credentials one, the default when no Cookie is sent).
+        XCTAssertEqual(report.totals.blocked, 9)
+        XCTAssertEqual(report.totals.undecidable, 0, "no credentials mode left undecided: the default is assumed")
+        XCTAssertEqual(report.totals.assumedCredentials, 14)
         XCTAssertEqual(report.origins.map(\.origin), ["http://127.0.0.1:24482", "http://evil.example"])
         let page = report.origins[0]
-        XCTAssertEqual(page.blocked, 8)
+        XCTAssertEqual(page.blocked, 9)
         XCTAssertEqual(page.groups.reduce(0) { $0 + $1.count }, page.blocked)
         let summary = Set(page.groups.map { "\($0.reason) \($0.endpoint)" })
         XCTAssertEqual(summary, [
@@ -25,7 +29,12 @@ final class ReportBuilderTests: XCTestCase {
             "PreflightMissingAllowOriginHeader PUT /static/data.json",
             "PreflightDisallowedRedirect DELETE /api/private",
             "MultipleAllowOriginValues GET /proxy/cors",
+            "HeaderDisallowedByPreflightResponse PUT /api/preflight-narrow",
         ])
+        let narrow = try XCTUnwrap(page.groups.first { $0.reason == "HeaderDisallowedByPreflightResponse" })
+        XCTAssertEqual(narrow.assumption?.credentials, "omit")
+        XCTAssertEqual(narrow.assumption?.alternative, "if credentials were included: blocked (PreflightInvalidAllowCredentials)")
+        XCTAssertNil(page.groups.first { $0.reason == "WildcardOriginNotAllowed" }?.assumption, "a Cookie was sent: nothing assumed")
         for group in page.groups {
             XCTAssertEqual(group.host, "127.0.0.1:24480")
             XCTAssertFalse(group.messages.isEmpty, "\(group.reason) has no console message")

@@ -9,17 +9,42 @@ import XCTest
 /// with the pcap of the same run), corscope's verdict and reason from the pcap alone must equal
 /// what Chromium's DevTools reported (`Network.loadingFailed` → `corsErrorStatus`).
 ///
-/// An `undecidable` verdict (the wire cannot show the credentials mode, and it matters) agrees
-/// when Chromium's outcome is the one corscope gives for some credentials mode.
+/// Scored strictly: an `undecidable` verdict where Chromium decided is a disagreement. Where the
+/// wire does not show the credentials mode, corscope decides under the browser's default (no
+/// credentials) and names the other mode's outcome; the one case where that assumption is wrong
+/// by construction — `credentials: 'include'` with an empty cookie jar, which puts nothing on
+/// the wire — is listed by name in `includeWithEmptyCookieJar`, and only there does the
+/// alternative count.
 final class ChromiumAgreementTests: XCTestCase {
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Scenarios whose page used `credentials: 'include'` towards a host with no cookies: the
+    /// request is byte-identical to one without credentials, so only the alternative outcome can
+    /// match what Chromium did. Each is named here, never matched by pattern.
+    static let includeWithEmptyCookieJar: Set<String> = [
+        "reflect-creds-localhost-nocookie",
+        "wildcard-creds-localhost-nocookie",
+        "include-emptyjar-acac-missing",
+    ]
+
+    /// Scenarios Chromium answered without putting the request on the wire: a capture cannot
+    /// show them (the HAR of the same run can, and is held to them).
+    static let notOnTheWire: [String: String] = [
+        "browser-cache-reuse": "Chromium answered the fetch from its HTTP cache (the <img> load stored the response): only the <img> request is in the pcap",
+    ]
 
     struct ChromiumOutcome: Equatable, CustomStringConvertible {
         var blocked: Bool
         var corsError: String?
         var failedParameter: String?
-        var description: String { blocked ? "blocked \(corsError ?? "(not CORS)") '\(failedParameter ?? "")'" : "passed" }
+        /// The load failed, but not by CORS (a WebSocket handshake the server refused): corscope
+        /// must give no CORS block for it.
+        var failedOutsideCORS = false
+        var description: String {
+            if failedOutsideCORS { return "failed outside CORS" }
+            return blocked ? "blocked \(corsError ?? "(not CORS)") '\(failedParameter ?? "")'" : "passed"
+        }
     }
 
     /// Recordings: `<name>.results.json` with `<name>.pcapng` beside it.
@@ -44,22 +69,29 @@ final class ChromiumAgreementTests: XCTestCase {
         XCTAssertFalse(recordings.isEmpty, "no Chromium recording in Captures/")
         var agreed = 0
         var total = 0
+        var notOnTheWire = 0
         for (resultsURL, captureURL) in recordings {
             let chromium = try Self.chromiumOutcomes(resultsURL)
-            let ours = try Self.corscopeVerdicts(captureURL)
+            let ours = try Self.corscopeVerdicts(captureURL, tags: try Self.tags(resultsURL))
             for (scenario, expected) in chromium.sorted(by: { $0.key < $1.key }) {
+                if let why = Self.notOnTheWire[scenario] {
+                    XCTAssertNil(ours[scenario], "\(scenario) is said not to be on the wire, but the capture has it")
+                    print("  not on the wire, judged from the HAR only: \(scenario): \(why)")
+                    notOnTheWire += 1
+                    continue
+                }
                 total += 1
                 guard let judged = ours[scenario], !judged.isEmpty else {
                     XCTFail("\(resultsURL.lastPathComponent) \(scenario): no exchange in the capture (Chromium: \(expected))")
                     continue
                 }
-                let (agrees, ourText) = Self.agrees(judged, with: expected)
+                let (agrees, ourText) = Self.agrees(judged, with: expected, scenario: scenario)
                 if agrees { agreed += 1 }
                 XCTAssertTrue(agrees, "\(scenario): Chromium \(expected), corscope \(ourText)")
             }
         }
-        print("Chromium agreement: \(agreed)/\(total) scenarios")
-        XCTAssertGreaterThanOrEqual(total, 50)
+        print("Chromium agreement: \(agreed)/\(total) scenarios (\(notOnTheWire) not on the wire)")
+        XCTAssertGreaterThanOrEqual(total, 60)
     }
 
     /// The HAR of the same run, read like a user's DevTools export: judged from the HAR alone.
@@ -71,16 +103,16 @@ final class ChromiumAgreementTests: XCTestCase {
             let har = captureURL.deletingPathExtension().appendingPathExtension("har")
             guard FileManager.default.fileExists(atPath: har.path) else { continue }
             let chromium = try Self.chromiumOutcomes(resultsURL)
-            let ours = try Self.corscopeVerdicts(har)
+            let ours = try Self.corscopeVerdicts(har, tags: try Self.tags(resultsURL))
             for (scenario, expected) in chromium.sorted(by: { $0.key < $1.key }) {
                 total += 1
-                let (agrees, text) = ours[scenario].map { Self.agrees($0, with: expected) } ?? (false, "no entry")
+                let (agrees, text) = ours[scenario].map { Self.agrees($0, with: expected, scenario: scenario) } ?? (false, "no entry")
                 if agrees { agreed += 1 } else { disagreements.append("\(scenario): Chromium \(expected), corscope \(text)") }
             }
         }
         print("Chromium agreement from the HAR: \(agreed)/\(total) scenarios")
         for line in disagreements { print("  HAR disagreement: " + line) }
-        XCTAssertGreaterThanOrEqual(total, 50)
+        XCTAssertGreaterThanOrEqual(total, 60)
         XCTAssertTrue(disagreements.isEmpty, disagreements.joined(separator: "\n"))
     }
 
@@ -98,6 +130,10 @@ final class ChromiumAgreementTests: XCTestCase {
                 let status = failure["corsErrorStatus"] as? [String: Any]
                 outcomes[name] = ChromiumOutcome(blocked: true, corsError: status?["corsError"] as? String,
                                                  failedParameter: status?["failedParameter"] as? String)
+            } else if let frameError = events.first(where: { ($0["event"] as? String) == "webSocketFrameError" }),
+                      (frameError["errorMessage"] as? String)?.contains("handshake") == true {
+                // A refused WebSocket handshake: Chromium reports no CORS error, only the failure.
+                outcomes[name] = ChromiumOutcome(blocked: false, failedOutsideCORS: true)
             } else if events.contains(where: { ($0["event"] as? String) == "responseReceived" }) {
                 outcomes[name] = ChromiumOutcome(blocked: false)
             } else if (result["js"] as? String) == "ok" {
@@ -110,14 +146,27 @@ final class ChromiumAgreementTests: XCTestCase {
         return outcomes
     }
 
-    /// corscope's judged exchanges per scenario (requests carry `?scenario=<name>`), in order.
-    static func corscopeVerdicts(_ capture: URL) throws -> [String: [JudgedExchange]] {
+    /// Scenarios that request another scenario's URL on purpose (`tag`: the fetch that must hit
+    /// the cache entry an `<img>` made): tag → scenario.
+    static func tags(_ url: URL) throws -> [String: String] {
+        let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        var tags: [String: String] = [:]
+        for result in root["results"] as! [[String: Any]] {
+            if let tag = result["tag"] as? String { tags[tag] = result["name"] as? String }
+        }
+        return tags
+    }
+
+    /// corscope's judged exchanges per scenario (requests carry `?scenario=<name>`), in order. A
+    /// HAR entry the browser cache answered, under a tag, is the tagging scenario's.
+    static func corscopeVerdicts(_ capture: URL, tags: [String: String] = [:]) throws -> [String: [JudgedExchange]] {
         let judge = ExchangeJudge(profile: .chromium)
         var byScenario: [String: [JudgedExchange]] = [:]
         let inputs = ExchangeSources(paths: [capture.path])
         func file(_ judged: JudgedExchange) {
             guard let target = judged.exchange.request?.head.target, let range = target.range(of: "scenario=") else { return }
-            let name = String(target[range.upperBound...].prefix { $0 != "&" })
+            var name = String(target[range.upperBound...].prefix { $0 != "&" })
+            if let tagging = tags[name], judged.exchange.har?.fromCache != nil { name = tagging }
             byScenario[name, default: []].append(judged)
         }
         for source in inputs.sources { _ = try source.read { exchange in judge.judge(exchange).forEach(file) } }
@@ -126,25 +175,37 @@ final class ChromiumAgreementTests: XCTestCase {
     }
 
     /// The scenario's verdict is its first blocked exchange (a failed preflight, or the request,
-    /// or a redirect hop), else passed.
-    static func agrees(_ judged: [JudgedExchange], with expected: ChromiumOutcome) -> (Bool, String) {
+    /// or a redirect hop), else passed. Any undecidable exchange is a disagreement.
+    static func agrees(_ judged: [JudgedExchange], with expected: ChromiumOutcome, scenario: String) -> (Bool, String) {
+        if expected.failedOutsideCORS {
+            let judgedAsCORS = judged.filter { $0.verdict.kind != .notCORS }
+            return (judgedAsCORS.isEmpty, judgedAsCORS.isEmpty ? "not CORS" : "judged as CORS: \(judgedAsCORS.map { $0.verdict.kind.rawValue })")
+        }
+        if let undecided = judged.first(where: { $0.verdict.kind == .undecidable }) {
+            return (false, "undecidable (exchange \(undecided.exchange.id): \(undecided.verdict.missingEvidence.joined(separator: "; ")))")
+        }
+        func matches(blocked: Bool, error: String?, parameter: String) -> Bool {
+            blocked ? expected.blocked && expected.corsError == error && (expected.failedParameter ?? "") == parameter : !expected.blocked
+        }
+        let text: String
         if let blocked = judged.first(where: { $0.verdict.kind == .blocked }) {
             let error = blocked.verdict.corsError?.cdpName
             let parameter = blocked.verdict.failedParameter ?? ""
-            let text = "blocked \(error ?? "-") '\(parameter)' (exchange \(blocked.exchange.id))"
-            return (expected.blocked && expected.corsError == error && (expected.failedParameter ?? "") == parameter, text)
+            text = "blocked \(error ?? "-") '\(parameter)' (exchange \(blocked.exchange.id))"
+            if matches(blocked: true, error: error, parameter: parameter) { return (true, text) }
+        } else {
+            text = "passed"
+            if matches(blocked: false, error: nil, parameter: "") { return (true, text) }
         }
-        if let undecided = judged.first(where: { $0.verdict.kind == .undecidable }) {
-            let outcomes = undecided.verdict.outcomesByCredentials
-            let text = "undecidable: " + outcomes.map { "\($0.assumption.rawValue) → \($0.kind.rawValue) \($0.failure?.error.cdpName ?? "")" }
-                .joined(separator: ", ")
-            let matches = outcomes.contains { outcome in
-                expected.blocked
-                    ? outcome.kind == .blocked && outcome.failure?.error.cdpName == expected.corsError
-                    : outcome.kind == .passed
+        // Only where the page used 'include' with an empty jar may the alternative be right.
+        guard includeWithEmptyCookieJar.contains(scenario) else { return (false, text) }
+        for exchange in judged {
+            guard let alternative = exchange.verdict.alternative else { continue }
+            let parameter = alternative.failure?.failedParameter ?? ""
+            if matches(blocked: alternative.kind == .blocked, error: alternative.failure?.error.cdpName, parameter: parameter) {
+                return (true, text + ", alternative with credentials: " + (alternative.failure?.error.cdpName ?? alternative.kind.rawValue))
             }
-            return (matches, text)
         }
-        return (!expected.blocked, "passed")
+        return (false, text + " (no alternative matches)")
     }
 }
