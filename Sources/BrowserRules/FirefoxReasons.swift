@@ -16,9 +16,8 @@ extension CORSFailure {
     /// Firefox's reason key (the MDN "CORS errors" page the console links), or nil when Firefox
     /// reports no CORS reason for this failure (a plain network error, or no such check).
     ///
-    /// Kept consistent with `ConsoleMessages.firefox` (same cases, same line-count rule), except
-    /// `redirectContainsCredentials`, for which recorded Firefox logs "CORSDidNotSucceed2" while
-    /// `ConsoleMessages.firefox` prints nothing.
+    /// Kept consistent with `ConsoleMessages.firefox` (same cases, same line-count rule; a refused
+    /// userinfo redirect is "CORSDidNotSucceed2", as recorded Firefox logs it).
     public var firefoxReason: String? {
         firefoxConsoleCategory.map(FirefoxReason.reason(forConsoleCategory:))
     }

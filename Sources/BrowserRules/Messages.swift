@@ -161,7 +161,12 @@ public enum ConsoleMessages {
             return blocked + "CORS request not http)."
         case .invalidResponse:
             return blocked + "CORS request did not succeed). Status code: \(status)."
-        case .disallowedByMode, .redirectContainsCredentials,
+        case .redirectContainsCredentials:
+            // Firefox refuses the userinfo redirect without a message of its own; the failed
+            // request is then logged as CORSDidNotSucceed2 with no status (recorded: Firefox ESR
+            // 153, scenario redirect-userinfo).
+            return blocked + "CORS request did not succeed). Status code: (null)."
+        case .disallowedByMode,
              .insecureLocalNetwork, .invalidLocalNetworkAccess, .localNetworkAccessPermissionDenied:
             // Firefox fails these with a plain network error (NS_ERROR_DOM_BAD_URI) or has no such check.
             return nil

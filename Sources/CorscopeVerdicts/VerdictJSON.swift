@@ -41,7 +41,7 @@ public enum VerdictJSON {
 
     /// The members that depend on the verdict alone, rendered once.
     struct Rendered {
-        /// `corsError`, `failedParameter`, `message`.
+        /// `corsError`, `failedParameter`, `message`, `firefoxReason`.
         var failure: [UInt8]
         /// `notCorsReason` through `assumed`.
         var account: [UInt8]
@@ -54,6 +54,8 @@ public enum VerdictJSON {
             if let parameter = verdict.failedParameter, verdict.failure != nil { json.string(parameter) } else { json.null() }
             json.key("message")
             if let message = verdict.message(for: profile) { json.string(message) } else { json.null() }
+            json.key("firefoxReason")
+            if let reason = verdict.failure?.firefoxReason { json.string(reason) } else { json.null() }
             failure = json.bytes
 
             json = JSONWriter(capacity: 1024)

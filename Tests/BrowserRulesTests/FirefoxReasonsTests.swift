@@ -97,9 +97,7 @@ final class FirefoxReasonsTests: XCTestCase {
                     continue
                 }
                 guard let message else {
-                    // Recorded Firefox logs CORSDidNotSucceed2 for a refused userinfo redirect;
-                    // ConsoleMessages.firefox does not print it (yet).
-                    if error != .redirectContainsCredentials { XCTFail("\(error): key \(key) but no message") }
+                    XCTFail("\(error): key \(key) but no message")
                     continue
                 }
                 XCTAssertTrue(message.hasPrefix("Cross-Origin Request Blocked: "), "\(error): \(message)")

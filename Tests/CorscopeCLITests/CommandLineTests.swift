@@ -83,6 +83,30 @@ final class CommandLineTests: XCTestCase {
         let message = try XCTUnwrap(cors["message"] as? String)
         XCTAssertTrue(message.hasPrefix("Access to fetch at 'http://127.0.0.1:"), message)
         XCTAssertTrue(message.contains("has been blocked by CORS policy: The 'Access-Control-Allow-Origin' header contains multiple values"), message)
+        XCTAssertEqual(cors["firefoxReason"] as? String, "CORSMultipleAllowOriginNotAllowed", "two ACAO lines, in Firefox's words")
+    }
+
+    func testFirefoxProfileSpeaksFirefoxAndStatesItsAssumptions() throws {
+        let result = try run(["exchanges", "--json", "--browser", "firefox", "Captures/nginx-cors.pcap"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let objects = try result.lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        func cors(_ target: String) throws -> [String: Any] {
+            let object = try XCTUnwrap(objects.first { ($0["request"] as? [String: Any])?["target"] as? String == target })
+            return try XCTUnwrap(object["cors"] as? [String: Any])
+        }
+        let missing = try cors("/api/noalways/notfound")
+        XCTAssertEqual(missing["firefoxReason"] as? String, "CORSMissingAllowOrigin")
+        XCTAssertTrue((missing["message"] as? String)?.hasPrefix("Cross-Origin Request Blocked:") ?? false, "\(missing)")
+        // No Cookie: decided under the default mode, the assumption and the other outcome stated.
+        let plain = try cors("/api/noalways/ok")
+        XCTAssertEqual(plain["verdict"] as? String, "passed")
+        let assumed = try XCTUnwrap(plain["assumed"] as? [String: Any])
+        XCTAssertEqual(assumed["credentials"] as? String, "omit")
+        XCTAssertTrue((assumed["because"] as? String)?.contains("no Cookie was sent") ?? false)
+        let outcomes = try XCTUnwrap(plain["outcomesByCredentials"] as? [[String: Any]])
+        XCTAssertEqual(outcomes.map { $0["credentials"] as? String }, ["include", "omit"])
+        XCTAssertEqual(outcomes.first?["verdict"] as? String, "blocked")
+        XCTAssertNil(objects.first { ($0["cors"] as? [String: Any])?["verdict"] as? String == "undecidable" }, "nothing left undecided")
     }
 
     func testPreflightPairing() throws {

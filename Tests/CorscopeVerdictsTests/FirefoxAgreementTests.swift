@@ -148,12 +148,6 @@ final class FirefoxAgreementTests: XCTestCase {
         for line in disagreements { print("  Firefox disagreement: " + line) }
         XCTAssertGreaterThanOrEqual(firefox.count, 50)
         XCTAssertTrue(disagreements.isEmpty, disagreements.joined(separator: "\n"))
-        let unexpected = textDifferences.filter { !Self.knownConsoleTextGaps.contains($0.scenario) }
-        XCTAssertTrue(unexpected.isEmpty, unexpected.map(\.text).joined(separator: "\n"))
+        XCTAssertTrue(textDifferences.isEmpty, textDifferences.map(\.text).joined(separator: "\n"))
     }
-
-    /// Blocked the same way, but `ConsoleMessages.firefox` does not print Firefox's text yet:
-    /// a userinfo redirect refused by Firefox is logged as CORSDidNotSucceed2
-    /// ("(Reason: CORS request did not succeed). Status code: (null)."); corscope prints nothing.
-    static let knownConsoleTextGaps: Set<String> = ["redirect-userinfo"]
 }
