@@ -15,10 +15,12 @@ enum Support {
     static func capture(_ name: String) -> String { packageRoot.appendingPathComponent("Captures/" + name).path }
 
     /// Every exchange of a bundled capture, in the order the pipeline emits them.
+    /// The exchanges of a capture or a HAR file, in order.
     static func exchanges(_ name: String) throws -> [HTTPExchange] {
         var exchanges: [HTTPExchange] = []
-        let pipeline = ExchangePipeline { exchanges.append($0) }
-        _ = try pipeline.read(file: capture(name))
+        for source in ExchangeSources(paths: [capture(name)]).sources {
+            _ = try source.read { exchanges.append($0) }
+        }
         return exchanges
     }
 

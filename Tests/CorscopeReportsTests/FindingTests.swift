@@ -1,0 +1,62 @@
+import CorscopeHTTP
+import CorscopeReports
+import XCTest
+
+/// The findings next to the verdicts, on Chromium's real recording: a shared cache primed by a
+/// request without Origin, and a WebSocket handshake refused for the page's origin.
+final class FindingTests: XCTestCase {
+    static let primedPath = "/cached-noorigin/badge"
+
+    func testSharedCachePrimedByARequestWithoutOriginIsACacheFinding() throws {
+        let report = try Support.report(capture: "chromium/chromium-cors.pcapng")
+        let finding = try XCTUnwrap(report.cacheFindings.first { $0.kind == .cachedAnswerToRequestWithoutOrigin }, "\(report.cacheFindings.map(\.kind))")
+        XCTAssertEqual(finding.severity, .high)
+        XCTAssertEqual(finding.urlTemplate, Self.primedPath)
+        XCTAssertEqual(finding.exchangeIDs.count, 2, "the priming answer and the CORS request it was served to")
+        XCTAssertTrue(finding.evidence.contains("X-Cache-Status: HIT"), finding.evidence)
+        XCTAssertEqual(finding.cdn, "nginx proxy_cache")
+        // And the CORS request itself is blocked for the missing ACAO.
+        let blocked = report.origins.flatMap(\.groups).first { $0.pathTemplate == Self.primedPath }
+        XCTAssertEqual(blocked?.reason, "MissingAllowOriginHeader")
+    }
+
+    /// The two exchanges of the primed-cache scenario, in capture order.
+    private func primedPair() throws -> (all: [HTTPExchange], prime: Int, hit: Int) {
+        let all = try Support.exchanges("chromium/chromium-cors.pcapng")
+        let prime = try XCTUnwrap(all.firstIndex { $0.request?.head.target.hasSuffix("scenario=shared-cache-primed-no-origin-prime") == true && $0.request?.head.target.hasPrefix(Self.primedPath) == true })
+        let hit = try XCTUnwrap(all.firstIndex { $0.request?.head.target.hasSuffix("scenario=shared-cache-primed-no-origin") == true && $0.request?.head.target.hasPrefix(Self.primedPath) == true })
+        return (all, prime, hit)
+    }
+
+    func testTheSameDateShowsTheCachedCopyWithoutAHitHeader() throws {
+        var (all, _, hit) = try primedPair()
+        all[hit].response!.head.headers = Support.fields(all[hit].response!.head.headers, remove: ["X-Cache-Status"])
+        let finding = try XCTUnwrap(Support.report(all).cacheFindings.first { $0.kind == .cachedAnswerToRequestWithoutOrigin })
+        XCTAssertTrue(finding.evidence.contains("the same Date"), finding.evidence)
+    }
+
+    func testAPerOriginAnswerWithVaryOriginIsNoFinding() throws {
+        var (all, prime, hit) = try primedPair()
+        all[prime].response!.head.headers = Support.fields(all[prime].response!.head.headers, set: [("Vary", "Origin")])
+        all[hit].response!.head.headers = Support.fields(all[hit].response!.head.headers, set: [
+            ("Vary", "Origin"), ("Access-Control-Allow-Origin", "http://127.0.0.1:24482"), ("X-Cache-Status", "MISS"),
+        ])
+        let report = Support.report(all)
+        XCTAssertNil(report.cacheFindings.first { $0.urlTemplate == Self.primedPath }, "\(report.cacheFindings.map(\.kind))")
+    }
+
+    func testRefusedWebSocketHandshakeIsAFindingNotACORSVerdict() throws {
+        for input in ["chromium/chromium-cors.pcapng", "chromium/chromium-cors.har"] {
+            let report = try Support.report(capture: input)
+            let finding = try XCTUnwrap(report.websocketFindings.first, input)
+            XCTAssertEqual(report.websocketFindings.count, 1, "the accepted handshake is no finding (\(input))")
+            XCTAssertEqual(finding.status, 403, input)
+            XCTAssertEqual(finding.origin, "http://127.0.0.1:24482", input)
+            XCTAssertEqual(finding.pathTemplate, "/ws-origin-check", input)
+            XCTAssertTrue(finding.fix.summary.contains("allowed origins"), finding.fix.summary)
+            XCTAssertNil(report.origins.flatMap(\.groups).first { $0.pathTemplate.hasPrefix("/ws") }, "never a CORS block (\(input))")
+            let markdown = String(decoding: ReportFormat.markdown.render(report), as: UTF8.self)
+            XCTAssertTrue(markdown.contains("## WebSocket handshakes refused (not CORS)"), input)
+        }
+    }
+}
