@@ -264,4 +264,9 @@ SCENARIOS = [
          server="SVG image, Cache-Control: max-age=600, no ACAO",
          why="fetch (cors, cache 'default') of the very URL the <img> loaded (same ?scenario= value): "
              "answered from Chromium's HTTP cache, CORS check on the cached headers"),
+    dict(name="preflight-302-no-acao", api="fetch", url=API + "/api/redirect-nocors", method="DELETE",
+         expect="blocked",
+         server="302 to :24483 for every method, OPTIONS included; no Access-Control-* header",
+         why="DELETE forces a preflight; OPTIONS is answered 302 without ACAO: Chromium refuses "
+             "the redirected preflight as such (PreflightDisallowedRedirect), not for the missing ACAO"),
 ]
