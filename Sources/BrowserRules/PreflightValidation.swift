@@ -47,15 +47,17 @@ public enum PreflightValidator {
         case redirect, cors, status, methodsParse, headersParse, method, headers
 
         static let chromiumOrder: [Step] = [.redirect, .cors, .status, .methodsParse, .headersParse, .method, .headers]
-        static let firefoxOrder: [Step] = [.redirect, .cors, .status, .methodsParse, .method, .headersParse, .headers]
+        static let firefoxOrder: [Step] = [.cors, .redirect, .status, .methodsParse, .method, .headersParse, .headers]
         static let safariOrder: [Step] = [.redirect, .status, .cors, .methodsParse, .headersParse, .method, .headers]
     }
 
     /// Validates a preflight response in `profile`'s check order:
     /// - Chromium (`preflight_controller.cc`, `preflight_result.cc`): redirect → CORS check →
     ///   ok status → parse ACAM → parse ACAH → method → headers.
-    /// - Firefox (`nsCORSListenerProxy.cpp`): redirect → CORS check → status → ACAM parse + method →
-    ///   ACAH parse + headers.
+    /// - Firefox (`nsCORSListenerProxy.cpp`): CORS check → redirect → status → ACAM parse + method →
+    ///   ACAH parse + headers. The listener checks the allow-origin header on a 3xx before the
+    ///   redirect is refused (recorded, Firefox ESR 153: a preflight answered 302 without ACAO is
+    ///   CORSMissingAllowOrigin, one with a matching ACAO CORSExternalRedirectNotAllowed).
     /// - WebKit (`CrossOriginAccessControl.cpp`): status first, then CORS check, parse, method, headers.
     ///
     /// `response == nil` means no HTTP response at all (Chromium reports that as a network error;

@@ -96,6 +96,7 @@ public enum ExchangeJSON {
             json.endArray()
         }
         optional("creator", har.creator)
+        json.key("dialect"); json.string(har.dialect.rawValue)
         json.endObject()
     }
 

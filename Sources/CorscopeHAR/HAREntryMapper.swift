@@ -34,7 +34,14 @@ import CorscopeReassembly
 struct HAREntryMapper {
     var file: String
     var configuration: HARReaderConfiguration
-    var metadata = HARLogMetadata()
+    var metadata = HARLogMetadata() {
+        didSet {
+            if metadata.creator != oldValue.creator || metadata.browser != oldValue.browser {
+                dialect = HARDialect(creator: metadata.creator?.name, browser: metadata.browser?.name)
+            }
+        }
+    }
+    private(set) var dialect = HARDialect.other
     /// Page id → page URL, for pages whose title is a URL.
     var pageURLs: [String: String] = [:]
     private var nextIndexOnConnection: [Int: Int] = [:]
@@ -129,6 +136,7 @@ struct HAREntryMapper {
                 requestCookieCount: cookieNames.count, responseCookieCount: responseCookieCount),
             creator: metadata.creator?.description)
         evidence.fromCache = Self.nonEmpty(entry["_fromCache"]?.string)
+        evidence.dialect = dialect
 
         return HTTPExchange(connection: connection, index: index, request: httpRequest, response: httpResponse,
                             anomalies: anomalies, har: evidence)
@@ -168,7 +176,7 @@ struct HAREntryMapper {
             return value
         }
         if let explicit = id(entry["_connectionId"]) { return explicit }
-        if metadata.creator?.name.lowercased() == "firefox" { return nil }
+        if dialect == .firefox { return nil }
         return id(entry["connection"])
     }
 

@@ -158,6 +158,55 @@ public struct HTTPResponse: Sendable, Hashable {
     }
 }
 
+/// Which tool wrote a HAR file: each shows the browser's traffic its own way.
+public enum HARDialect: String, Sendable, Hashable, CaseIterable {
+    /// Chrome or Edge DevTools ("WebInspector"): `_resourceType`, `_initiator`; an entry whose
+    /// headers DevTools did not get as sent (no extra-info event) shows only the provisional
+    /// ones, without `Host`, `Cookie` or `Origin`; Chrome ≥ 130 strips credentials by default.
+    case chromeDevTools = "chrome-devtools"
+    /// chrome-har (sitespeed.io, browsertime, pagexray): built from DevTools protocol events,
+    /// with provisional headers where no extra-info event came; `_initiator` as a URL string.
+    case chromeHAR = "chrome-har"
+    /// Another recorder of Chromium's DevTools protocol events (`log.browser` is Chrome/Chromium).
+    case chromiumProtocol = "chromium-protocol"
+    /// WebPageTest: the wire's headers, start lines mixed into the header list.
+    case webPageTest = "webpagetest"
+    /// Firefox DevTools: the wire's headers; `connection` is the server port.
+    case firefox
+    /// Safari's Web Inspector ("WebKit Web Inspector").
+    case safari
+    case internetExplorer = "internet-explorer"
+    /// Proxies: they saw the wire, so their headers are the ones sent.
+    case charles
+    case mitmproxy
+    case fiddler
+    case proxyman
+    case other
+
+    /// Recognised from `log.creator` (and `log.browser` for protocol recorders).
+    public init(creator: String?, browser: String?) {
+        let name = (creator ?? "").lowercased()
+        if name.contains("webkit") { self = .safari }
+        else if name.contains("webinspector") || name.contains("devtools") { self = .chromeDevTools }
+        else if name.contains("chrome-har") { self = .chromeHAR }
+        else if name.contains("webpagetest") { self = .webPageTest }
+        else if name.contains("firefox") { self = .firefox }
+        else if name.contains("internet explorer") { self = .internetExplorer }
+        else if name.contains("charles") { self = .charles }
+        else if name.contains("mitmproxy") { self = .mitmproxy }
+        else if name.contains("fiddler") { self = .fiddler }
+        else if name.contains("proxyman") { self = .proxyman }
+        else if (browser ?? "").lowercased().contains("chrom") { self = .chromiumProtocol }
+        else { self = .other }
+    }
+
+    /// Whether an entry may show the headers the browser had before sending (Chrome's
+    /// "provisional headers") instead of the wire's.
+    public var mayShowProvisionalHeaders: Bool {
+        self == .chromeDevTools || self == .chromeHAR || self == .chromiumProtocol
+    }
+}
+
 /// A header restored because the input could not show it, with the reason.
 public struct InferredHeader: Sendable, Hashable {
     public var name: String
@@ -197,6 +246,8 @@ public struct HAREvidence: Sendable, Hashable {
     public var isSanitized: Bool
     /// The tool that wrote the HAR (`log.creator.name` and `version`).
     public var creator: String?
+    /// The tool that wrote the HAR, as far as `log.creator`/`log.browser` tell.
+    public var dialect: HARDialect = .other
     /// Chrome's `_fromCache` (`memory` or `disk`): the browser answered the entry from its own
     /// HTTP cache, so nothing went on the wire for it.
     public var fromCache: String? = nil

@@ -16,13 +16,15 @@ enum CORSInput {
 
     /// Chrome DevTools shows only a request's *provisional* headers when it did not get the
     /// headers as sent (no extra-info event): then there is no `Host` or `:authority`, and no
-    /// `Origin` either, although a CORS-mode load sent one. Only there, and only for an entry
+    /// `Origin` either, although a CORS-mode load sent one. Only there (a HAR of a dialect built
+    /// from Chrome's DevTools events), and only for an entry
     /// the HAR marks as a CORS-mode load (resource type `fetch`, `xhr` or `preflight`) to
     /// another origin than its page, the browser's `Origin` is restored, marked as inferred.
     /// Everywhere else a request without `Origin` stays as the HAR shows it: script, image and
     /// JSONP loads are no-cors and send none.
     static func withBrowserOrigin(_ exchange: HTTPExchange) -> HTTPExchange {
-        guard let har = exchange.har, isCORSModeResourceType(har.resourceType), let head = exchange.requestHead,
+        guard let har = exchange.har, har.dialect.mayShowProvisionalHeaders, isCORSModeResourceType(har.resourceType),
+              let head = exchange.requestHead,
               hasOnlyProvisionalHeaders(head.headers), !head.headers.contains(named: "Origin"),
               let page = pageOrigin(of: har),
               let target = Origin(url: har.url), !page.isSameOrigin(as: target) else { return exchange }

@@ -96,11 +96,35 @@ public final class ExchangeJudge {
             rememberHARRequest(judged)
             browserCache.observe(exchange)
         }
+        if let key = Self.harFailureAwaitingPreflight(judged) {
+            // A HAR request the browser failed unanswered, listed before its preflight: the
+            // preflight, when it follows, says why.
+            harFailedRequests[key] = HeldKey(exchange)
+            hold(judged, until: now.adding(seconds: pairer.configuration.pairingWindow), deliver: deliver)
+            return
+        }
+        if judged.role == .preflight, let key = Self.guardedKey(judged), let heldKey = harFailedRequests.removeValue(forKey: key),
+           let index = heldIndex.removeValue(forKey: heldKey), var request = held[index]?.judged {
+            held[index] = nil
+            var preflight = judged
+            if preflight.verdict.kindDependsOnCredentials,
+               let failing = preflight.verdict.outcomesByCredentials.first(where: { $0.kind == .blocked }),
+               let settled = preflight.verdict.settled(
+                   on: failing.assumption,
+                   because: "the HAR lists the request it guarded (exchange \(request.exchange.id)) as failed without a response, and only with credentials \(failing.assumption == .included ? "included" : "not included") does this preflight fail") {
+                preflight.verdict = settled
+            }
+            if preflight.verdict.kind == .blocked {
+                request.verdict = preflight.verdict
+                request.verdict.notes.append("Its preflight (exchange \(exchange.id)) failed, so this request was never sent; the HAR lists it anyway.")
+                request.preflight = exchange
+            }
+            deliver(request)
+            deliver(preflight)
+            return
+        }
         if judged.role == .preflight, judged.verdict.kind == .undecidable || judged.verdict.kindDependsOnCredentials {
-            let answered = exchange.responseLastByte ?? now
-            heldIndex[HeldKey(exchange)] = held.count
-            held.append((judged, answered.adding(seconds: pairer.configuration.pairingWindow)))
-            if heldIndex.count > Self.maxHeld { releaseOldest(deliver: deliver) }
+            hold(judged, until: (exchange.responseLastByte ?? now).adding(seconds: pairer.configuration.pairingWindow), deliver: deliver)
             return
         }
         if let preflight = judged.preflight, let index = heldIndex.removeValue(forKey: HeldKey(preflight)),
@@ -117,6 +141,31 @@ public final class ExchangeJudge {
             deliver(Self.passed(released, because: "The browser sent the request this preflight asked for (exchange \(exchange.id)), so the preflight passed."))
         }
         deliver(judged)
+    }
+
+    private func hold(_ judged: JudgedExchange, until deadline: Timestamp, deliver: (JudgedExchange) -> Void) {
+        heldIndex[HeldKey(judged.exchange)] = held.count
+        held.append((judged, deadline))
+        if heldIndex.count > Self.maxHeld { releaseOldest(deliver: deliver) }
+    }
+
+    /// HAR requests failed without a response and not (yet) paired with a preflight, by what a
+    /// preflight for them would ask.
+    private var harFailedRequests: [HARRequestKey: HeldKey] = [:]
+
+    /// The key to wait on for `judged`, a HAR request the browser failed with no response and
+    /// no reason known yet (see `harFailure`).
+    private static func harFailureAwaitingPreflight(_ judged: JudgedExchange) -> HARRequestKey? {
+        guard judged.role == .request, judged.preflight == nil, judged.verdict.kind == .blocked, judged.verdict.failure == nil,
+              let har = judged.exchange.har, har.error != nil, judged.exchange.response == nil,
+              let head = judged.exchange.requestHead, let origin = head.headers.values(named: "Origin").last else { return nil }
+        return HARRequestKey(origin: origin, method: MethodRules.normalize(head.method), url: har.url)
+    }
+
+    /// What the request a preflight guarded is keyed by.
+    private static func guardedKey(_ preflight: JudgedExchange) -> HARRequestKey? {
+        guard preflight.exchange.isFromHAR, let guarded = preflight.guardedRequest, let origin = guarded.originHeader else { return nil }
+        return HARRequestKey(origin: origin, method: MethodRules.normalize(guarded.method), url: guarded.url)
     }
 
     /// A held preflight settled by the request it guarded having been sent.
@@ -156,9 +205,7 @@ public final class ExchangeJudge {
     }
 
     private func harRequestSent(for preflight: JudgedExchange) -> String? {
-        guard preflight.exchange.isFromHAR, let guarded = preflight.guardedRequest,
-              let origin = guarded.originHeader,
-              let seen = harRequestsSent[HARRequestKey(origin: origin, method: MethodRules.normalize(guarded.method), url: guarded.url)],
+        guard let key = Self.guardedKey(preflight), let seen = harRequestsSent[key],
               abs(preflight.exchange.startTime.seconds(since: seen.time)) <= pairer.configuration.pairingWindow else { return nil }
         return seen.id
     }
@@ -169,6 +216,7 @@ public final class ExchangeJudge {
             held.removeAll()
             heldStart = 0
             heldIndex.removeAll()
+            harFailedRequests.removeAll()
         }
         return held[heldStart...].compactMap { $0.map { unanswered($0.judged) } }
     }
@@ -221,6 +269,11 @@ public final class ExchangeJudge {
     /// A held preflight that no request followed: when only one credentials mode fails it, the
     /// page used that mode (under the other the browser would have sent the request).
     private func unanswered(_ judged: JudgedExchange) -> JudgedExchange {
+        if judged.role == .request {
+            // A failed HAR request no preflight came for: its verdict stays as judged.
+            if let key = Self.harFailureAwaitingPreflight(judged) { harFailedRequests[key] = nil }
+            return judged
+        }
         var judged = judged
         if let request = harRequestSent(for: judged) {
             return Self.passed(judged, because: "The HAR lists the request this preflight asked for (exchange \(request)) with a response, so the preflight passed.")
@@ -257,7 +310,8 @@ public final class ExchangeJudge {
     private func credentialsEvidence(_ exchange: HTTPExchange) -> CredentialsEvidence {
         if let har = exchange.har {
             if har.isSanitized { return .cookiesRemovedFromInput }
-            if let headers = exchange.requestHead?.headers, CORSInput.hasOnlyProvisionalHeaders(headers),
+            if har.dialect.mayShowProvisionalHeaders, let headers = exchange.requestHead?.headers,
+               CORSInput.hasOnlyProvisionalHeaders(headers),
                har.requestCookieNames.isEmpty { return .cookiesNotShownInInput }
         }
         guard !cookieHosts.isEmpty, let headers = exchange.requestHead?.headers,

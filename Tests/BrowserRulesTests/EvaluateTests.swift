@@ -187,6 +187,13 @@ final class EvaluateTests: XCTestCase {
         XCTAssertEqual(preflighted(preflightResponse: response).corsError, .preflightMissingAllowOriginHeader)
         XCTAssertEqual(preflighted(preflightResponse: response, profile: .firefox).corsError, .preflightMissingAllowOriginHeader)
         XCTAssertEqual(preflighted(preflightResponse: response, profile: .safari).corsError, .preflightInvalidStatus)
+        // A preflight answered 302 without ACAO: Chromium refuses the redirect first, Firefox
+        // checks ACAO on the 3xx first (both recorded: scenario preflight-302-no-acao).
+        let redirect = preflightResponse(status: 302, allowOrigin: nil, extra: [("Location", "http://127.0.0.1:24483/api/target")])
+        XCTAssertEqual(preflighted(preflightResponse: redirect).corsError, .preflightDisallowedRedirect)
+        XCTAssertEqual(preflighted(preflightResponse: redirect, profile: .firefox).corsError, .preflightMissingAllowOriginHeader)
+        let allowedRedirect = preflightResponse(status: 302, extra: [("Location", "http://127.0.0.1:24483/api/target")])
+        XCTAssertEqual(preflighted(preflightResponse: allowedRedirect, profile: .firefox).corsError, .preflightDisallowedRedirect)
         // Unlisted method + unparsable ACAH: Chromium parses both lists first, Firefox checks the method first.
         let lists = preflightResponse(methods: "GET", headers: "a b")
         XCTAssertEqual(preflighted(preflightResponse: lists).corsError, .invalidAllowHeadersPreflightResponse)

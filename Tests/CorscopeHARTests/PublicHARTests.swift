@@ -114,6 +114,29 @@ final class PublicHARTests: XCTestCase {
         return read
     }
 
+    func testDialectsAreRecognisedFromTheCreator() throws {
+        let expected: [String: HARDialect] = [
+            "har-to-openapi__chrome104-all-methods-statuses.har": .chromeDevTools,
+            "harviewer__ie11.har": .internetExplorer,
+            "mitmproxy__charles.har": .charles,
+            "mitmproxy__chrome-postdata.har": .chromeDevTools,
+            "mitmproxy__firefox.har": .firefox,
+            "mitmproxy__safari.har": .safari,
+            "pagexray__chrome-preflights-verizon.har": .chromeHAR,
+            "pagexray__chrome-resourcetype-ferguson.har": .chromeHAR,
+            "pagexray__chrome-wpt-failed-preflight-nytimes.har": .webPageTest,
+            "pagexray__firefox43-http2.har": .firefox,
+        ]
+        for (name, dialect) in expected {
+            let read = try readHAR(try PublicHARs.path(name))
+            XCTAssertEqual(Set(read.exchanges.map { $0.har?.dialect }), [dialect], name)
+            XCTAssertEqual(dialect.mayShowProvisionalHeaders, [.chromeDevTools, .chromeHAR].contains(dialect), name)
+        }
+        XCTAssertEqual(HARDialect(creator: "corscope run_browser.py (from CDP Network events)", browser: "Chromium"), .chromiumProtocol)
+        XCTAssertEqual(HARDialect(creator: "mitmproxy", browser: nil), .mitmproxy)
+        XCTAssertEqual(HARDialect(creator: nil, browser: nil), .other)
+    }
+
     func testChrome104FirstEntryFields() throws {
         let read = try readHAR(try PublicHARs.path("har-to-openapi__chrome104-all-methods-statuses.har"))
         XCTAssertEqual(read.metadata.creator, HARCreator(name: "WebInspector", version: "537.36"))
