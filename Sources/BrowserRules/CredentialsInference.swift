@@ -106,6 +106,16 @@ extension CORSEngine {
 }
 
 extension CORSVerdict {
+    /// For a verdict whose outcome turns on the credentials mode: the same judgement settled on
+    /// the mode that blocks, when `evidence` says the request was never sent or never answered
+    /// ("no request followed this preflight"). Nil when no single mode blocks.
+    public func settledOnTheBlockingMode(evidence: String) -> CORSVerdict? {
+        guard kindDependsOnCredentials,
+              let failing = outcomesByCredentials.first(where: { $0.kind == .blocked }) else { return nil }
+        let mode = failing.assumption == .included ? "included" : "not included"
+        return settled(on: failing.assumption, because: "\(evidence), and only with credentials \(mode) does it fail")
+    }
+
     /// The same judgement settled on the other credentials mode, when new evidence says which:
     /// e.g. no request followed a preflight that only `include` fails, so the page used
     /// `include`. Nil unless that mode's outcome was recorded and blocked.

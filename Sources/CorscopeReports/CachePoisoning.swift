@@ -87,12 +87,9 @@ final class CachePoisoningAnalyzer {
     }
 
     private struct Accumulator {
-        var count = 0
-        var exchangeIDs: [String] = []
+        var tally: FindingTally
         var cdn: String?
         var evidence: String
-        var firstSeen: Timestamp
-        var lastSeen: Timestamp
     }
 
     private let maxTrackedURLs: Int
@@ -223,19 +220,15 @@ final class CachePoisoningAnalyzer {
                         time: Timestamp, evidence: @autoclosure () -> String, extraIDs: [String] = []) {
         let key = FindingKey(kind: kind, host: host, template: template)
         if var existing = findings[key] {
-            existing.count += 1
-            for extra in [id] + extraIDs where existing.exchangeIDs.count < evidencePerFinding && !existing.exchangeIDs.contains(extra) {
-                existing.exchangeIDs.append(extra)
-            }
+            existing.tally.add([id] + extraIDs, at: time, keeping: evidencePerFinding)
             if existing.cdn == nil { existing.cdn = facts.cdnHint }
-            if time < existing.firstSeen { existing.firstSeen = time }
-            if time > existing.lastSeen { existing.lastSeen = time }
             findings[key] = existing
         } else if findings.count >= maxFindings {
             droppedFindings += 1
         } else {
-            findings[key] = Accumulator(count: 1, exchangeIDs: Array(([id] + extraIDs).prefix(evidencePerFinding)),
-                                        cdn: facts.cdnHint, evidence: evidence(), firstSeen: time, lastSeen: time)
+            var tally = FindingTally(time: time)
+            tally.add([id] + extraIDs, at: time, keeping: evidencePerFinding)
+            findings[key] = Accumulator(tally: tally, cdn: facts.cdnHint, evidence: evidence())
         }
     }
 
@@ -246,12 +239,32 @@ final class CachePoisoningAnalyzer {
                 // Low findings (nothing says a cache stores the answer) get the sentence only.
                 snippets: key.kind.severity == .low && value.cdn == nil ? [] : [Fixes.cdnCacheKey(cdn: value.cdn)])
             return CacheFinding(id: StableID.make("C", key.kind.rawValue, key.host, key.template), kind: key.kind,
-                                host: key.host, urlTemplate: key.template, count: value.count, exchangeIDs: value.exchangeIDs,
-                                cdn: value.cdn, evidence: redactor.text(value.evidence), firstSeen: value.firstSeen,
-                                lastSeen: value.lastSeen, fix: fix)
+                                host: key.host, urlTemplate: key.template, count: value.tally.count, exchangeIDs: value.tally.exchangeIDs,
+                                cdn: value.cdn, evidence: redactor.text(value.evidence), firstSeen: value.tally.firstSeen,
+                                lastSeen: value.tally.lastSeen, fix: fix)
         }.sorted {
             ($0.severity.rank, $0.host, $0.urlTemplate, $0.kind.rawValue) < ($1.severity.rank, $1.host, $1.urlTemplate, $1.kind.rawValue)
         }
+    }
+}
+
+/// How often a finding was seen, first and last, and the first few exchanges that show it.
+struct FindingTally {
+    private(set) var count = 0
+    private(set) var exchangeIDs: [String] = []
+    private(set) var firstSeen: Timestamp
+    private(set) var lastSeen: Timestamp
+
+    init(time: Timestamp) {
+        firstSeen = time
+        lastSeen = time
+    }
+
+    mutating func add(_ ids: [String], at time: Timestamp, keeping limit: Int) {
+        count += 1
+        for id in ids where exchangeIDs.count < limit && !exchangeIDs.contains(id) { exchangeIDs.append(id) }
+        if time < firstSeen { firstSeen = time }
+        if time > lastSeen { lastSeen = time }
     }
 }
 

@@ -34,16 +34,9 @@ final class WebSocketOriginAnalyzer {
         var status: Int
     }
 
-    private struct Accumulator {
-        var count = 0
-        var exchangeIDs: [String] = []
-        var firstSeen: Timestamp
-        var lastSeen: Timestamp
-    }
-
     private let maxFindings: Int
     private let evidencePerFinding: Int
-    private var findings: [Key: Accumulator] = [:]
+    private var findings: [Key: FindingTally] = [:]
     private(set) var droppedFindings = 0
 
     init(maxFindings: Int, evidencePerFinding: Int) {
@@ -58,17 +51,11 @@ final class WebSocketOriginAnalyzer {
               let status = exchange.responseHead?.status ?? exchange.har?.error.flatMap(Self.statusInHandshakeError),
               status != 101, status >= 300 else { return }
         let key = Key(origin: origin, host: host, template: EndpointTemplate.template(of: Self.path(head.target)), status: status)
-        if var existing = findings[key] {
-            existing.count += 1
-            if existing.exchangeIDs.count < evidencePerFinding { existing.exchangeIDs.append(exchange.id) }
-            if time < existing.firstSeen { existing.firstSeen = time }
-            if time > existing.lastSeen { existing.lastSeen = time }
-            findings[key] = existing
-        } else if findings.count >= maxFindings {
+        guard findings[key] != nil || findings.count < maxFindings else {
             droppedFindings += 1
-        } else {
-            findings[key] = Accumulator(count: 1, exchangeIDs: [exchange.id], firstSeen: time, lastSeen: time)
+            return
         }
+        findings[key, default: FindingTally(time: time)].add([exchange.id], at: time, keeping: evidencePerFinding)
     }
 
     /// `ws://host/path?x` (HAR targets are absolute) → `/path?x`.

@@ -89,9 +89,7 @@ public final class ExchangeJudge {
         releaseExpired(before: now, deliver: deliver)
         observeCookies(exchange)
         var judged = Self.withoutGuessedBlock(judgeNow(exchange))
-        if let inferred = exchange.har?.inferredRequestHeaders, !inferred.isEmpty {
-            judged.verdict.notes += inferred.map { "\($0.name) header inferred, not in the HAR: \($0.because)." }
-        }
+        judged.verdict.notes += Self.inferredHeaderNotes(exchange)
         if exchange.isFromHAR {
             rememberHARRequest(judged)
             browserCache.observe(exchange)
@@ -107,16 +105,14 @@ public final class ExchangeJudge {
            let index = heldIndex.removeValue(forKey: heldKey), var request = held[index]?.judged {
             held[index] = nil
             var preflight = judged
-            if preflight.verdict.kindDependsOnCredentials,
-               let failing = preflight.verdict.outcomesByCredentials.first(where: { $0.kind == .blocked }),
-               let settled = preflight.verdict.settled(
-                   on: failing.assumption,
-                   because: "the HAR lists the request it guarded (exchange \(request.exchange.id)) as failed without a response, and only with credentials \(failing.assumption == .included ? "included" : "not included") does this preflight fail") {
+            if let settled = preflight.verdict.settledOnTheBlockingMode(
+                evidence: "the HAR lists the request this preflight guarded (exchange \(request.exchange.id)) as failed without a response") {
                 preflight.verdict = settled
             }
             if preflight.verdict.kind == .blocked {
                 request.verdict = preflight.verdict
-                request.verdict.notes.append("Its preflight (exchange \(exchange.id)) failed, so this request was never sent; the HAR lists it anyway.")
+                request.verdict.notes += ["Its preflight (exchange \(exchange.id)) failed, so this request was never sent; the HAR lists it anyway."]
+                    + Self.inferredHeaderNotes(request.exchange)
                 request.preflight = exchange
             }
             deliver(request)
@@ -141,6 +137,12 @@ public final class ExchangeJudge {
             deliver(Self.passed(released, because: "The browser sent the request this preflight asked for (exchange \(exchange.id)), so the preflight passed."))
         }
         deliver(judged)
+    }
+
+    /// What every verdict on an exchange with restored headers says about them.
+    private static func inferredHeaderNotes(_ exchange: HTTPExchange) -> [String] {
+        guard let inferred = exchange.har?.inferredRequestHeaders, !inferred.isEmpty else { return [] }
+        return inferred.map { "\($0.name) header inferred, not in the HAR: \($0.because)." }
     }
 
     private func hold(_ judged: JudgedExchange, until deadline: Timestamp, deliver: (JudgedExchange) -> Void) {
@@ -278,11 +280,8 @@ public final class ExchangeJudge {
         if let request = harRequestSent(for: judged) {
             return Self.passed(judged, because: "The HAR lists the request this preflight asked for (exchange \(request)) with a response, so the preflight passed.")
         }
-        if judged.verdict.kindDependsOnCredentials,
-           let failing = judged.verdict.outcomesByCredentials.first(where: { $0.kind == .blocked }),
-           let settled = judged.verdict.settled(
-               on: failing.assumption,
-               because: "no request followed this preflight, and only with credentials \(failing.assumption == .included ? "included" : "not included") does it fail (otherwise the browser would have sent the request)") {
+        if let settled = judged.verdict.settledOnTheBlockingMode(
+            evidence: "no request followed this preflight (under the other mode the browser would have sent it)") {
             judged.verdict = settled
             return judged
         }

@@ -5,23 +5,33 @@ import CorscopeVerdicts
 import Foundation
 import XCTest
 
-/// The real-world HARs of ../shared/public-captures (WebPageTest, chrome-har, Chrome DevTools,
-/// Firefox, Safari, Charles, IE exports of real sites) list the headers their browsers sent. A
+/// The real-world HARs of Captures/har (sources and licences in its SOURCES.md) and of
+/// ../shared/public-captures (WebPageTest, chrome-har, Chrome DevTools, Firefox, Safari,
+/// Charles, Fiddler, Proxyman, IE exports of real sites) list the headers their browsers sent. A
 /// request sent without `Origin` — a script, image, stylesheet or JSONP load — was not made as
 /// CORS, and must get no CORS verdict. An `Origin` is restored only where the HAR shows Chrome's
 /// provisional headers for a CORS-mode load, and then it is marked as inferred.
 final class RealWorldHARTests: XCTestCase {
     func testNoCORSVerdictOnARequestSentWithoutOrigin() throws {
-        let folder = try PackagePaths.publicCaptures()
-        let hars = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".har") }.sorted()
-        XCTAssertGreaterThanOrEqual(hars.count, 10)
+        func hars(in folder: URL) throws -> [URL] {
+            try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".har") }.sorted()
+                .map { folder.appendingPathComponent($0) }
+        }
+        var files = try hars(in: URL(fileURLWithPath: PackagePaths.path("Captures/har")))
+        XCTAssertGreaterThanOrEqual(files.count, 12, "Captures/har")
+        do {
+            files += try hars(in: try PackagePaths.publicCaptures())
+        } catch let skip as XCTSkip {
+            print("RealWorldHARTests: \(skip.message ?? "../shared/public-captures absent"): only Captures/har is read")
+        }
         var withoutOrigin = 0
         var inferred = 0
         var judgedAsCORS = 0
-        for name in hars {
+        for file in files {
+            let name = file.lastPathComponent
             let judge = ExchangeJudge(profile: .chromium)
             var judged: [JudgedExchange] = []
-            for source in ExchangeSources(paths: [folder.appendingPathComponent(name).path]).sources {
+            for source in ExchangeSources(paths: [file.path]).sources {
                 _ = try source.read { exchange in judged += judge.judge(exchange) }
             }
             judged += judge.finish()
@@ -48,6 +58,6 @@ final class RealWorldHARTests: XCTestCase {
             }
         }
         print("Real-world HARs: \(withoutOrigin) requests sent without Origin, \(judgedAsCORS) judged as CORS; \(inferred) Origins restored (provisional headers of fetch/xhr loads)")
-        XCTAssertGreaterThan(withoutOrigin, 400, "the corpus has hundreds of requests without Origin")
+        XCTAssertGreaterThan(withoutOrigin, 50, "the corpus has many requests without Origin")
     }
 }
