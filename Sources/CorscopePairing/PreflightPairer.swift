@@ -86,10 +86,14 @@ public final class PreflightPairer {
         }
         guard var candidates = remembered[key] else { return .none }
         let method = head.method
+        // A HAR dates a request from when the page made it, which is before its preflight was
+        // answered (Chrome's timings put the preflight inside the request's "blocked" time): there
+        // the request need only start after its preflight did.
+        let fromHAR = exchange.isFromHAR
         var cached: (Int, Double)?
         for index in candidates.indices.reversed() {
             let candidate = candidates[index]
-            let age = firstByte.seconds(since: candidate.answeredAt)
+            let age = firstByte.seconds(since: fromHAR ? candidate.exchange.startTime : candidate.answeredAt)
             guard age >= 0, candidate.method == method,
                   candidate.requestHeaders.allSatisfy({ head.headers.contains(named: $0) }) else { continue }
             if !candidate.consumed && age <= configuration.pairingWindow {

@@ -111,6 +111,13 @@ public final class ReportBuilder {
             origin.warnings += verdict.warnings.count
             for warning in verdict.warnings { origin.countWarning(warning) }
         }
+        // A HAR lists a request whose preflight failed although it never went out, and carries
+        // the preflight's verdict: the failure is counted once, on the preflight, as a capture
+        // (which has only the preflight) counts it.
+        if judged.role == .request, judged.preflight != nil, verdict.kind == .blocked, verdict.failure?.stage == .preflight,
+           exchange.response == nil, exchange.isFromHAR {
+            return
+        }
         if verdict.assumption != nil && verdict.kind != .undecidable { totals.assumedCredentials += 1 }
         switch verdict.kind {
         case .passed:

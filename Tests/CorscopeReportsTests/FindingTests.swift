@@ -59,4 +59,22 @@ final class FindingTests: XCTestCase {
             XCTAssertTrue(markdown.contains("## WebSocket handshakes refused (not CORS)"), input)
         }
     }
+
+    /// One browser run, read from its pcap and from its HAR: the same blocked groups, counted
+    /// once each (a HAR also lists the requests whose preflight failed), except the fetch
+    /// Chromium answered from its HTTP cache, which only the HAR shows.
+    func testTheHARAndThePcapOfOneRunReportTheSameBlocks() throws {
+        func groups(_ input: String) throws -> [String: Int] {
+            var counts: [String: Int] = [:]
+            for origin in try Support.report(capture: input).origins {
+                for g in origin.groups { counts["\(origin.origin) \(g.reason) \(g.endpoint)"] = g.count }
+            }
+            return counts
+        }
+        var har = try groups("chromium/chromium-cors.har")
+        let pcap = try groups("chromium/chromium-cors.pcapng")
+        XCTAssertEqual(har.removeValue(forKey: "http://127.0.0.1:24482 MissingAllowOriginHeader GET /api/cacheable-pixel"), 1,
+                       "the browser-cache reuse, judged from the HAR against the stored <img> response")
+        XCTAssertEqual(har, pcap)
+    }
 }
