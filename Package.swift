@@ -29,11 +29,13 @@ let package = Package(
         .target(name: "CorscopeReassembly", dependencies: ["CorscopeCapture"]),
         .target(name: "CorscopeHTTP", dependencies: ["CorscopeReassembly", "CZlib"]),
         .target(name: "CorscopeHAR", dependencies: ["CorscopeHTTP"]),
-        .target(name: "CorscopeExchanges", dependencies: ["CorscopeCapture", "CorscopeReassembly", "CorscopeHTTP", "CorscopeHAR"]),
+        // Secrets out of every output (reports, NDJSON, terminal lines), decided on header bytes.
+        .target(name: "CorscopeRedaction", dependencies: ["CorscopeHTTP"]),
+        .target(name: "CorscopeExchanges", dependencies: ["CorscopeCapture", "CorscopeReassembly", "CorscopeHTTP", "CorscopeHAR", "CorscopeRedaction"]),
         .target(name: "CorscopePairing", dependencies: ["CorscopeHTTP"]),
         .target(name: "BrowserRules"),
-        .target(name: "CorscopeVerdicts", dependencies: ["CorscopeExchanges", "CorscopePairing", "BrowserRules"]),
-        .target(name: "CorscopeReports", dependencies: ["CorscopeVerdicts", "CorscopeExchanges", "BrowserRules"]),
+        .target(name: "CorscopeVerdicts", dependencies: ["CorscopeExchanges", "CorscopePairing", "CorscopeRedaction", "BrowserRules"]),
+        .target(name: "CorscopeReports", dependencies: ["CorscopeVerdicts", "CorscopeExchanges", "CorscopeRedaction", "BrowserRules"]),
         .target(
             name: "CorscopeCLI",
             dependencies: [
@@ -52,10 +54,10 @@ let package = Package(
         .testTarget(name: "CorscopeHARTests", dependencies: ["CorscopeHAR", "CorscopeHTTP", "CorscopeTestSupport"]),
         .testTarget(name: "BrowserRulesTests", dependencies: ["BrowserRules"]),
         .testTarget(name: "CorscopeVerdictsTests", dependencies: ["CorscopeVerdicts", "CorscopeTestSupport"]),
-        .testTarget(name: "CorscopeCLITests", dependencies: ["CorscopeCLI"]),
+        .testTarget(name: "CorscopeCLITests", dependencies: ["CorscopeCLI", "CorscopeTestSupport"]),
         .testTarget(
             name: "CorscopeReportsTests",
-            dependencies: ["CorscopeReports", "CorscopeVerdicts", "CorscopeExchanges", "CorscopeHTTP", "BrowserRules"]
+            dependencies: ["CorscopeReports", "CorscopeVerdicts", "CorscopeExchanges", "CorscopeHTTP", "BrowserRules", "CorscopeTestSupport"]
         ),
     ]
 )

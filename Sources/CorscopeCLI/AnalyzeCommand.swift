@@ -37,8 +37,7 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(name: .long, help: "Whose CORS rules to apply and whose console messages to add to Chromium's: chromium, firefox or safari.")
     var browser: BrowserChoice = .chromium
 
-    @Flag(name: .customLong("no-redact"), help: "Show cookies, Authorization and tokens as captured (the report says so at the top).")
-    var noRedact = false
+    @OptionGroup var redaction: RedactionOptions
 
     @Argument(help: "pcap or pcapng captures (optionally gzip-compressed) and HAR files, mixed.")
     var files: [String]
@@ -46,7 +45,7 @@ struct AnalyzeCommand: ParsableCommand {
     func run() throws {
         let started = Terminal.monotonicSeconds()
         var options = ReportBuilder.Options()
-        options.redact = !noRedact
+        options.redact = redaction.redacts
         options.profile = browser.profile
         options.inputs = files
         let builder = ReportBuilder(options: options)
@@ -79,7 +78,7 @@ struct AnalyzeCommand: ParsableCommand {
         let seconds = Terminal.monotonicSeconds() - started
         let megabytes = Double(inputBytes()) / 1_000_000
         let rate = seconds > 0 ? Int(megabytes / seconds) : 0
-        Terminal.warn("\(files.count) file\(files.count == 1 ? "" : "s"), \(t.exchanges) exchanges: \(t.passed) passed, \(t.blocked) blocked in \(report.origins.reduce(0) { $0 + $1.groups.count }) groups, \(t.undecidable) undecidable, \(t.warnings) warnings, \(report.cacheFindings.count) cache findings\(noRedact ? " (NOT redacted)" : "") in \(Int(seconds * 1000) / 1000).\(Int(seconds * 1000) % 1000 / 100) s (\(rate) MB/s)")
+        Terminal.warn("\(files.count) file\(files.count == 1 ? "" : "s"), \(t.exchanges) exchanges: \(t.passed) passed, \(t.blocked) blocked in \(report.origins.reduce(0) { $0 + $1.groups.count }) groups, \(t.undecidable) undecidable, \(t.warnings) warnings, \(report.cacheFindings.count) cache findings\(redaction.redacts ? "" : " (NOT redacted)") in \(Int(seconds * 1000) / 1000).\(Int(seconds * 1000) % 1000 / 100) s (\(rate) MB/s)")
         if failures > 0 || report.meets(failOn.value) { throw ExitCode(1) }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import CorscopeCapture
 import CorscopeExchanges
 import CorscopeHTTP
+import CorscopeRedaction
 import CorscopeVerdicts
 import BrowserRules
 
@@ -40,6 +41,8 @@ struct ExchangesCommand: ParsableCommand {
     @Option(name: .long, help: "Bytes of each body kept (decoded) for analysis.")
     var keptBodyBytes = HTTPConfiguration().keptBodyBytes
 
+    @OptionGroup var redaction: RedactionOptions
+
     @Argument(help: "pcap or pcapng captures (optionally gzip-compressed) and HAR files, mixed.")
     var files: [String]
 
@@ -53,23 +56,24 @@ struct ExchangesCommand: ParsableCommand {
         let profile = browser.profile
         let judge = ExchangeJudge(profile: profile)
         let judgeEach = cors
+        let redactor = redaction.makeRedactor()
         let emitPlain = { (exchange: HTTPExchange) in
             if asJSON {
-                ExchangeJSON.write(exchange, to: &json)
+                ExchangeJSON.write(exchange, to: &json, redactor: redactor)
                 json.newline()
                 if json.bytes.count >= 1 << 16 {
                     output.write(json.bytes)
                     json.removeAll()
                 }
             } else {
-                output.write(ExchangeLine.format(exchange))
+                output.write(ExchangeLine.format(exchange, redactor: redactor))
             }
         }
-        let verdictTexts = VerdictJSONCache(profile: profile)
+        let verdictTexts = VerdictJSONCache(profile: profile, redactor: redactor)
         let emit = { (judged: JudgedExchange) in
             guard printEach else { return }
             if asJSON {
-                ExchangeJSON.write(judged.exchange, to: &json) { json in
+                ExchangeJSON.write(judged.exchange, to: &json, redactor: redactor) { json in
                     VerdictJSON.write(judged, profile: profile, to: &json, cache: verdictTexts)
                 }
                 json.newline()
@@ -78,7 +82,7 @@ struct ExchangesCommand: ParsableCommand {
                     json.removeAll()
                 }
             } else {
-                output.write(ExchangeLine.format(judged))
+                output.write(ExchangeLine.format(judged, redactor: redactor))
             }
         }
         // The counts are the pipeline's; verdict counts come from `analyze`, so --stats
@@ -137,8 +141,8 @@ struct ExchangesCommand: ParsableCommand {
 
 /// The one-line text form of an exchange.
 enum ExchangeLine {
-    static func format(_ judged: JudgedExchange) -> String {
-        var line = format(judged.exchange)
+    static func format(_ judged: JudgedExchange, redactor: Redactor? = nil) -> String {
+        var line = format(judged.exchange, redactor: redactor)
         line.removeLast()
         let verdict = judged.verdict
         if verdict.kind != .notCORS {
@@ -148,7 +152,8 @@ enum ExchangeLine {
         return line + "\n"
     }
 
-    static func format(_ exchange: HTTPExchange) -> String {
+    /// One line; with an enabled `redactor` the target's secret-looking query values read [redacted].
+    static func format(_ exchange: HTTPExchange, redactor: Redactor? = nil) -> String {
         var line = ""
         let time = exchange.startTime
         line += UTCTime.format(time)
@@ -158,7 +163,7 @@ enum ExchangeLine {
             line += "  \(exchange.connection.client) → \(exchange.connection.server)  "
         }
         if let request = exchange.request {
-            line += "\(request.head.method) \(request.head.target)"
+            line += "\(request.head.method) \(redactor.map { $0.url(request.head.target) } ?? request.head.target)"
         } else {
             line += "(request not captured)"
         }

@@ -48,7 +48,7 @@ struct WatchCommand: ParsableCommand {
     @Flag(name: .customLong("metrics-allow-remote"), help: "Allow --metrics on a non-loopback address.")
     var metricsAllowRemote = false
 
-    @Option(name: .customLong("write-pcap"), help: ArgumentHelp("Keep the captured packets in a ring of pcap files FILE.0 … FILE.<ring-files - 1>.", valueName: "file"))
+    @Option(name: .customLong("write-pcap"), help: ArgumentHelp("Keep the captured packets in a ring of pcap files FILE.0 … FILE.<ring-files - 1>: evidence, as captured, secrets included (never redacted).", valueName: "file"))
     var writePcap: String?
 
     @Option(name: .customLong("ring-size"), help: ArgumentHelp("Size of one --write-pcap file in MB (10^6 bytes; fractions allowed, at least 4096 bytes).", valueName: "MB"))
@@ -63,7 +63,7 @@ struct WatchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the report to this file every --report-interval seconds and at exit.", valueName: "path"))
     var output: String?
 
-    @Option(help: ArgumentHelp("Format of --output: markdown, html, json, sarif or junit, as `analyze` writes them (redacted). Without it, --output gets the live per-origin summary as JSON.", valueName: "format"))
+    @Option(help: ArgumentHelp("Format of --output: markdown, html, json, sarif or junit, as `analyze` writes them. Without it, --output gets the live per-origin summary as JSON.", valueName: "format"))
     var format: ReportFormatChoice?
 
     @Option(help: "Whose CORS rules and console messages to apply: chromium, firefox or safari.")
@@ -77,6 +77,8 @@ struct WatchCommand: ParsableCommand {
 
     @Option(name: .long, help: "Bytes of each body kept (decoded) for analysis.")
     var keptBodyBytes = HTTPConfiguration().keptBodyBytes
+
+    @OptionGroup var redaction: RedactionOptions
 
     func validate() throws {
         guard snaplen > 0 else { throw ValidationError("--snaplen must be positive") }
@@ -130,6 +132,7 @@ struct WatchCommand: ParsableCommand {
         let session = WatchSession(
             browser: browser, pipelineConfiguration: pipelineConfiguration, maximumOrigins: maxOrigins,
             outputs: .init(eventsDescriptor: eventsDescriptor, plainLines: !liveView && events != "-"), ring: ring,
+            redactor: redaction.makeRedactor(),
             report: format.map { ($0.value, ["interface \(interface)" + (filter.map { " (\($0))" } ?? "")]) })
 
         let startedAt = WallClock.seconds()

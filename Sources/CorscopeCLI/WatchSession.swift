@@ -1,6 +1,7 @@
 import CorscopeCapture
 import CorscopeExchanges
 import CorscopeHTTP
+import CorscopeRedaction
 import CorscopeReports
 import CorscopeVerdicts
 import BrowserRules
@@ -43,13 +44,18 @@ final class WatchSession {
 
     /// The per-origin report `--output --format` rewrites, and its format (nil without --format).
     private let reportBuilder: ReportBuilder?
-    private lazy var verdictTexts = VerdictJSONCache(profile: profile)
+    private lazy var verdictTexts = VerdictJSONCache(profile: profile, redactor: redactor)
     private let reportFormat: ReportFormat?
+    /// Scrubs the findings (NDJSON and plain lines); the report has its own. The capture ring
+    /// (`--write-pcap`) is evidence and keeps the bytes as captured.
+    private let redactor: Redactor
 
     init(browser: BrowserChoice, pipelineConfiguration: ExchangePipeline.Configuration, maximumOrigins: Int,
-         outputs: Outputs, ring: PcapRingWriter?, report: (format: ReportFormat, inputs: [String])? = nil) {
+         outputs: Outputs, ring: PcapRingWriter?, redactor: Redactor, report: (format: ReportFormat, inputs: [String])? = nil) {
+        self.redactor = redactor
         if let report {
             var options = ReportBuilder.Options()
+            options.redact = redactor.isEnabled
             options.profile = browser.profile
             options.inputs = report.inputs
             reportBuilder = ReportBuilder(options: options)
@@ -127,7 +133,7 @@ final class WatchSession {
         if outputs.eventsDescriptor != nil {
             let profile = self.profile
             let verdictTexts = self.verdictTexts
-            ExchangeJSON.write(judged.exchange, to: &events) { json in
+            ExchangeJSON.write(judged.exchange, to: &events, redactor: redactor) { json in
                 json.key("event"); json.string("finding")
                 VerdictJSON.write(judged, profile: profile, to: &json, cache: verdictTexts)
             }
@@ -140,15 +146,15 @@ final class WatchSession {
             }
         }
         if outputs.plainLines {
-            stdout.write(FindingLine.format(judged))
+            stdout.write(FindingLine.format(judged, redactor: redactor))
         }
     }
 }
 
 /// The plain-text line of a finding: the `exchanges` line plus its warnings.
 enum FindingLine {
-    static func format(_ judged: JudgedExchange) -> String {
-        var line = ExchangeLine.format(judged)
+    static func format(_ judged: JudgedExchange, redactor: Redactor? = nil) -> String {
+        var line = ExchangeLine.format(judged, redactor: redactor)
         if line.hasSuffix("\n") { line.removeLast() }
         if judged.verdict.kind != .notCORS, let origin = judged.exchange.requestHead?.headers.first(named: "Origin") {
             line += "  origin \(origin)"

@@ -1,13 +1,18 @@
 import CorscopeCapture
 import CorscopeHTTP
+import CorscopeRedaction
 
 /// The NDJSON shape of one exchange: a documented, stable interface (see `docs/exchange-json.md`)
 /// that later stages and other tools build on.
 public enum ExchangeJSON {
     /// Writes one exchange as a JSON object (no trailing newline). `extra` may add fields at the
-    /// end of the object (the CORS verdict does).
-    public static func write(_ exchange: HTTPExchange, to json: inout JSONWriter,
+    /// end of the object (the CORS verdict does). With a `redactor`, secrets in header values,
+    /// the target and the HAR's URLs read `[redacted]` (the redactor then remembers this
+    /// exchange's secrets, for `extra` to scrub its texts of them).
+    public static func write(_ exchange: HTTPExchange, to json: inout JSONWriter, redactor: Redactor? = nil,
                              extra: ((inout JSONWriter) -> Void)? = nil) {
+        let redactor = redactor?.isEnabled == true ? redactor : nil
+        redactor?.forgetSecrets()
         json.beginObject()
         json.key("id"); json.string(exchange.id)
         json.key("connection"); json.int(exchange.connection.id)
@@ -25,11 +30,11 @@ public enum ExchangeJSON {
         if let request = exchange.request {
             json.beginObject()
             json.key("method"); json.string(request.head.method)
-            json.key("target"); json.string(request.head.target)
+            json.key("target"); json.string(redactor.map { $0.url(request.head.target) } ?? request.head.target)
             json.key("version"); json.string(request.head.version.description)
-            json.key("headers"); writeFields(request.head.headers, to: &json)
+            json.key("headers"); writeFields(request.head.headers, to: &json, redactor: redactor)
             writeMessageTail(body: request.body, trailers: request.trailers,
-                             firstByte: request.firstByte, lastByte: request.lastByte, to: &json)
+                             firstByte: request.firstByte, lastByte: request.lastByte, to: &json, redactor: redactor)
             json.endObject()
         } else {
             json.null()
@@ -40,7 +45,7 @@ public enum ExchangeJSON {
             json.beginObject()
             json.key("status"); json.int(head.status)
             json.key("reason"); json.string(head.reason)
-            json.key("headers"); writeFields(head.headers, to: &json)
+            json.key("headers"); writeFields(head.headers, to: &json, redactor: redactor)
             json.endObject()
         }
         json.endArray()
@@ -50,9 +55,9 @@ public enum ExchangeJSON {
             json.key("status"); json.int(response.head.status)
             json.key("reason"); json.string(response.head.reason)
             json.key("version"); json.string(response.head.version.description)
-            json.key("headers"); writeFields(response.head.headers, to: &json)
+            json.key("headers"); writeFields(response.head.headers, to: &json, redactor: redactor)
             writeMessageTail(body: response.body, trailers: response.trailers,
-                             firstByte: response.firstByte, lastByte: response.lastByte, to: &json)
+                             firstByte: response.firstByte, lastByte: response.lastByte, to: &json, redactor: redactor)
             json.endObject()
         } else {
             json.null()
@@ -62,25 +67,26 @@ public enum ExchangeJSON {
         json.beginArray()
         for anomaly in exchange.anomalies { json.string(anomaly.rawValue) }
         json.endArray()
-        if let har = exchange.har { writeHAREvidence(har, to: &json) }
+        if let har = exchange.har { writeHAREvidence(har, to: &json, redactor: redactor) }
         extra?(&json)
         json.endObject()
     }
 
-    private static func writeHAREvidence(_ har: HAREvidence, to json: inout JSONWriter) {
+    private static func writeHAREvidence(_ har: HAREvidence, to json: inout JSONWriter, redactor: Redactor?) {
         func optional(_ key: StaticString, _ value: String?) {
             json.key(key)
             if let value { json.string(value) } else { json.null() }
         }
+        func url(_ key: StaticString, _ value: String?) { optional(key, value.map { redactor?.url($0) ?? $0 }) }
         json.key("har")
         json.beginObject()
         json.key("file"); json.string(har.file)
         json.key("entry"); json.int(har.entryIndex)
         optional("pageref", har.pageref)
-        optional("pageURL", har.pageURL)
+        url("pageURL", har.pageURL)
         optional("resourceType", har.resourceType)
         optional("initiatorType", har.initiatorType)
-        optional("initiatorURL", har.initiatorURL)
+        url("initiatorURL", har.initiatorURL)
         optional("error", har.error)
         json.key("sanitized"); json.bool(har.isSanitized)
         optional("fromCache", har.fromCache)
@@ -100,21 +106,28 @@ public enum ExchangeJSON {
         json.endObject()
     }
 
-    /// Fields as ordered `[name, value]` pairs, duplicates kept.
-    public static func writeFields(_ fields: HTTPHeaderFields, to json: inout JSONWriter) {
+    /// Fields as ordered `[name, value]` pairs, duplicates kept; values that may hide a secret
+    /// go through `redactor` (most fields are decided on their bytes and written as they are).
+    public static func writeFields(_ fields: HTTPHeaderFields, to json: inout JSONWriter, redactor: Redactor? = nil) {
         json.beginArray()
         for index in 0..<fields.count {
             json.beginArray()
-            json.string(bytes: fields.nameBytes(at: index))
-            json.string(bytes: fields.valueBytes(at: index))
+            let name = fields.nameBytes(at: index)
+            let value = fields.valueBytes(at: index)
+            json.string(bytes: name)
+            if let redactor, redactor.mayHideSecret(name: name, value: value) {
+                json.string(redactor.header(name: fields.name(at: index), value: fields.value(at: index)))
+            } else {
+                json.string(bytes: value)
+            }
             json.endArray()
         }
         json.endArray()
     }
 
     private static func writeMessageTail(body: HTTPBody, trailers: HTTPHeaderFields, firstByte: Timestamp,
-                                         lastByte: Timestamp, to json: inout JSONWriter) {
-        json.key("trailers"); writeFields(trailers, to: &json)
+                                         lastByte: Timestamp, to json: inout JSONWriter, redactor: Redactor?) {
+        json.key("trailers"); writeFields(trailers, to: &json, redactor: redactor)
         json.key("firstByte"); json.timestamp(seconds: firstByte.seconds, nanoseconds: firstByte.nanoseconds)
         json.key("lastByte"); json.timestamp(seconds: lastByte.seconds, nanoseconds: lastByte.nanoseconds)
         json.key("bodyBytes"); json.int(body.wireLength)

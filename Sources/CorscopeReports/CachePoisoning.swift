@@ -1,3 +1,4 @@
+import CorscopeRedaction
 import CorscopeCapture
 import CorscopeHTTP
 

@@ -1,3 +1,4 @@
+import CorscopeRedaction
 import BrowserRules
 
 /// Guesses which layer of the serving path (application, web server, proxy, CDN, auth gateway)

@@ -1,3 +1,4 @@
+import CorscopeRedaction
 import BrowserRules
 import CorscopeCapture
 import CorscopeHTTP

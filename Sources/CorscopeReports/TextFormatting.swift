@@ -1,3 +1,4 @@
+import CorscopeRedaction
 import CorscopeCapture
 
 /// Formatting shared by the writers, without Foundation (the output must not depend on the

@@ -1,14 +1,17 @@
 import BrowserRules
 import CorscopeExchanges
+import CorscopeRedaction
 
 /// The `"cors"` object of an exchange in NDJSON (see docs/exchange-json.md).
 public enum VerdictJSON {
     /// - Parameter cache: remembers the rendered text of recent verdicts; memoised verdicts are
     ///   shared instances, so most exchanges reuse it instead of rendering some twenty strings.
+    /// - Parameter redactor: scrubs URLs and secrets from the texts (when there is no cache;
+    ///   a cache has its own).
     public static func write(_ judged: JudgedExchange, profile: BrowserProfile, to json: inout JSONWriter,
-                             cache: VerdictJSONCache? = nil) {
+                             cache: VerdictJSONCache? = nil, redactor: Redactor? = nil) {
         let verdict = judged.verdict
-        let rendered = cache?.rendered(verdict) ?? Rendered(verdict, profile: profile)
+        let rendered = cache?.rendered(verdict) ?? Rendered(verdict, profile: profile, redactor: redactor)
         json.key("cors")
         json.beginObject()
         json.key("verdict"); json.string(verdict.kind.jsonName)
@@ -46,24 +49,34 @@ public enum VerdictJSON {
         /// `notCorsReason` through `assumed`.
         var account: [UInt8]
 
-        init(_ verdict: CORSVerdict, profile: BrowserProfile) {
+        init(_ verdict: CORSVerdict, profile: BrowserProfile, redactor: Redactor? = nil) {
+            let redactor = redactor?.isEnabled == true ? redactor : nil
+            func text(_ value: String) -> String { redactor?.text(value) ?? value }
+            func shown(_ failure: CORSFailure?) -> CORSFailure? {
+                guard var failure, let redactor else { return failure }
+                failure.details.url = redactor.url(failure.details.url)
+                failure.details.initialURL = redactor.url(failure.details.initialURL)
+                failure.details.redirectLocation = failure.details.redirectLocation.map(redactor.url)
+                return failure
+            }
+            let failure = shown(verdict.failure)
             var json = JSONWriter(capacity: 256)
             json.key("corsError")
             if let error = verdict.corsError { json.string(error.cdpName) } else { json.null() }
             json.key("failedParameter")
-            if let parameter = verdict.failedParameter, verdict.failure != nil { json.string(parameter) } else { json.null() }
+            if let parameter = failure?.failedParameter { json.string(text(parameter)) } else { json.null() }
             json.key("message")
-            if let message = verdict.message(for: profile) { json.string(message) } else { json.null() }
+            if let message = failure?.message(for: profile) { json.string(text(message)) } else { json.null() }
             json.key("firefoxReason")
-            if let reason = verdict.failure?.firefoxReason { json.string(reason) } else { json.null() }
-            failure = json.bytes
+            if let reason = failure?.firefoxReason { json.string(reason) } else { json.null() }
+            self.failure = json.bytes
 
             json = JSONWriter(capacity: 1024)
             json.key("notCorsReason")
             if let reason = verdict.notCORSReason { json.string(reason.rawValue) } else { json.null() }
-            json.key("explanation"); json.string(verdict.explanation)
+            json.key("explanation"); json.string(text(verdict.explanation))
             json.key("fix")
-            if let fix = verdict.fix { json.string(fix) } else { json.null() }
+            if let fix = verdict.fix { json.string(text(fix)) } else { json.null() }
             json.key("warnings")
             json.beginArray()
             for warning in verdict.warnings {
@@ -75,11 +88,11 @@ public enum VerdictJSON {
             json.endArray()
             json.key("notes")
             json.beginArray()
-            for note in verdict.notes { json.string(note) }
+            for note in verdict.notes { json.string(text(note)) }
             json.endArray()
             json.key("missingEvidence")
             json.beginArray()
-            for missing in verdict.missingEvidence { json.string(missing) }
+            for missing in verdict.missingEvidence { json.string(text(missing)) }
             json.endArray()
             json.key("outcomesByCredentials")
             json.beginArray()
@@ -90,7 +103,7 @@ public enum VerdictJSON {
                 json.key("corsError")
                 if let error = outcome.failure?.error { json.string(error.cdpName) } else { json.null() }
                 json.key("message")
-                if let message = outcome.failure?.message(for: profile) { json.string(message) } else { json.null() }
+                if let message = shown(outcome.failure)?.message(for: profile) { json.string(text(message)) } else { json.null() }
                 json.endObject()
             }
             json.endArray()
@@ -112,15 +125,20 @@ public enum VerdictJSON {
 /// verdict alive, so a shared instance can never be confused with a later one.
 public final class VerdictJSONCache {
     public let profile: BrowserProfile
+    /// Scrubs the rendered texts; nil or disabled: as judged.
+    public let redactor: Redactor?
     private var entries: [(verdict: CORSVerdict, rendered: VerdictJSON.Rendered)] = []
     private var next = 0
     private static let capacity = 32
 
-    public init(profile: BrowserProfile) { self.profile = profile }
+    public init(profile: BrowserProfile, redactor: Redactor? = nil) {
+        self.profile = profile
+        self.redactor = redactor
+    }
 
     func rendered(_ verdict: CORSVerdict) -> VerdictJSON.Rendered {
         for entry in entries where entry.verdict.isSameInstance(as: verdict) { return entry.rendered }
-        let rendered = VerdictJSON.Rendered(verdict, profile: profile)
+        let rendered = VerdictJSON.Rendered(verdict, profile: profile, redactor: redactor)
         if entries.count < Self.capacity {
             entries.append((verdict, rendered))
         } else {

@@ -1,5 +1,9 @@
+import Foundation
+import CorscopeExchanges
 import CorscopeHTTP
+import CorscopeRedaction
 import CorscopeReports
+import CorscopeVerdicts
 import XCTest
 
 /// Canary secrets planted in every exchange of real captures must appear in no report format.
@@ -62,6 +66,63 @@ final class RedactionTests: XCTestCase {
             XCTAssertTrue(example.url.contains("token=[redacted]"), example.url)
             XCTAssertTrue(example.requestHeaders.contains { $0.name == "Referer" && $0.value.hasSuffix("?password=[redacted]&tab=2") })
         }
+    }
+
+    /// The NDJSON exchanges and findings (`exchanges --json`, `watch --events`) hide the same
+    /// secrets, in headers, targets and the verdict texts built from them.
+    func testNoCanaryInNDJSON() throws {
+        for capture in ["nginx-cors.pcap", "chromium/chromium-cors.pcapng"] {
+            let judge = ExchangeJudge(profile: .chromium)
+            let redactor = Redactor()
+            let texts = VerdictJSONCache(profile: .chromium, redactor: redactor)
+            var json = JSONWriter(capacity: 1 << 16)
+            var judged: [JudgedExchange] = []
+            for exchange in try Self.plantedExchanges(capture) { judged += judge.judge(exchange) }
+            judged += judge.finish()
+            for exchange in judged {
+                ExchangeJSON.write(exchange.exchange, to: &json, redactor: redactor) { json in
+                    VerdictJSON.write(exchange, profile: .chromium, to: &json, cache: texts)
+                }
+                json.newline()
+            }
+            let output = String(decoding: json.bytes, as: UTF8.self)
+            for canary in Self.canaries { XCTAssertFalse(output.contains(canary), "\(capture) NDJSON: \(canary) leaked") }
+            XCTAssertTrue(output.contains("\"Cookie\",\"session=[redacted]; theme=[redacted]\""), capture)
+            XCTAssertTrue(output.contains("token=[redacted]"), capture)
+            for line in output.split(separator: "\n") {
+                XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(line.utf8)), "valid JSON")
+            }
+            // Without a redactor, the same writer shows the capture as it is.
+            var plain = JSONWriter(capacity: 1 << 16)
+            ExchangeJSON.write(judged[0].exchange, to: &plain)
+            XCTAssertTrue(String(decoding: plain.bytes, as: UTF8.self).contains(Self.cookieCanary))
+        }
+    }
+
+    /// The byte check a stream asks first never waves through a field `header(name:value:)`
+    /// would change: on every header of the bundled and planted captures.
+    func testByteCheckCoversEveryFieldTheRedactorChanges() throws {
+        let redactor = Redactor()
+        var checked = 0, passedOnBytes = 0
+        for capture in ["nginx-cors.pcap", "chromium/chromium-cors.pcapng", "edge-http1.pcap", "chromium/chromium-cors.har"] {
+            let exchanges = try Support.exchanges(capture) + (capture.hasSuffix(".har") ? [] : try Self.plantedExchanges(capture))
+            for exchange in exchanges {
+                for fields in [exchange.request?.head.headers, exchange.response?.head.headers].compactMap({ $0 }) {
+                    for index in 0..<fields.count {
+                        checked += 1
+                        let name = fields.name(at: index), value = fields.value(at: index)
+                        if !redactor.mayHideSecret(name: fields.nameBytes(at: index), value: fields.valueBytes(at: index)) {
+                            passedOnBytes += 1
+                            XCTAssertEqual(redactor.header(name: name, value: value), value, "\(name): \(value)")
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(passedOnBytes * 2, checked, "most fields are decided on their bytes (\(passedOnBytes) of \(checked))")
+        XCTAssertTrue(Redactor.mayHideSecret(value: ArraySlice("Bearer abc".utf8)))
+        XCTAssertTrue(Redactor.mayHideSecret(value: ArraySlice("/path?x=1".utf8)))
+        XCTAssertFalse(Redactor.mayHideSecret(value: ArraySlice("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36".utf8)))
     }
 
     func testNoRedactShowsSecretsAndSaysSoAtTheTop() throws {

@@ -1,11 +1,16 @@
-/// Removes secrets from everything a report shows, so a report can be attached to a ticket.
+import CorscopeHTTP
+
+/// Removes secrets from everything corscope shows — reports, NDJSON exchanges and findings,
+/// terminal lines — so any output can be attached to a ticket or shipped to a log pipeline.
 ///
-/// Reports are pasted into issue trackers; captures hold session cookies and tokens (the HAR
-/// leaks behind the 2023 Okta breach were exactly this). Redaction is on by default and runs
-/// only on what is shown (examples, URLs, texts), never in the per-exchange hot path.
+/// Reports are pasted into issue trackers and NDJSON is shipped to log stores; captures hold
+/// session cookies and tokens (the HAR leaks behind the 2023 Okta breach were exactly this).
+/// Redaction is on by default. Streams ask `mayHideSecret` first, on bytes, so the common header
+/// costs a few compares and no strings.
 ///
 /// Every value it replaces is remembered, so free text built from the same exchange (the
-/// verdict's explanation, a console message) can be scrubbed of it as well.
+/// verdict's explanation, a console message) can be scrubbed of it as well. A stream calls
+/// `forgetSecrets()` between exchanges, so memory stays flat.
 public final class Redactor {
     public static let placeholder = "[redacted]"
     public let isEnabled: Bool
@@ -45,6 +50,69 @@ public final class Redactor {
             return url(value)
         }
         return valueLooksSecret(value) ? remember(value) : scrubTokens(value)
+    }
+
+    /// Whether `header(name:value:)` could change this field, decided on bytes: false for the
+    /// common header (a short value, a protocol field, no query, no token-shaped run), so a
+    /// stream builds strings only for the few fields that may hide a secret.
+    public func mayHideSecret(name: ArraySlice<UInt8>, value: ArraySlice<UInt8>) -> Bool {
+        guard isEnabled else { return false }
+        if Self.equalsLowercase(name, "cookie") || Self.equalsLowercase(name, "set-cookie")
+            || Self.equalsLowercase(name, "authorization") || Self.equalsLowercase(name, "proxy-authorization") { return true }
+        if Self.hasLowercasePrefix(name, "access-control-") || Self.equalsLowercase(name, "vary")
+            || Self.equalsLowercase(name, "origin") || Self.equalsLowercase(name, "host") { return false }
+        if Self.secretNameFragments.contains(where: { Self.containsLowercase(name, $0) }) { return true }
+        return Self.mayHideSecret(value: value)
+    }
+
+    /// A URL or userinfo, a `Bearer`/`Basic` credential, or a run of 20+ token characters where a
+    /// letter meets a digit (what `scrubTokens` could replace). Dates, user agents and MIME lists
+    /// have none.
+    public static func mayHideSecret(value: ArraySlice<UInt8>) -> Bool {
+        let start = value.drop { $0 == 0x20 || $0 == 0x09 }
+        if hasLowercasePrefix(start, "bearer ") || hasLowercasePrefix(start, "basic ") { return true }
+        var run = 0
+        var mixed = false
+        var previous: UInt8 = 0
+        for byte in value {
+            if byte == UInt8(ascii: "?") || byte == UInt8(ascii: "@") { return true }
+            let isToken = isBase64URL(byte) || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/")
+                || byte == UInt8(ascii: "=") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "~")
+            guard isToken else {
+                run = 0
+                mixed = false
+                previous = 0
+                continue
+            }
+            run += 1
+            let isDigit = byte &- 0x30 < 10, wasDigit = previous &- 0x30 < 10
+            let isLetter = (byte | 0x20) &- 0x61 < 26, wasLetter = (previous | 0x20) &- 0x61 < 26
+            if (isDigit && wasLetter) || (isLetter && wasDigit) { mixed = true }
+            if run >= 20 && mixed { return true }
+            previous = byte
+        }
+        return false
+    }
+
+    private static func equalsLowercase(_ bytes: ArraySlice<UInt8>, _ lowercase: String) -> Bool {
+        bytes.count == lowercase.utf8.count && zip(bytes, lowercase.utf8).allSatisfy { HTTPText.lowercased($0) == $1 }
+    }
+
+    private static func hasLowercasePrefix(_ bytes: ArraySlice<UInt8>, _ lowercase: String) -> Bool {
+        bytes.count >= lowercase.utf8.count && zip(bytes, lowercase.utf8).allSatisfy { HTTPText.lowercased($0) == $1 }
+    }
+
+    private static func containsLowercase(_ bytes: ArraySlice<UInt8>, _ lowercase: String) -> Bool {
+        let needle = Array(lowercase.utf8)
+        guard bytes.count >= needle.count else { return false }
+        var start = bytes.startIndex
+        while start + needle.count <= bytes.endIndex {
+            var k = 0
+            while k < needle.count && HTTPText.lowercased(bytes[start + k]) == needle[k] { k += 1 }
+            if k == needle.count { return true }
+            start += 1
+        }
+        return false
     }
 
     /// `a=1; b=2` → `a=[redacted]; b=[redacted]`: the names say which cookies were sent.
@@ -139,6 +207,11 @@ public final class Redactor {
         return changed ? words.joined(separator: " ") : value
     }
 
+    /// Drops the secrets remembered so far (a stream does this per exchange: memory stays flat).
+    public func forgetSecrets() {
+        if !seenSecrets.isEmpty { seenSecrets.removeAll(keepingCapacity: true) }
+    }
+
     @discardableResult
     private func remember(_ secret: String) -> String {
         let trimmed = secret.trimmingSpaces
@@ -219,10 +292,10 @@ private func log2(_ x: Double) -> Double {
 }
 
 extension String {
-    var trimmingSpaces: String { trimmingCharacters(in: " \t") }
+    public var trimmingSpaces: String { trimmingCharacters(in: " \t") }
 
     /// Every occurrence of `target` replaced (no Foundation in this module).
-    func replacingAll(_ target: String, with replacement: String) -> String {
+    public func replacingAll(_ target: String, with replacement: String) -> String {
         guard !target.isEmpty, let first = firstRange(of: target) else { return self }
         var result = String(self[..<first.lowerBound]) + replacement
         var rest = self[first.upperBound...]
@@ -235,5 +308,5 @@ extension String {
 }
 
 extension Substring {
-    var trimmingSpaces: String { trimmingCharacters(in: " \t") }
+    public var trimmingSpaces: String { trimmingCharacters(in: " \t") }
 }
