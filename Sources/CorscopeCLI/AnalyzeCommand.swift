@@ -20,8 +20,11 @@ struct AnalyzeCommand: ParsableCommand {
             wrong origin. Secrets (cookies, Authorization, tokens) are redacted unless --no-redact. \
             The JSON format is described by docs/report.schema.json.
 
-            Exit status: 1 when the --fail-on condition holds (default: any request was blocked) \
-            or an input could not be read; 0 otherwise.
+            Exit status, like grep's: 0 when nothing matched --fail-on, 1 when something did \
+            (default: a request was blocked), 2 on an error: an input could not be read (missing, \
+            not a capture, not a HAR, a HAR with no entries) or the report could not be written. \
+            When some inputs were read and others not, the report covers the ones read and lists \
+            the others under "Not read"; when none was read, no report is written.
             """
     )
 
@@ -51,7 +54,7 @@ struct AnalyzeCommand: ParsableCommand {
         let builder = ReportBuilder(options: options)
         let judge = ExchangeJudge(profile: browser.profile)
         let (sources, inputBytes) = Self.sources(for: files)
-        var failures = 0
+        var unread: [String] = []
         for source in sources {
             do {
                 let outcome = try source.readConcurrently { exchange in judge.judge(exchange, deliver: builder.add) }
@@ -59,12 +62,18 @@ struct AnalyzeCommand: ParsableCommand {
                     Terminal.warn("warning: \(source.name): \(message); analysed what came before")
                 }
             } catch {
-                failures += 1
-                Terminal.warn("error: \(source.name): \(error)")
+                let message = Terminal.naming(source.name, error)
+                unread.append(message)
+                Terminal.warn("error: " + message)
             }
         }
+        guard unread.count < sources.count else {
+            Terminal.warn("error: no input could be read; no report written")
+            throw ExitCode(2)
+        }
         judge.finish().forEach(builder.add)
-        let report = builder.finish()
+        var report = builder.finish()
+        report.unreadInputs = unread
         let bytes = format.value.render(report)
         if let output {
             guard Terminal.writeFile(output, bytes) == nil else {
@@ -79,7 +88,8 @@ struct AnalyzeCommand: ParsableCommand {
         let megabytes = Double(inputBytes()) / 1_000_000
         let rate = seconds > 0 ? Int(megabytes / seconds) : 0
         Terminal.warn("\(files.count) file\(files.count == 1 ? "" : "s"), \(t.exchanges) exchanges: \(t.passed) passed, \(t.blocked) blocked in \(report.origins.reduce(0) { $0 + $1.groups.count }) groups, \(t.undecidable) undecidable, \(t.warnings) warnings, \(report.cacheFindings.count) cache findings\(redaction.redacts ? "" : " (NOT redacted)") in \(Int(seconds * 1000) / 1000).\(Int(seconds * 1000) % 1000 / 100) s (\(rate) MB/s)")
-        if failures > 0 || report.meets(failOn.value) { throw ExitCode(1) }
+        if !unread.isEmpty { throw ExitCode(2) }
+        if report.meets(failOn.value) { throw ExitCode(1) }
     }
 
     /// The inputs as `ExchangeSource`s (captures and HARs, told apart by content in

@@ -17,7 +17,10 @@ struct ExchangesCommand: ParsableCommand {
         discussion: """
             One line per exchange; with --json, one JSON object per line (NDJSON, documented in \
             docs/exchange-json.md). A truncated capture is analysed up to the cut, with a warning; \
-            a file that is not a capture is an error (exit status 1) and the other files are still read.
+            a file that cannot be read (missing, not a capture, not a HAR, a HAR with no entries) is \
+            an error and the other files are still read. Secrets are redacted unless --no-redact.
+
+            Exit status: 0 when every input was read, 2 when one could not be.
             """
     )
 
@@ -117,7 +120,7 @@ struct ExchangesCommand: ParsableCommand {
             } catch {
                 bar?.clear()
                 failures += 1
-                Terminal.warn("error: \(error)")
+                Terminal.warn("error: " + Terminal.naming(source.name, error))
             }
         }
         for judged in judge.finish() { emit(judged) }
@@ -135,7 +138,7 @@ struct ExchangesCommand: ParsableCommand {
         output.flush()
         let elapsed = Terminal.monotonicSeconds() - started
         Terminal.warn(StatisticsReport.summary(totals, files: files.count, failures: failures, warnings: warnings, seconds: elapsed))
-        if failures > 0 { throw ExitCode(1) }
+        if failures > 0 { throw ExitCode(2) }
     }
 }
 

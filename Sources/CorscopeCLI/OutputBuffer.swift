@@ -43,6 +43,13 @@ enum Terminal {
         writeAll(Array("corscope: \(message)\n".utf8), to: STDERR_FILENO)
     }
 
+    /// An input's error as one line that names the file once: the readers' errors already
+    /// start with the path; anything else gets it in front.
+    static func naming(_ path: String, _ error: any Error) -> String {
+        let text = "\(error)"
+        return text.hasPrefix(path) ? text : "\(path): \(text)"
+    }
+
     static func writeError(_ text: String) {
         writeAll(Array(text.utf8), to: STDERR_FILENO)
     }

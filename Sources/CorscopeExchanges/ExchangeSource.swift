@@ -97,6 +97,10 @@ public final class ExchangeSources {
         for exchange in reorder.drain() { deliver(exchange) }
         tally.statistics.fileBytes += Self.fileSize(path)
         switch outcome {
+        case .complete(0):
+            throw HARReadError.notAHAR(path: path, reason: "log.entries holds no entry")
+        case .truncated(_, _, 0):
+            throw HARReadError.notAHAR(path: path, reason: outcome.message ?? "truncated before its first entry")
         case .complete:
             return .complete
         case .truncated:

@@ -21,6 +21,9 @@ public struct CORSReport: Sendable {
     public var cacheFindings: [CacheFinding]
     /// WebSocket handshakes refused for the page's origin (not CORS, but reported as such).
     public var websocketFindings: [WebSocketFinding] = []
+    /// Inputs that could not be read at all, each with the reason (one line naming the file):
+    /// the report covers only the others.
+    public var unreadInputs: [String] = []
     /// The common time axis of `OriginReport.blockedOverTime`.
     public var timeline: Timeline
 

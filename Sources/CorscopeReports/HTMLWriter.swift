@@ -26,7 +26,13 @@ public enum HTMLWriter {
         h += "<p class=\"notice\(report.redacted ? "" : " danger")\">\(e(notice))</p>\n"
         h += "<p>Browser rules: <b>\(e(report.browser))</b>"
         if !report.inputs.isEmpty { h += " · Inputs: " + report.inputs.map { "<code>\(e($0))</code>" }.joined(separator: ", ") }
-        h += "</p>\n<h2>Summary</h2>\n<table><tr><th>Origin</th><th>Passed</th><th>Blocked</th><th>Undecidable</th><th>Warnings</th></tr>\n"
+        h += "</p>\n"
+        if !report.unreadInputs.isEmpty {
+            h += "<p><b>Not read</b> (this report covers the other inputs only):</p><ul>\n"
+            for line in report.unreadInputs { h += "<li>\(e(line))</li>\n" }
+            h += "</ul>\n"
+        }
+        h += "<h2>Summary</h2>\n<table><tr><th>Origin</th><th>Passed</th><th>Blocked</th><th>Undecidable</th><th>Warnings</th></tr>\n"
         for (index, o) in report.origins.enumerated() {
             // Only origins with a section below get a link.
             let name = o.groups.isEmpty && o.warningCounts.isEmpty ? e(o.origin) : "<a href=\"#origin-\(index)\">\(e(o.origin))</a>"

@@ -31,6 +31,7 @@ public enum JSONReportWriter {
             "origins": .array(report.origins.map(origin)),
             "cacheFindings": .array(report.cacheFindings.map(cacheFinding)),
             "websocketFindings": .array(report.websocketFindings.map(websocketFinding)),
+            "unreadInputs": .array(report.unreadInputs.map(JSONValue.string)),
         ])
     }
 

@@ -9,6 +9,10 @@ public enum MarkdownWriter {
         if !report.inputs.isEmpty {
             md += " · Inputs: " + report.inputs.map { "`" + TextFormatting.markdownCell($0) + "`" }.joined(separator: ", ")
         }
+        if !report.unreadInputs.isEmpty {
+            md += "\n\n> **Not read** (this report covers the other inputs only):\n"
+            for line in report.unreadInputs { md += ">\n> - " + TextFormatting.markdownCell(line) + "\n" }
+        }
         md += "\n\n## Summary\n\n"
         md += "| Origin | Passed | Blocked | Undecidable | Warnings |\n|---|---:|---:|---:|---:|\n"
         for o in report.origins {

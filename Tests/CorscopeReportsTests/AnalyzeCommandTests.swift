@@ -28,8 +28,16 @@ final class AnalyzeCommandTests: XCTestCase {
         XCTAssertEqual(try Support.run(binary, ["analyze", "--fail-on", "never", blocked]).status, 0)
         XCTAssertEqual(try Support.run(binary, ["analyze", quiet]).status, 0)
         XCTAssertEqual(try Support.run(binary, ["analyze", "--fail-on", "warning", quiet]).status, 0)
-        XCTAssertEqual(try Support.run(binary, ["analyze", "--fail-on", "never", "no/such/file.pcap"]).status, 1,
-                       "an unreadable input is an error whatever --fail-on says")
+        let missing = try Support.run(binary, ["analyze", "--fail-on", "never", "no/such/file.pcap"])
+        XCTAssertEqual(missing.status, 2, "an unreadable input is an error whatever --fail-on says")
+        XCTAssertEqual(missing.stdout, "", "nothing was read: no report")
+        let mixed = try Support.run(binary, ["analyze", "--fail-on", "never", "--format", "json", "no/such/file.pcap", blocked])
+        XCTAssertEqual(mixed.status, 2, "an error outranks findings")
+        let document = try JSONSerialization.jsonObject(with: Data(mixed.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(document?["unreadInputs"] as? [String], ["no/such/file.pcap: cannot open: No such file or directory"],
+                       "the report covers what was read and names what was not")
+        XCTAssertEqual((document?["totals"] as? [String: Any])?["exchanges"] as? Int, 27)
+        XCTAssertEqual(try Support.run(binary, ["analyze", "Captures/../README.md"]).status, 2, "not a capture, not a HAR")
         XCTAssertNotEqual(try Support.run(binary, ["analyze", "--fail-on", "sometimes", blocked]).status, 0)
     }
 
