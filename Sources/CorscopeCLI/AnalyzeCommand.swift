@@ -42,6 +42,10 @@ struct AnalyzeCommand: ParsableCommand {
 
     @OptionGroup var redaction: RedactionOptions
 
+    @Flag(name: .customLong("progress"), inversion: .prefixedNo,
+          help: "Show a progress bar on stderr (default: when stderr is a terminal).")
+    var progress: Bool?
+
     @Argument(help: "pcap or pcapng captures (optionally gzip-compressed) and HAR files, mixed.")
     var files: [String]
 
@@ -53,9 +57,16 @@ struct AnalyzeCommand: ParsableCommand {
         options.inputs = files
         let builder = ReportBuilder(options: options)
         let judge = ExchangeJudge(profile: browser.profile)
-        let (sources, inputBytes) = Self.sources(for: files)
+        let (inputs, inputBytes) = Self.sources(for: files)
+        let sources = inputs.sources
+        let showProgress = progress ?? Terminal.stderrIsTerminal
         var unread: [String] = []
         for source in sources {
+            let bar = showProgress ? ProgressBar(label: source.name) : nil
+            inputs.progress = bar.map { bar in
+                { consumed, total in bar.update(consumed: consumed, total: total, exchanges: inputs.statistics.exchanges) }
+            }
+            defer { bar?.clear() }
             do {
                 let outcome = try source.readConcurrently { exchange in judge.judge(exchange, deliver: builder.add) }
                 if case .partial(let message) = outcome {
@@ -94,12 +105,12 @@ struct AnalyzeCommand: ParsableCommand {
 
     /// The inputs as `ExchangeSource`s (captures and HARs, told apart by content in
     /// `ExchangeSources`), configured for reports.
-    static func sources(for files: [String]) -> (sources: [ExchangeSource], inputBytes: () -> Int64) {
+    static func sources(for files: [String]) -> (sources: ExchangeSources, inputBytes: () -> Int64) {
         // Reports never show bodies: keeping none saves a copy of every body.
         var configuration = ExchangePipeline.Configuration()
         configuration.http.keptBodyBytes = 0
         let inputs = ExchangeSources(paths: files, configuration: configuration)
-        return (inputs.sources, { inputs.bytesRead })
+        return (inputs, { inputs.bytesRead })
     }
 }
 

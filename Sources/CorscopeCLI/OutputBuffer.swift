@@ -111,11 +111,17 @@ final class ProgressBar {
         let now = Terminal.monotonicSeconds()
         guard now - lastDraw >= 0.2 else { return }
         lastDraw = now
-        let fraction = total > 0 ? min(1, Double(consumed) / Double(total)) : 0
-        let width = 30
-        let filled = Int(fraction * Double(width))
-        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
-        let line = "\r[\(bar)] \(Int(fraction * 100))% \(consumed / 1_000_000)/\(total / 1_000_000) MB \(exchanges) exchanges  \(label)"
+        let line: String
+        if total > 0 {
+            let fraction = min(1, Double(consumed) / Double(total))
+            let width = 30
+            let filled = Int(fraction * Double(width))
+            let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+            line = "\r[\(bar)] \(Int(fraction * 100))% \(consumed / 1_000_000)/\(total / 1_000_000) MB \(exchanges) exchanges  \(label)"
+        } else {
+            // A pipe or standard input: the size is unknown, the bytes read so far are not.
+            line = "\r\(consumed / 1_000_000) MB read, \(exchanges) exchanges  \(label)"
+        }
         Terminal.writeError(line)
         drawn = true
     }

@@ -28,11 +28,37 @@ public final class CaptureFileReader {
     private let handle: OpaquePointer
     /// The zlib stream libpcap reads through; owned by the cookie FILE that pcap_close closes.
     private let gzipStream: gzFile?
+    /// For a streamed input (a pipe, standard input): the stream libpcap reads through, owned
+    /// by the cookie FILE like `gzipStream`.
+    private let stream: UnsafeMutablePointer<corscope_stream>?
 
     /// Opens a capture file. Throws `CaptureError` when the file cannot be read or is not a
     /// capture libpcap understands.
+    /// Opens a capture read from a stream (standard input, a pipe, a FIFO), gzip-compressed or
+    /// not; its size is unknown (`fileSize` 0), `bytesConsumed` counts the bytes read.
+    public init(stream input: StreamedInput) throws {
+        path = input.name
+        guard !input.isEmpty else { throw CaptureError(kind: .notACapture, path: input.name, reason: "the input is empty") }
+        fileSize = 0
+        isGzipCompressed = input.isGzipCompressed
+        gzipStream = nil
+        guard let (file, stream) = input.takeFILE() else {
+            throw CaptureError(kind: .unreadable, path: input.name, reason: "fopencookie failed")
+        }
+        self.stream = stream
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let opened = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer) else {
+            fclose(file)
+            let reason = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            throw CaptureError(kind: .notACapture, path: input.name, reason: reason.isEmpty ? "unknown error" : reason)
+        }
+        handle = opened
+        linkType = pcap_datalink(opened)
+    }
+
     public init(path: String) throws {
         self.path = path
+        stream = nil
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw CaptureError(kind: .unreadable, path: path, reason: String(cString: strerror(errno)))
@@ -92,6 +118,7 @@ public final class CaptureFileReader {
     /// for a progress bar; compare with `fileSize`. Costs a system call: poll it, don't call it
     /// per packet.
     public var bytesConsumed: Int64 {
+        if let stream { return Int64(stream.pointee.delivered) }
         if let gzipStream {
             let offset = gzoffset(gzipStream)
             return offset < 0 ? 0 : Int64(offset)
@@ -150,6 +177,7 @@ public final class CaptureFileReader {
 
     /// zlib reports Z_BUF_ERROR when the input ended inside a gzip stream.
     private var gzipEndedEarly: Bool {
+        if let stream { return corscope_stream_ended_early(stream) != 0 }
         guard let gzipStream else { return false }
         var code: Int32 = 0
         _ = gzerror(gzipStream, &code)

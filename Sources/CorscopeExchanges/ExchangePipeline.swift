@@ -42,7 +42,17 @@ public final class ExchangePipeline {
     /// - Throws: `CaptureError` when the file cannot be opened or is not a capture; a truncated
     ///   file is not an error: its outcome says so, and everything before the cut was analysed.
     public func read(file path: String, progress: ((Int64, Int64) -> Void)? = nil) throws -> FileResult {
-        let reader = try CaptureFileReader(path: path)
+        try read(try CaptureFileReader(path: path), progress: progress)
+    }
+
+    /// Reads a capture from a stream (standard input, a pipe): like `read(file:)`, with the
+    /// size reported as 0 (unknown) and the bytes counted as they come.
+    public func read(stream: StreamedInput, progress: ((Int64, Int64) -> Void)? = nil) throws -> FileResult {
+        try read(try CaptureFileReader(stream: stream), progress: progress)
+    }
+
+    private func read(_ reader: CaptureFileReader, progress: ((Int64, Int64) -> Void)?) throws -> FileResult {
+        let path = reader.path
         let sink = ExchangeSink(configuration: configuration.http, onExchange: onExchange)
         let assembler = TCPAssembler(factory: sink, configuration: configuration.assembler,
                                      firstConnectionID: nextConnectionID)
@@ -64,7 +74,7 @@ public final class ExchangePipeline {
         var fileStatistics = sink.statistics
         fileStatistics.capture = decoder.statistics
         fileStatistics.reassembly = assembler.statistics
-        fileStatistics.fileBytes = reader.fileSize
+        fileStatistics.fileBytes = reader.fileSize > 0 ? reader.fileSize : reader.bytesConsumed
         statistics.add(fileStatistics)
         return FileResult(path: path, outcome: outcome, statistics: fileStatistics)
     }

@@ -42,23 +42,37 @@ public final class ExchangeSources {
         self.relay = relay
         self.pipeline = pipeline
         self.har = har
+        func readCapture(_ path: String, _ deliver: (HTTPExchange) -> Void, _ read: () throws -> ExchangePipeline.FileResult) throws -> ExchangeSource.Outcome {
+            try withoutActuallyEscaping(deliver) { deliver in
+                relay.deliver = deliver
+                defer { relay.deliver = nil }
+                switch try read().outcome {
+                case .complete: return .complete
+                case .truncated(let message): return .partial("truncated capture (\(message))")
+                case .readError(let message): return .partial("read stopped early (\(message))")
+                }
+            }
+        }
         sources = paths.map { path in
+            if StreamedInput.isStream(path) {
+                // Standard input, a pipe or a FIFO: read once; its first bytes say HAR or capture.
+                return ExchangeSource(name: path) { deliver in
+                    let stream = try StreamedInput(path: path)
+                    if stream.looksLikeJSON {
+                        return try Self.readHAR(HARReader(stream: stream), pipeline: pipeline, tally: har,
+                                                size: { stream.bytesDelivered }, deliver: deliver)
+                    }
+                    return try readCapture(path, deliver) { try pipeline.read(stream: stream, progress: relay.progress) }
+                }
+            }
             if Self.looksLikeHAR(path) {
                 return ExchangeSource(name: path) { deliver in
-                    try Self.readHAR(path, pipeline: pipeline, tally: har, deliver: deliver)
+                    try Self.readHAR(try HARReader(path: path), pipeline: pipeline, tally: har,
+                                     size: { Self.fileSize(path) }, deliver: deliver)
                 }
             }
             return ExchangeSource(name: path) { deliver in
-                try withoutActuallyEscaping(deliver) { deliver in
-                    relay.deliver = deliver
-                    defer { relay.deliver = nil }
-                    let result = try pipeline.read(file: path, progress: relay.progress)
-                    switch result.outcome {
-                    case .complete: return .complete
-                    case .truncated(let message): return .partial("truncated capture (\(message))")
-                    case .readError(let message): return .partial("read stopped early (\(message))")
-                    }
-                }
+                try readCapture(path, deliver) { try pipeline.read(file: path, progress: relay.progress) }
             }
         }
     }
@@ -79,9 +93,9 @@ public final class ExchangeSources {
     /// Bytes of every input read so far.
     public var bytesRead: Int64 { statistics.fileBytes }
 
-    private static func readHAR(_ path: String, pipeline: ExchangePipeline, tally: HARTally,
+    private static func readHAR(_ reader: HARReader, pipeline: ExchangePipeline, tally: HARTally, size: () -> Int64,
                                 deliver: (HTTPExchange) -> Void) throws -> ExchangeSource.Outcome {
-        let reader = try HARReader(path: path)
+        let path = reader.path
         // HAR connection ids are the exporter's; give them ids after the captures' so every
         // exchange id stays unique in one run.
         var mapped: [Int: Int] = [:]
@@ -95,7 +109,7 @@ public final class ExchangeSources {
             if let ready = reorder.insert(exchange) { deliver(ready) }
         }
         for exchange in reorder.drain() { deliver(exchange) }
-        tally.statistics.fileBytes += Self.fileSize(path)
+        tally.statistics.fileBytes += size()
         switch outcome {
         case .complete(0):
             throw HARReadError.notAHAR(path: path, reason: "log.entries holds no entry")

@@ -54,6 +54,14 @@ public final class HARReader {
         input = ChunkedFileBytes(descriptor: descriptor, chunkSize: configuration.chunkSize)
     }
 
+    /// Reads a HAR from a stream (standard input, a pipe), gzip-compressed or not. A stream is
+    /// read once: `forEachExchange` can be called once, and error positions have no line number.
+    public init(stream: StreamedInput, configuration: HARReaderConfiguration = .init()) {
+        path = stream.name
+        self.configuration = configuration
+        input = ChunkedFileBytes(stream: stream, chunkSize: configuration.chunkSize)
+    }
+
     /// Calls `body` with each entry's exchange in file order and says how the read ended.
     ///
     /// Never throws for bad content: malformed JSON, a file that is not a HAR, or an I/O error end
@@ -116,6 +124,7 @@ public final class HARReader {
 
 extension ChunkedFileBytes {
     func rewind() {
+        guard descriptor >= 0 else { return }  // a stream is read once, from where it is
         lseek(descriptor, 0, SEEK_SET)
         position = 0
         count = 0
@@ -336,7 +345,9 @@ struct HARStructureWalker {
 /// Line and column (from 1) of a byte offset, found by reading the file again: only needed for
 /// error messages, so the streaming pass does not count lines.
 enum TextPosition {
+    /// (0, 0) for a stream, whose bytes cannot be read again.
     static func locate(offset: Int64, descriptor: Int32) -> (line: Int, column: Int) {
+        guard descriptor >= 0 else { return (0, 0) }
         var line = 1
         var column = 1
         var position: Int64 = 0

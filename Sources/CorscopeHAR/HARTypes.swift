@@ -95,7 +95,8 @@ public enum HARReadError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case let .cannotOpen(path, reason): "\(path): cannot open: \(reason)"
         case let .readFailed(path, reason): "\(path): read failed: \(reason)"
-        case let .malformedJSON(path, line, column, expected): "\(path):\(line):\(column): \(expected)"
+        case let .malformedJSON(path, line, column, expected):
+            line > 0 ? "\(path):\(line):\(column): \(expected)" : "\(path): invalid JSON (read from a stream: no line number): \(expected)"
         case let .notAHAR(path, reason): "\(path): not a HAR file: \(reason)"
         }
     }
@@ -121,7 +122,9 @@ public enum HARReadOutcome: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .complete: nil
         case let .truncated(line, column, n):
-            "truncated HAR: the file ends at line \(line), column \(column) inside the JSON; \(n) complete entries were read before the cut"
+            line > 0
+                ? "truncated HAR: the file ends at line \(line), column \(column) inside the JSON; \(n) complete entries were read before the cut"
+                : "truncated HAR: the stream ends inside the JSON; \(n) complete entries were read before the cut"
         case let .failed(error, _): error.description
         }
     }

@@ -1,3 +1,5 @@
+import CorscopeCapture
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -19,7 +21,9 @@ enum JSONScanStop: Error {
 /// A file read in fixed-size chunks into one reused buffer, so the memory used for reading does
 /// not grow with the file.
 final class ChunkedFileBytes {
+    /// The file, or -1 when the bytes come from `stream` (a pipe or standard input).
     let descriptor: Int32
+    let stream: StreamedInput?
     let capacity: Int
     let buffer: UnsafeMutablePointer<UInt8>
     /// Valid bytes are `buffer[position..<count]`.
@@ -31,13 +35,21 @@ final class ChunkedFileBytes {
 
     init(descriptor: Int32, chunkSize: Int) {
         self.descriptor = descriptor
+        self.stream = nil
+        self.capacity = max(chunkSize, 16)
+        self.buffer = .allocate(capacity: self.capacity)
+    }
+
+    init(stream: StreamedInput, chunkSize: Int) {
+        self.descriptor = -1
+        self.stream = stream
         self.capacity = max(chunkSize, 16)
         self.buffer = .allocate(capacity: self.capacity)
     }
 
     deinit {
         buffer.deallocate()
-        close(descriptor)
+        if descriptor >= 0 { close(descriptor) }
     }
 
     var absoluteOffset: Int64 { bufferStartOffset + Int64(position) }
@@ -51,6 +63,16 @@ final class ChunkedFileBytes {
         bufferStartOffset += Int64(count)
         position = 0
         count = 0
+        if let stream {
+            do {
+                let n = try stream.read(into: buffer, count: capacity)
+                if n > 0 { count = n; return true }
+                reachedEOF = true
+                return false
+            } catch {
+                throw .io(errno: EIO)
+            }
+        }
         while true {
             let n = read(descriptor, buffer, capacity)
             if n > 0 { count = n; return true }

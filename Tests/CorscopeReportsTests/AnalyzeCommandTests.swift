@@ -1,5 +1,8 @@
 import Foundation
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `corscope analyze` as users run it: the built binary, separate processes (so the per-process
 /// hash seed differs between runs and any dictionary-order leak shows), exit codes.
@@ -63,5 +66,50 @@ final class AnalyzeCommandTests: XCTestCase {
         XCTAssertTrue(unredacted.stderr.contains("NOT redacted"))
         let redacted = try Support.run(binary, ["analyze", "--fail-on", "never", "Captures/nginx-cors.pcap"])
         XCTAssertFalse(redacted.stdout.contains("s3cr3t"))
+    }
+
+    /// `tcpdump -w - | corscope analyze -`: standard input, pipes, FIFOs and process
+    /// substitution, for captures (plain or gzip) and HAR files (plain or gzip), streamed.
+    func testInputsFromPipesAndStandardInput() throws {
+        let binary = try Support.binary()
+        func shell(_ command: String) throws -> Support.Run {
+            try Support.run("/bin/sh", ["-c", command.replacingOccurrences(of: "CORSCOPE", with: "'\(binary)'")])
+        }
+        let fromFile = try Support.run(binary, ["analyze", "--format", "json", "--fail-on", "never", "Captures/nginx-cors.pcap"])
+        func withoutInputs(_ json: String) throws -> NSDictionary {
+            let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            return NSDictionary(dictionary: document.filter { $0.key != "inputs" })
+        }
+        for command in ["cat Captures/nginx-cors.pcap | CORSCOPE analyze --format json --fail-on never -",
+                        "CORSCOPE analyze --format json --fail-on never - < Captures/nginx-cors.pcap.gz"] {
+            let piped = try shell(command)
+            XCTAssertEqual(piped.status, 0, "\(command): \(piped.stderr)")
+            XCTAssertEqual(try withoutInputs(piped.stdout), try withoutInputs(fromFile.stdout), "\(command): the same report as from the file")
+        }
+        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("corscope-fifo-\(UUID().uuidString)").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        defer { unlink(fifo) }
+        let throughFIFO = try shell("cat Captures/chromium/chromium-cors.pcapng > '\(fifo)' & CORSCOPE exchanges '\(fifo)'; wait")
+        XCTAssertEqual(throughFIFO.status, 0, throughFIFO.stderr)
+        let fromCapture = try Support.run(binary, ["exchanges", "Captures/chromium/chromium-cors.pcapng"])
+        XCTAssertEqual(throughFIFO.stdout, fromCapture.stdout)
+        // A HAR, plain and gzip-compressed, from standard input.
+        let har = try Support.run(binary, ["exchanges", "--json", "Captures/chromium/chromium-cors.har"])
+        for command in ["CORSCOPE exchanges --json - < Captures/chromium/chromium-cors.har",
+                        "gzip -c Captures/chromium/chromium-cors.har | CORSCOPE exchanges --json -"] {
+            let piped = try shell(command)
+            XCTAssertEqual(piped.status, 0, "\(command): \(piped.stderr)")
+            XCTAssertEqual(piped.stdout.split(separator: "\n").count, har.stdout.split(separator: "\n").count, command)
+        }
+        // Nothing, or garbage, on standard input is an error (exit 2), said in one line.
+        let empty = try shell("CORSCOPE analyze - < /dev/null")
+        XCTAssertEqual(empty.status, 2)
+        XCTAssertTrue(empty.stderr.contains("-: not a readable pcap/pcapng capture: the input is empty"), empty.stderr)
+        XCTAssertEqual(try shell("echo garbage | CORSCOPE exchanges -").status, 2)
+        // A capture cut short in the pipe: everything before the cut, with a warning.
+        let cut = try shell("head -c 3000 Captures/nginx-cors.pcap | CORSCOPE exchanges -")
+        XCTAssertEqual(cut.status, 0)
+        XCTAssertTrue(cut.stderr.contains("truncated"), cut.stderr)
+        XCTAssertFalse(cut.stdout.isEmpty)
     }
 }
