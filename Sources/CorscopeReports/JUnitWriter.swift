@@ -1,17 +1,49 @@
-/// JUnit XML for CI test views: a testsuite per origin, a testcase per blocked endpoint group
-/// (a failure) plus one passing testcase for the requests that passed; cache-poisoning findings
-/// form their own suite (high and medium fail, low is reported in system-out).
+import CorscopeCapture
+
+/// JUnit XML for CI test views (Jenkins, GitLab, Azure DevOps, CircleCI…), valid against the
+/// Ant/Jenkins JUnit schema (`JUnit.xsd`): a testsuite per origin, a testcase per blocked
+/// endpoint group (a failure) plus one passing testcase for the requests that passed;
+/// cache-poisoning findings and refused WebSocket handshakes form a suite each (high and medium
+/// cache findings fail; low ones pass and are told in the suite's system-out).
+///
+/// Names CI systems read:
+/// - `classname` is `corscope.` plus the origin with every character other than letters, digits,
+///   `_` and `-` made `_` (`http://127.0.0.1:24482` → `corscope.http_127_0_0_1_24482`; `://`
+///   becomes one `_`). Jenkins splits a class name at its last dot into package and class, so
+///   every origin is one class in the package `corscope`, never a package tree of its host's
+///   dots. The cache and WebSocket suites are `corscope.cache-poisoning` and
+///   `corscope.websocket-handshakes`.
+/// - Each testsuite's `package` is `corscope`, `id` its position from 0, `hostname` `localhost`
+///   (the schema's word for a host that cannot be told: the report does not know where it was
+///   made), `timestamp` when the suite's first finding was captured (UTC, whole seconds, no zone
+///   as the schema wants; for a suite with none, the report's earliest finding; the Unix epoch
+///   when the report has none at all), `time` 0 like every testcase: nothing was executed.
 public enum JUnitWriter {
     public static func write(_ report: CORSReport) -> [UInt8] {
+        let reportTime = earliest(report.origins.flatMap { $0.groups.map(\.firstSeen) }
+            + report.cacheFindings.map(\.firstSeen) + report.websocketFindings.map(\.firstSeen)
+            + (report.timeline.start.map { [$0] } ?? []))
         var suites = ""
-        var totalTests = 0, totalFailures = 0
+        var suiteID = 0
+        func suite(name: String, timestamp: Timestamp?, tests: Int, failures: Int, properties: [(String, String)],
+                   cases: String, systemOut: String) {
+            suites += "  <testsuite name=\"\(x(name))\" package=\"corscope\" id=\"\(suiteID)\" hostname=\"localhost\""
+            suites += " timestamp=\"\(Self.timestamp(timestamp ?? reportTime))\" time=\"0\""
+            suites += " tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\">\n"
+            suites += "    <properties>\n"
+            for (key, value) in properties + [("redacted", report.redacted ? "true" : "false")] { suites += "      <property name=\"\(x(key))\" value=\"\(x(value))\"/>\n" }
+            suites += "    </properties>\n"
+            suites += cases
+            suites += systemOut.isEmpty ? "    <system-out/>\n" : "    <system-out>\(x(systemOut))</system-out>\n"
+            suites += "    <system-err/>\n  </testsuite>\n"
+            suiteID += 1
+        }
+
         for o in report.origins {
+            let classname = className(origin: o.origin)
             var cases = ""
-            var tests = 0, failures = 0
             for g in o.groups {
-                tests += 1
-                failures += 1
-                cases += "    <testcase classname=\"\(x(o.origin))\" name=\"\(x(g.endpoint + " on " + g.host))\">\n"
+                cases += "    <testcase classname=\"\(x(classname))\" name=\"\(x(g.endpoint + " on " + g.host))\" time=\"0\">\n"
                 cases += "      <failure type=\"\(x(g.reason))\" message=\"\(x(g.reason + ": " + String(g.count) + " blocked"))\">"
                 var body = g.explanation + "\n"
                 for m in g.messages { body += "\(m.browser): \(m.text)\n" }
@@ -20,56 +52,84 @@ public enum JUnitWriter {
                 body += "Fix: \(g.fix.summary)\nExchanges: \(g.exchangeIDs.joined(separator: ", "))"
                 cases += x(body) + "</failure>\n    </testcase>\n"
             }
-            tests += 1
-            cases += "    <testcase classname=\"\(x(o.origin))\" name=\"\(x("\(o.passed) cross-origin requests passed"))\"/>\n"
-            totalTests += tests
-            totalFailures += failures
-            suites += "  <testsuite name=\"\(x(o.origin))\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\">\n"
-            if o.warnings > 0 {
-                let text = o.warningCounts.map { "\($0.code) ×\($0.count): \($0.summary)" }.joined(separator: "\n")
-                suites += "    <properties><property name=\"warnings\" value=\"\(o.warnings)\"/></properties>\n"
-                suites += cases + "    <system-out>\(x(text))</system-out>\n  </testsuite>\n"
-            } else {
-                suites += cases + "  </testsuite>\n"
-            }
+            cases += "    <testcase classname=\"\(x(classname))\" name=\"\(x("\(o.passed) cross-origin requests passed"))\" time=\"0\"/>\n"
+            let warnings = o.warningCounts.map { "\($0.code) ×\($0.count): \($0.summary)" }.joined(separator: "\n")
+            suite(name: o.origin, timestamp: earliest(o.groups.map(\.firstSeen)), tests: o.groups.count + 1, failures: o.groups.count,
+                  properties: [("origin", o.origin), ("passed", String(o.passed)), ("blocked", String(o.blocked)),
+                               ("undecidable", String(o.undecidable)), ("warnings", String(o.warnings))],
+                  cases: cases, systemOut: warnings)
         }
         if !report.cacheFindings.isEmpty {
+            let classname = "corscope.cache-poisoning"
             var cases = ""
             var failures = 0
+            var lowFindings: [String] = []
             for c in report.cacheFindings {
-                cases += "    <testcase classname=\"cache-poisoning\" name=\"\(x("\(c.kind.rawValue) \(c.host)\(c.urlTemplate)"))\">\n"
+                let name = "\(c.kind.rawValue) \(c.host)\(c.urlTemplate)"
                 let body = "\(c.evidence)\nFix: \(c.fix.summary)\nExchanges: \(c.exchangeIDs.joined(separator: ", "))"
                 if c.severity == .low {
-                    cases += "      <system-out>\(x(body))</system-out>\n"
+                    // The schema allows only failure, error or skipped in a testcase: a low
+                    // finding passes, and what was seen goes to the suite's system-out.
+                    cases += "    <testcase classname=\"\(classname)\" name=\"\(x(name))\" time=\"0\"/>\n"
+                    lowFindings.append("[low] \(name): \(body)")
                 } else {
                     failures += 1
+                    cases += "    <testcase classname=\"\(classname)\" name=\"\(x(name))\" time=\"0\">\n"
                     cases += "      <failure type=\"\(x(c.kind.rawValue))\" message=\"\(x("[\(c.severity.rawValue)] \(c.kind.title)"))\">\(x(body))</failure>\n"
+                    cases += "    </testcase>\n"
                 }
-                cases += "    </testcase>\n"
             }
-            totalTests += report.cacheFindings.count
-            totalFailures += failures
-            suites += "  <testsuite name=\"cache-poisoning\" tests=\"\(report.cacheFindings.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\">\n"
-            suites += cases + "  </testsuite>\n"
+            suite(name: "cache-poisoning", timestamp: earliest(report.cacheFindings.map(\.firstSeen)),
+                  tests: report.cacheFindings.count, failures: failures,
+                  properties: [("findings", String(report.cacheFindings.count))],
+                  cases: cases, systemOut: lowFindings.joined(separator: "\n\n"))
         }
         if !report.websocketFindings.isEmpty {
+            let classname = "corscope.websocket-handshakes"
             var cases = ""
             for w in report.websocketFindings {
-                cases += "    <testcase classname=\"websocket-handshakes\" name=\"\(x("\(w.status) \(w.host)\(w.pathTemplate) from \(w.origin)"))\">\n"
+                cases += "    <testcase classname=\"\(classname)\" name=\"\(x("\(w.status) \(w.host)\(w.pathTemplate) from \(w.origin)"))\" time=\"0\">\n"
                 cases += "      <failure type=\"websocket-origin-rejected\" message=\"\(x("WebSocket handshake refused (\(w.status))"))\">\(x("\(w.evidence)\nFix: \(w.fix.summary)\nExchanges: \(w.exchangeIDs.joined(separator: ", "))"))</failure>\n"
                 cases += "    </testcase>\n"
             }
-            totalTests += report.websocketFindings.count
-            totalFailures += report.websocketFindings.count
-            suites += "  <testsuite name=\"websocket-handshakes\" tests=\"\(report.websocketFindings.count)\" failures=\"\(report.websocketFindings.count)\" errors=\"0\" skipped=\"0\">\n"
-            suites += cases + "  </testsuite>\n"
+            suite(name: "websocket-handshakes", timestamp: earliest(report.websocketFindings.map(\.firstSeen)),
+                  tests: report.websocketFindings.count, failures: report.websocketFindings.count,
+                  properties: [("findings", String(report.websocketFindings.count))],
+                  cases: cases, systemOut: "")
         }
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        xml += "<!-- \(report.redacted ? "secrets redacted" : "WARNING: redaction is OFF (--no-redact): contains secrets") -->\n"
-        xml += "<testsuites name=\"corscope CORS report\" tests=\"\(totalTests)\" failures=\"\(totalFailures)\">\n"
-        xml += suites + "</testsuites>\n"
+        // No "--" in a comment: XML forbids it (the option's name is spelled without its dashes).
+        xml += "<!-- \(report.redacted ? "secrets redacted" : "WARNING: redaction is OFF (option no-redact): contains secrets") -->\n"
+        // The schema gives <testsuites> no attributes: CI systems add up the suites themselves.
+        xml += "<testsuites>\n" + suites + "</testsuites>\n"
         return Array(xml.utf8)
     }
+
+    /// `corscope.http_127_0_0_1_24482`: one class per origin in the package `corscope`.
+    static func className(origin: String) -> String {
+        var out = "corscope."
+        var rest = Substring(origin)
+        if let scheme = rest.range(of: "://") {
+            out += sanitized(rest[..<scheme.lowerBound]) + "_"
+            rest = rest[scheme.upperBound...]
+        }
+        out += sanitized(rest)
+        return out == "corscope." ? "corscope._" : out
+    }
+
+    private static func sanitized(_ text: Substring) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_" || scalar == "-")
+                ? scalar : "_"
+        }))
+    }
+
+    /// `2026-11-22T22:15:08`: the schema's ISO 8601 pattern (whole seconds, no time zone; UTC).
+    static func timestamp(_ time: Timestamp?) -> String {
+        String(TextFormatting.iso(time ?? .zero).prefix(19))
+    }
+
+    private static func earliest(_ times: [Timestamp]) -> Timestamp? { times.min() }
 
     private static func x(_ text: String) -> String { TextFormatting.xml(text) }
 }

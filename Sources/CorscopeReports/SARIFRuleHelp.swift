@@ -33,12 +33,28 @@ struct SARIFRuleHelp {
     }
 
     var helpMarkdown: String {
-        var text = "**" + title + "**"
+        var text = "**" + Self.markdown(title) + "**"
         if !aliases.isEmpty { text += " (" + aliases.map { "`" + $0 + "`" }.joined(separator: ", ") + ")" }
-        text += "\n\n" + meaning + "\n\n**Fix:** " + fix
+        text += "\n\n" + Self.markdown(meaning) + "\n\n**Fix:** " + Self.markdown(fix)
         if let snippet { text += "\n\n```" + snippet.language + "\n" + snippet.code + "\n```" }
         if let helpURI { text += "\n\nMore: <" + helpURI + ">" }
         return text
+    }
+
+    /// `<` and `>` outside code spans as entities: renderers would take `<the page's origin>`
+    /// for an HTML tag and drop it.
+    static func markdown(_ text: String) -> String {
+        var out = ""
+        var inCode = false
+        for character in text {
+            switch character {
+            case "`": inCode.toggle(); out.append(character)
+            case "<" where !inCode: out += "&lt;"
+            case ">" where !inCode: out += "&gt;"
+            default: out.append(character)
+            }
+        }
+        return out
     }
 
     // MARK: security-severity
@@ -268,7 +284,7 @@ struct SARIFRuleHelp {
         case .cachedAnswerWithoutAllowOrigin:
             meaning = "Observed: a cache answered a CORS request without Access-Control-Allow-Origin for a URL that carried it before: the stored answer was made for a request without (or with another) Origin."
         case .cachedAnswerToRequestWithoutOrigin:
-            meaning = "Observed: a shared cache stored the answer to a request without Origin (a no-cors load such as <img> or a navigation, so without CORS headers) and served it to a CORS request, which the browser then blocked. Any page can prime the cache this way."
+            meaning = "Observed: a shared cache stored the answer to a request without Origin (a no-cors load such as an image or a navigation, so without CORS headers) and served it to a CORS request, which the browser then blocked. Any page can prime the cache this way."
         case .cacheableAllowOriginWithoutVary:
             meaning = "An answer a shared cache may store carries an origin-specific Access-Control-Allow-Origin, and Vary does not list Origin: the cache can replay one origin's answer to another."
         case .allowOriginWithoutVary:

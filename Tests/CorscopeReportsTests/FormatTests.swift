@@ -60,7 +60,9 @@ final class FormatTests: XCTestCase {
                 assert result["level"] in ("error", "warning", "note")
                 levels.add(result["level"])
                 uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-                assert uri.startswith("http://") and "?" not in uri and "{" not in uri, uri
+                assert uri == "Captures/nginx-cors.pcap", uri
+                url = result["properties"].get("url", "http://")
+                assert url.startswith("http://") and "?" not in url and "{" not in url, url
                 assert result["message"]["text"]
             assert {"error", "warning"} <= levels, levels
             errors = [r for r in run["results"] if r["level"] == "error"]
@@ -83,7 +85,7 @@ final class FormatTests: XCTestCase {
             assert int(page.get("tests")) == len(page.findall("testcase"))
             assert any(f.get("type") == "MultipleAllowOriginValues" for f in failures)
             assert "cache-poisoning" in suites
-            assert int(root.get("failures")) == sum(int(s.get("failures")) for s in suites.values())
+            assert not root.attrib, root.attrib  # JUnit.xsd allows none; CI systems add up the suites
             """, file: file)
     }
 
