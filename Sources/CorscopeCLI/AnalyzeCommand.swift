@@ -31,7 +31,7 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(name: .long, help: "markdown, html, json, sarif or junit.")
     var format: ReportFormatChoice = .markdown
 
-    @Option(name: .long, help: "Write the report to this file instead of standard output.")
+    @Option(name: [.customShort("o"), .long], help: "Write the report to this file instead of standard output.")
     var output: String?
 
     @Option(name: .long, help: "Exit with status 1 when: blocked (any request blocked), warning (anything blocked or any warning or cache finding), never.")
@@ -46,18 +46,19 @@ struct AnalyzeCommand: ParsableCommand {
           help: "Show a progress bar on stderr (default: when stderr is a terminal).")
     var progress: Bool?
 
-    @Argument(help: "pcap or pcapng captures (optionally gzip-compressed) and HAR files, mixed.")
-    var files: [String]
+    @OptionGroup var input: InputOptions
 
     func run() throws {
         let started = Terminal.monotonicSeconds()
         var options = ReportBuilder.Options()
         options.redact = redaction.redacts
         options.profile = browser.profile
+        let files = input.paths
+        let selection = input.selection.selection
         options.inputs = files
         let builder = ReportBuilder(options: options)
         let judge = ExchangeJudge(profile: browser.profile)
-        let (inputs, inputBytes) = Self.sources(for: files)
+        let (inputs, inputBytes) = Self.sources(for: files, configuration: input.configured(.init()))
         let sources = inputs.sources
         let showProgress = progress ?? Terminal.stderrIsTerminal
         var unread: [String] = []
@@ -68,7 +69,9 @@ struct AnalyzeCommand: ParsableCommand {
             }
             defer { bar?.clear() }
             do {
-                let outcome = try source.readConcurrently { exchange in judge.judge(exchange, deliver: builder.add) }
+                let outcome = try source.readConcurrently { exchange in
+                    if selection.admits(exchange) { judge.judge(exchange, deliver: builder.add) }
+                }
                 if case .partial(let message) = outcome {
                     Terminal.warn("warning: \(source.name): \(message); analysed what came before")
                 }
@@ -105,9 +108,10 @@ struct AnalyzeCommand: ParsableCommand {
 
     /// The inputs as `ExchangeSource`s (captures and HARs, told apart by content in
     /// `ExchangeSources`), configured for reports.
-    static func sources(for files: [String]) -> (sources: ExchangeSources, inputBytes: () -> Int64) {
+    static func sources(for files: [String], configuration: ExchangePipeline.Configuration = .init())
+        -> (sources: ExchangeSources, inputBytes: () -> Int64) {
         // Reports never show bodies: keeping none saves a copy of every body.
-        var configuration = ExchangePipeline.Configuration()
+        var configuration = configuration
         configuration.http.keptBodyBytes = 0
         let inputs = ExchangeSources(paths: files, configuration: configuration)
         return (inputs, { inputs.bytesRead })

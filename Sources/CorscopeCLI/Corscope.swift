@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `corscope` command: reads like its `--help`.
 public struct Corscope: ParsableCommand {
@@ -7,13 +10,35 @@ public struct Corscope: ParsableCommand {
         abstract: "Find the cross-origin requests a browser blocked, and why, from recorded or live HTTP traffic.",
         discussion: """
             Reads pcap and pcapng captures (also gzip-compressed), HAR files, or a live interface; \
-            reassembles TCP streams into HTTP/1.x exchanges and judges them like a browser would.
+            reassembles TCP streams into HTTP/1.x exchanges and judges them like a browser would. \
+            Secrets are redacted in every output unless --no-redact.
+
+            Exit status: 0 nothing matched --fail-on (or nothing to report), 1 something did, \
+            2 an error (an unreadable input, an unwritable output, a command line that does not parse).
             """,
         version: CorscopeVersion.current,
         subcommands: [AnalyzeCommand.self, ExchangesCommand.self, WatchCommand.self]
     )
 
     public init() {}
+
+    /// Runs the command line and exits like grep: 0, 1 (findings matched `--fail-on`), 2 (an
+    /// error; a command line that does not parse included, where argument-parser alone would
+    /// exit 64).
+    public static func runAndExit() -> Never {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+            exit()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let text = Array((fullMessage(for: error) + "\n").utf8)
+                _ = text.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 public enum CorscopeVersion {

@@ -46,13 +46,14 @@ struct ExchangesCommand: ParsableCommand {
 
     @OptionGroup var redaction: RedactionOptions
 
-    @Argument(help: "pcap or pcapng captures (optionally gzip-compressed) and HAR files, mixed.")
-    var files: [String]
+    @OptionGroup var input: InputOptions
 
     func run() throws {
         let output = OutputBuffer()
         var json = JSONWriter(capacity: 1 << 16)
-        var configuration = ExchangePipeline.Configuration()
+        let files = input.paths
+        let selection = input.selection.selection
+        var configuration = input.configured(ExchangePipeline.Configuration())
         configuration.http.keptBodyBytes = keptBodyBytes
         let printEach = !stats
         let asJSON = self.json
@@ -105,6 +106,7 @@ struct ExchangesCommand: ParsableCommand {
                 // Counting alone (--stats) has nothing to hand to a second thread.
                 let outcome = printEach
                     ? try source.readConcurrently { exchange in
+                        guard selection.admits(exchange) else { return }
                         if judgeEach {
                             judge.judge(exchange) { emit($0) }
                         } else {

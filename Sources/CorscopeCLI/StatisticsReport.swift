@@ -29,6 +29,7 @@ enum StatisticsReport {
             ("unsupported_link_type", s.capture.unsupportedLinkType), ("malformed", s.capture.malformed),
             ("ip_fragments_dropped", s.capture.ipFragmentsDropped),
         ]
+        if s.capture.filteredOut > 0 { rows.append(("filtered_out_packets", s.capture.filteredOut)) }
         rows.append(("skipped_packets", skipped.reduce(0) { $0 + $1.1 }))
         for (name, value) in skipped where value > 0 { rows.append(("skipped_packets." + name, value)) }
         if s.capture.truncatedBySnaplen > 0 { rows.append(("truncated_by_snaplen", s.capture.truncatedBySnaplen)) }
@@ -65,6 +66,7 @@ enum StatisticsReport {
         var text = "\(files) file\(files == 1 ? "" : "s"), \(s.capture.packets) packets, \(s.reassembly.connections) connections, "
         text += "\(s.exchanges) exchanges, \(s.reassembly.gaps) gaps, \(s.anomalousExchanges) with anomalies"
         let skipped = s.capture.nonTCP + s.capture.nonIP + s.capture.unsupportedLinkType + s.capture.malformed
+        if s.capture.filteredOut > 0 { text += ", \(s.capture.filteredOut) packets left out by --filter" }
         if skipped > 0 { text += ", \(skipped) packets skipped (non-TCP, unsupported or malformed)" }
         if warnings > 0 { text += ", \(warnings) warning\(warnings == 1 ? "" : "s")" }
         if failures > 0 { text += ", \(failures) unreadable file\(failures == 1 ? "" : "s")" }

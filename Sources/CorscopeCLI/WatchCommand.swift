@@ -24,8 +24,10 @@ struct WatchCommand: ParsableCommand {
     @Option(name: [.short, .customLong("interface")], help: ArgumentHelp("Network interface to capture on (e.g. eth0, lo).", valueName: "iface"))
     var interface: String
 
-    @Option(help: ArgumentHelp("BPF capture filter in tcpdump syntax, e.g. \"tcp port 8080\".", valueName: "bpf"))
+    @Option(name: [.customShort("f"), .long], help: ArgumentHelp("BPF capture filter in tcpdump syntax, e.g. \"tcp port 8080\".", valueName: "bpf"))
     var filter: String?
+
+    @OptionGroup var selection: SelectionOptions
 
     @Option(help: ArgumentHelp("Bytes kept of each packet.", valueName: "bytes"))
     var snaplen: Int32 = LiveCapture.Configuration(interface: "").snapshotLength
@@ -60,7 +62,7 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("report-interval"), help: ArgumentHelp("Seconds between reports to --output (one more at exit).", valueName: "seconds"))
     var reportInterval = 10.0
 
-    @Option(help: ArgumentHelp("Write the report to this file every --report-interval seconds and at exit.", valueName: "path"))
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write the report to this file every --report-interval seconds and at exit.", valueName: "path"))
     var output: String?
 
     @Option(help: ArgumentHelp("Format of --output: markdown, html, json, sarif or junit, as `analyze` writes them. Without it, --output gets the live per-origin summary as JSON.", valueName: "format"))
@@ -132,7 +134,7 @@ struct WatchCommand: ParsableCommand {
         let session = WatchSession(
             browser: browser, pipelineConfiguration: pipelineConfiguration, maximumOrigins: maxOrigins,
             outputs: .init(eventsDescriptor: eventsDescriptor, plainLines: !liveView && events != "-"), ring: ring,
-            redactor: redaction.makeRedactor(),
+            redactor: redaction.makeRedactor(), selection: selection.selection,
             report: format.map { ($0.value, ["interface \(interface)" + (filter.map { " (\($0))" } ?? "")]) })
 
         let startedAt = WallClock.seconds()

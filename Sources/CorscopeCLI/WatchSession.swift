@@ -35,8 +35,11 @@ final class WatchSession {
     private let ring: PcapRingWriter?
     private var ringFailureReported = false
     private lazy var judging = ExchangeConsumerThread { [unowned self] exchange in
+        guard selection.admits(exchange) else { return }
         judge.judge(exchange) { record($0) }
     }
+    /// `--origin`, `--host`, `--since`, `--until`.
+    private let selection: ExchangeSelection
     private lazy var pipeline = LivePipeline(configuration: pipelineConfiguration) { [unowned self] exchange in
         judging.submit(exchange)
     }
@@ -51,8 +54,10 @@ final class WatchSession {
     private let redactor: Redactor
 
     init(browser: BrowserChoice, pipelineConfiguration: ExchangePipeline.Configuration, maximumOrigins: Int,
-         outputs: Outputs, ring: PcapRingWriter?, redactor: Redactor, report: (format: ReportFormat, inputs: [String])? = nil) {
+         outputs: Outputs, ring: PcapRingWriter?, redactor: Redactor, selection: ExchangeSelection = .init(),
+         report: (format: ReportFormat, inputs: [String])? = nil) {
         self.redactor = redactor
+        self.selection = selection
         if let report {
             var options = ReportBuilder.Options()
             options.redact = redactor.isEnabled

@@ -6,6 +6,8 @@ public struct CaptureError: Error, Equatable, Sendable, CustomStringConvertible 
         case unreadable
         /// The file was read but libpcap did not recognise it as a capture, or its header is corrupt.
         case notACapture
+        /// The packet filter does not compile for the file's link type (the reason says why).
+        case filterRejected
     }
 
     public var kind: Kind
@@ -20,7 +22,12 @@ public struct CaptureError: Error, Equatable, Sendable, CustomStringConvertible 
     }
 
     public var description: String {
-        let what = kind == .unreadable ? "cannot open" : "not a readable pcap/pcapng capture"
+        let what: String
+        switch kind {
+        case .unreadable: what = "cannot open"
+        case .notACapture: what = "not a readable pcap/pcapng capture"
+        case .filterRejected: what = "the packet filter does not apply"
+        }
         // Reasons never contain newlines in practice, but a one-line contract is cheap to keep.
         let oneLineReason = reason.split(whereSeparator: \.isNewline).joined(separator: " ")
         return "\(path): \(what): \(oneLineReason)"

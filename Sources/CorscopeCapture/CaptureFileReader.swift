@@ -24,6 +24,10 @@ public final class CaptureFileReader {
     public let isGzipCompressed: Bool
     /// Packets delivered so far.
     public private(set) var packetsRead = 0
+    /// Packets the `filter` left out so far.
+    public private(set) var packetsFilteredOut = 0
+    /// The compiled `setFilter` program, applied to every packet before it is delivered.
+    private var filterProgram: bpf_program?
 
     private let handle: OpaquePointer
     /// The zlib stream libpcap reads through; owned by the cookie FILE that pcap_close closes.
@@ -111,7 +115,34 @@ public final class CaptureFileReader {
     }
 
     deinit {
+        if filterProgram != nil { pcap_freecode(&filterProgram!) }
         pcap_close(handle)  // closes the FILE too, and through the cookie the zlib stream
+    }
+
+    /// Why `expression` is no tcpdump filter (compiled for Ethernet), or nil when it compiles:
+    /// for checking a command line before any file is opened.
+    public static func filterSyntaxError(_ expression: String) -> String? {
+        guard let dead = pcap_open_dead(DLT_EN10MB, 65535) else { return nil }
+        defer { pcap_close(dead) }
+        var program = bpf_program()
+        guard pcap_compile(dead, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            return String(cString: pcap_geterr(dead))
+        }
+        pcap_freecode(&program)
+        return nil
+    }
+
+    /// Keeps only the packets `expression` (tcpdump's filter syntax) matches, compiled by libpcap
+    /// for this file's link type. Throws `CaptureError` with libpcap's reason when it does not
+    /// compile.
+    public func setFilter(_ expression: String) throws {
+        var program = bpf_program()
+        guard pcap_compile(handle, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            throw CaptureError(kind: .filterRejected, path: path,
+                               reason: "'\(expression)': \(String(cString: pcap_geterr(handle)))")
+        }
+        if filterProgram != nil { pcap_freecode(&filterProgram!) }
+        filterProgram = program
     }
 
     /// How far into the on-disk file reading has progressed (compressed offset for gzip files),
@@ -143,6 +174,10 @@ public final class CaptureFileReader {
             guard result == 1, let header, let bytes else {
                 if result == 0 { continue }  // live-capture timeout; never happens for files
                 return finish(pcapResult: result)
+            }
+            if filterProgram != nil, pcap_offline_filter(&filterProgram!, header, bytes) == 0 {
+                packetsFilteredOut &+= 1
+                continue
             }
             let pcapHeader = header.pointee
             // With nanosecond precision libpcap stores nanoseconds in the field named tv_usec.

@@ -4,6 +4,8 @@
 /// `packets == tcpPackets + ipFragments + nonTCP + nonIP + unsupportedLinkType + malformed`
 /// (see `dispositionsAddUp`). The other counters describe events across packets.
 public struct CaptureStatistics: Equatable, Sendable {
+    /// Packets of the file that a `--filter` left out (never given to the decoder).
+    public var filteredOut = 0
     // Dispositions: one per packet.
     /// Packets given to the decoder.
     public var packets = 0

@@ -3,6 +3,7 @@ import CorscopeCapture
 extension CaptureStatistics {
     /// Adds another file's counts.
     mutating func add(_ other: CaptureStatistics) {
+        filteredOut += other.filteredOut
         packets += other.packets
         tcpPackets += other.tcpPackets
         ipFragments += other.ipFragments

@@ -8,6 +8,8 @@ public final class ExchangePipeline {
     public struct Configuration: Sendable {
         public var assembler = AssemblerConfiguration()
         public var http = HTTPConfiguration()
+        /// A tcpdump-syntax filter every capture's packets go through first (nil: all packets).
+        public var packetFilter: String?
         public init() {}
     }
 
@@ -53,6 +55,7 @@ public final class ExchangePipeline {
 
     private func read(_ reader: CaptureFileReader, progress: ((Int64, Int64) -> Void)?) throws -> FileResult {
         let path = reader.path
+        if let filter = configuration.packetFilter { try reader.setFilter(filter) }
         let sink = ExchangeSink(configuration: configuration.http, onExchange: onExchange)
         let assembler = TCPAssembler(factory: sink, configuration: configuration.assembler,
                                      firstConnectionID: nextConnectionID)
@@ -73,6 +76,7 @@ public final class ExchangePipeline {
 
         var fileStatistics = sink.statistics
         fileStatistics.capture = decoder.statistics
+        fileStatistics.capture.filteredOut = reader.packetsFilteredOut
         fileStatistics.reassembly = assembler.statistics
         fileStatistics.fileBytes = reader.fileSize > 0 ? reader.fileSize : reader.bytesConsumed
         statistics.add(fileStatistics)

@@ -136,7 +136,7 @@ public final class ReportBuilder {
             origin.blocked += 1
             origin.timeline.add(seconds: time.seconds)
             guard let failure = verdict.failure else { return }
-            let key = GroupKey(error: failure.error, method: judged.guardedRequest?.method ?? method,
+            let key = GroupKey(error: failure.error, method: judged.guardedMethod ?? method,
                                host: host ?? requestFacts.host ?? Self.host(of: exchange),
                                template: EndpointTemplate.template(of: head.target))
             if let group = origin.groups[key] {

@@ -22,6 +22,13 @@ public struct JudgedExchange: Sendable {
     /// For a preflight: the redirects that led to it (the guarded request went through them too).
     var redirectedFrom: [String] = []
 
+    /// For a preflight: the method of the request it asked permission for (its
+    /// `Access-Control-Request-Method`), without building that request.
+    public var guardedMethod: String? {
+        guard role == .preflight else { return nil }
+        return exchange.requestHead?.headers.first(named: "Access-Control-Request-Method") ?? "GET"
+    }
+
     /// For a preflight: the request it asked permission for, as the browser would have sent it.
     /// Made on demand: only NDJSON output and failed-preflight groups read it.
     public var guardedRequest: CORSRequest? {
@@ -87,9 +94,17 @@ public final class ExchangeJudge {
         let exchange = CORSInput.withBrowserOrigin(exchange)
         let now = exchange.startTime
         releaseExpired(before: now, deliver: deliver)
-        observeCookies(exchange)
+        let hostKey = cookieHostKey(exchange)
+        currentEvidence = credentialsEvidence(exchange, hostKey: hostKey)
+        if let hostKey, exchange.requestHead?.headers.contains(named: "Cookie") == true {
+            if cookieHosts.count >= Self.maxCookieHosts { cookieHosts.removeAll(keepingCapacity: true) }
+            cookieHosts.insert(hostKey)
+        }
         var judged = Self.withoutGuessedBlock(judgeNow(exchange))
-        judged.verdict.notes += Self.inferredHeaderNotes(exchange)
+        let inferredNotes = Self.inferredHeaderNotes(exchange)
+        // Only when there is something to add: a change builds a new verdict box, and a shared
+        // (memoised) verdict must stay shared for its rendered JSON to be reused.
+        if !inferredNotes.isEmpty { judged.verdict.notes += inferredNotes }
         if exchange.isFromHAR {
             rememberHARRequest(judged)
             browserCache.observe(exchange)
@@ -280,7 +295,9 @@ public final class ExchangeJudge {
         if let request = harRequestSent(for: judged) {
             return Self.passed(judged, because: "The HAR lists the request this preflight asked for (exchange \(request)) with a response, so the preflight passed.")
         }
-        if let settled = judged.verdict.settledOnTheBlockingMode(
+        // Only a browser's preflight says anything by the absence of its request: a script or load
+        // tool (curl, wrk) sends OPTIONS alone. Browsers mark theirs with Sec-Fetch-Mode.
+        if Self.sentByABrowser(judged.exchange), let settled = judged.verdict.settledOnTheBlockingMode(
             evidence: "no request followed this preflight (under the other mode the browser would have sent it)") {
             judged.verdict = settled
             return judged
@@ -289,33 +306,46 @@ public final class ExchangeJudge {
         return judged
     }
 
+    /// A HAR is a browser's own record; on the wire, browsers (Chromium 76+, Firefox 90+,
+    /// Safari 16.4+) send `Sec-Fetch-Mode` on every request, preflights included.
+    static func sentByABrowser(_ exchange: HTTPExchange) -> Bool {
+        exchange.isFromHAR || exchange.requestHead?.headers.contains(named: "Sec-Fetch-Mode") == true
+    }
+
     /// Hosts this capture's browsers sent cookies to (client address and `Host`), so a later
     /// request there without a cookie most likely did not ask for credentials. Bounded: cleared
     /// when full, which only weakens the wording of an assumption.
     private struct CookieHost: Hashable {
         let client: IPAddress
-        let host: String
+        /// A digest of the `Host` value (ASCII case folded), or of the HAR URL's origin: no string.
+        let host: UInt64
     }
     private var cookieHosts: Set<CookieHost> = []
     private static let maxCookieHosts = 4096
+    /// The credentials evidence of the exchange being judged (computed once per exchange).
+    private var currentEvidence = CredentialsEvidence.none
 
-    private func observeCookies(_ exchange: HTTPExchange) {
-        guard let headers = exchange.requestHead?.headers, headers.contains(named: "Cookie"),
-              let host = headers.first(named: "Host") ?? exchange.har.flatMap({ Origin(url: $0.url)?.serialized }) else { return }
-        if cookieHosts.count >= Self.maxCookieHosts { cookieHosts.removeAll(keepingCapacity: true) }
-        cookieHosts.insert(CookieHost(client: exchange.connection.client.address, host: host))
+    private func cookieHostKey(_ exchange: HTTPExchange) -> CookieHost? {
+        guard let headers = exchange.requestHead?.headers else { return nil }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        if let index = headers.firstIndex(named: "Host") {
+            for byte in headers.valueBytes(at: index) { hash = (hash ^ UInt64(HTTPText.lowercased(byte))) &* 0x0000_0100_0000_01b3 }
+        } else if let origin = exchange.har.flatMap({ Origin(url: $0.url)?.serialized }) {
+            for byte in origin.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        } else {
+            return nil
+        }
+        return CookieHost(client: exchange.connection.client.address, host: hash)
     }
 
-    private func credentialsEvidence(_ exchange: HTTPExchange) -> CredentialsEvidence {
+    private func credentialsEvidence(_ exchange: HTTPExchange, hostKey: CookieHost?) -> CredentialsEvidence {
         if let har = exchange.har {
             if har.isSanitized { return .cookiesRemovedFromInput }
             if har.dialect.mayShowProvisionalHeaders, let headers = exchange.requestHead?.headers,
                CORSInput.hasOnlyProvisionalHeaders(headers),
                har.requestCookieNames.isEmpty { return .cookiesNotShownInInput }
         }
-        guard !cookieHosts.isEmpty, let headers = exchange.requestHead?.headers,
-              let host = headers.first(named: "Host") ?? exchange.har.flatMap({ Origin(url: $0.url)?.serialized }),
-              cookieHosts.contains(CookieHost(client: exchange.connection.client.address, host: host)) else { return .none }
+        guard !cookieHosts.isEmpty, let hostKey, cookieHosts.contains(hostKey) else { return .none }
         return .cookiesSentToHostElsewhere
     }
 
@@ -326,7 +356,7 @@ public final class ExchangeJudge {
         var memoKey: VerdictMemo.Key?
         if memo != nil, chain.isEmpty {
             // The credentials evidence shapes the wording of an assumption: part of the key.
-            let evidence: UInt8 = credentialsEvidence(exchange) == .none ? 0 : 2
+            let evidence: UInt8 = currentEvidence == .none ? 0 : 2
             switch link {
             case .none: memoKey = memo!.key(for: exchange, role: 0 | evidence)
             case .isPreflight: memoKey = memo!.key(for: exchange, role: 1 | evidence)
@@ -396,7 +426,7 @@ public final class ExchangeJudge {
     private func context(for exchange: HTTPExchange) -> EvaluationContext {
         let time = exchange.requestFirstByte ?? exchange.connection.firstSeen
         return EvaluationContext(profile: profile, initiator: CORSInput.initiator(of: exchange), requestTime: Self.seconds(time),
-                                 credentialsEvidence: credentialsEvidence(exchange),
+                                 credentialsEvidence: currentEvidence,
                                  browserReportedFailure: exchange.response == nil ? exchange.har?.error : nil)
     }
 

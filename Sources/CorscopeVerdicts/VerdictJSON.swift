@@ -66,7 +66,8 @@ public enum VerdictJSON {
             json.key("failedParameter")
             if let parameter = failure?.failedParameter { json.string(text(parameter)) } else { json.null() }
             json.key("message")
-            if let message = failure?.message(for: profile) { json.string(text(message)) } else { json.null() }
+            let message = failure?.message(for: profile).map(text)
+            if let message { json.string(message) } else { json.null() }
             json.key("firefoxReason")
             if let reason = failure?.firefoxReason { json.string(reason) } else { json.null() }
             self.failure = json.bytes
@@ -103,7 +104,9 @@ public enum VerdictJSON {
                 json.key("corsError")
                 if let error = outcome.failure?.error { json.string(error.cdpName) } else { json.null() }
                 json.key("message")
-                if let message = shown(outcome.failure)?.message(for: profile) { json.string(text(message)) } else { json.null() }
+                // The assumed mode's outcome is the verdict's own failure: its message is made.
+                let outcomeMessage = outcome.failure == verdict.failure ? message : shown(outcome.failure)?.message(for: profile).map(text)
+                if let outcomeMessage { json.string(outcomeMessage) } else { json.null() }
                 json.endObject()
             }
             json.endArray()

@@ -1,2 +1,2 @@
 import CorscopeCLI
-Corscope.main()
+Corscope.runAndExit()

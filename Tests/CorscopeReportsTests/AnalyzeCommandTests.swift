@@ -112,4 +112,46 @@ final class AnalyzeCommandTests: XCTestCase {
         XCTAssertTrue(cut.stderr.contains("truncated"), cut.stderr)
         XCTAssertFalse(cut.stdout.isEmpty)
     }
+
+    /// Narrowing a big capture offline, as tcpdump users do: -f (BPF, compiled by libpcap for the
+    /// file's link type), --host, --origin, --since/--until, -r; the same on every command.
+    func testFiltersNarrowTheInput() throws {
+        let binary = try Support.binary()
+        let capture = "Captures/chromium/chromium-cors.pcapng"
+        func lines(_ arguments: [String]) throws -> [String] {
+            let result = try Support.run(binary, arguments)
+            XCTAssertEqual(result.status, 0, "\(arguments): \(result.stderr)")
+            return result.stdout.split(separator: "\n").map(String.init)
+        }
+        let all = try lines(["exchanges", capture])
+        let port = try lines(["exchanges", "-f", "tcp port 24490", capture])
+        XCTAssertFalse(port.isEmpty)
+        XCTAssertLessThan(port.count, all.count)
+        XCTAssertTrue(port.allSatisfy { $0.contains(":24490") }, "\(port)")
+        XCTAssertEqual(port, all.filter { $0.contains("→ 127.0.0.1:24490 ") }, "the BPF keeps exactly that server's connections")
+        let filtered = try Support.run(binary, ["exchanges", "--stats", "-f", "tcp port 24490", capture])
+        XCTAssertTrue(filtered.stderr.contains("packets left out by --filter"), filtered.stderr)
+        let localhost = try lines(["exchanges", "--json", "--host", "localhost", "-r", capture])
+        XCTAssertEqual(localhost.count, 3, "the three requests to the API reached as localhost")
+        XCTAssertTrue(localhost.allSatisfy { $0.contains("\"Host\",\"localhost:24480\"") })
+        let pageB = try lines(["exchanges", "--origin", "http://127.0.0.1:24484", capture])
+        XCTAssertEqual(pageB.count, 1, "one request from page origin B")
+        // Capture time: the first half of the run.
+        let times = all.compactMap { $0.split(separator: " ").first.map(String.init) }.sorted()
+        let middle = times[times.count / 2]
+        let early = try lines(["exchanges", "--until", middle, capture])
+        XCTAssertTrue(early.allSatisfy { String($0.prefix(middle.count)) <= middle })
+        XCTAssertGreaterThan(early.count, 0)
+        XCTAssertLessThan(early.count, all.count)
+        // analyze takes the same options; a HAR is narrowed by host too.
+        let report = try Support.run(binary, ["analyze", "--format", "json", "--fail-on", "never", "--host", "127.0.0.1:24490",
+                                              "Captures/chromium/chromium-cors.har"])
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
+        let groups = (document["origins"] as? [[String: Any]] ?? []).flatMap { $0["groups"] as? [[String: Any]] ?? [] }
+        XCTAssertFalse(groups.isEmpty)
+        XCTAssertTrue(groups.allSatisfy { $0["host"] as? String == "127.0.0.1:24490" }, "\(groups.map { $0["host"] ?? "" })")
+        // A filter that does not compile, or a bad time, is a command-line error: exit 2, before any input is read.
+        XCTAssertEqual(try Support.run(binary, ["exchanges", "-f", "tcp port", capture]).status, 2)
+        XCTAssertEqual(try Support.run(binary, ["analyze", "--since", "yesterday", capture]).status, 2)
+    }
 }
