@@ -40,7 +40,7 @@ public enum HTMLWriter {
         }
         let t = report.totals
         h += "<tr><th>Total</th><td class=n>\(t.passed)</td><td class=n>\(t.blocked)</td><td class=n>\(t.undecidable)</td><td class=n>\(t.warnings)</td></tr></table>\n"
-        h += "<p>\(t.exchanges) exchanges; \(t.notCORS) not subject to CORS; \(t.preflightsPassed) preflights passed; \(report.cacheFindings.count) cache-poisoning findings.</p>\n"
+        h += "<p>\(t.exchanges) exchanges; \(t.notCORS) not subject to CORS; \(TextFormatting.count(t.preflightsPassed, "preflight")) passed; \(TextFormatting.count(report.cacheFindings.count, "cache-poisoning finding")).</p>\n"
         if t.assumedCredentials > 0 {
             h += "<p>\(t.assumedCredentials) verdict\(t.assumedCredentials == 1 ? " rests" : "s rest") on an assumed credentials mode, which the wire did not show: the browser's default (no credentials) unless other evidence points to <code>include</code>. Each blocked group names its assumption and the other mode's outcome.</p>\n"
         }
@@ -53,7 +53,7 @@ public enum HTMLWriter {
             if !o.warningCounts.isEmpty {
                 h += "<h3>Warnings</h3><table><tr><th>Warning</th><th>Count</th><th>Meaning</th></tr>\n"
                 for w in o.warningCounts {
-                    h += "<tr><td><code>\(e(w.code))</code></td><td class=n>\(w.count)</td><td>\(e(w.summary))</td></tr>\n"
+                    h += "<tr><td><code>\(e(w.code))</code></td><td class=n>\(w.count)</td><td>\(TextFormatting.htmlProse(w.summary))</td></tr>\n"
                 }
                 h += "</table>\n"
             }
@@ -66,8 +66,8 @@ public enum HTMLWriter {
             h += "<div class=\"group\"><h3 class=\"\(c.severity.rawValue)\">[\(c.severity.rawValue.uppercased())] \(e(c.kind.title)): <code>\(e(c.urlTemplate))</code> on \(e(c.host))</h3>\n"
             h += "<p>Finding <code>\(e(c.id))</code> · <code>\(e(c.kind.rawValue))</code> · \(c.count)× · first seen \(e(TextFormatting.short(c.firstSeen)))"
             if let cdn = c.cdn { h += " · cache: \(e(cdn))" }
-            h += "</p><p>\(e(c.evidence))</p><p>Exchanges: \(c.exchangeIDs.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p>\n"
-            h += "<p><b>Fix:</b> \(e(c.fix.summary))</p>\n"
+            h += "</p><p>\(TextFormatting.htmlProse(c.evidence))</p><p>Exchanges: \(c.exchangeIDs.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p>\n"
+            h += "<p><b>Fix:</b> \(TextFormatting.htmlProse(c.fix.summary))</p>\n"
             for s in c.fix.snippets { h += "<details><summary>\(e(s.target)) cache key</summary><pre>\(e(s.code))</pre></details>\n" }
             h += "</div>\n"
         }
@@ -75,8 +75,8 @@ public enum HTMLWriter {
             h += "<h2>WebSocket handshakes refused (not CORS)</h2>\n"
             for w in report.websocketFindings {
                 h += "<div class=\"group\"><h3>\(w.status) to a WebSocket from \(e(w.origin)): <code>\(e(w.pathTemplate))</code> on \(e(w.host)) (\(w.count)×)</h3>\n"
-                h += "<p>Finding <code>\(e(w.id))</code> · first seen \(e(TextFormatting.short(w.firstSeen)))</p><p>\(e(w.evidence))</p>\n"
-                h += "<p>Exchanges: \(w.exchangeIDs.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p><p><b>Fix:</b> \(e(w.fix.summary))</p></div>\n"
+                h += "<p>Finding <code>\(e(w.id))</code> · first seen \(e(TextFormatting.short(w.firstSeen)))</p><p>\(TextFormatting.htmlProse(w.evidence))</p>\n"
+                h += "<p>Exchanges: \(w.exchangeIDs.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p><p><b>Fix:</b> \(TextFormatting.htmlProse(w.fix.summary))</p></div>\n"
             }
         }
         h += "</body></html>\n"
@@ -89,12 +89,12 @@ public enum HTMLWriter {
         var h = "<div class=\"group\" id=\"\(e(g.id))\"><h3>\(e(g.reason)): <code>\(e(g.endpoint))</code> on \(e(g.host)) (\(g.count)×)</h3>\n"
         h += "<p>Group <code>\(e(g.id))</code> · stage \(e(g.stage)) · first seen \(e(TextFormatting.short(g.firstSeen))) · last seen \(e(TextFormatting.short(g.lastSeen)))"
         if let p = g.failedParameter { h += " · failed parameter <code>\(e(p))</code>" }
-        h += "</p>\n<p>\(e(g.explanation))</p>\n"
-        if let a = g.assumption { h += "<p><b>Assumed:</b> \(e(a.text)).</p>\n" }
+        h += "</p>\n<p>\(TextFormatting.htmlProse(g.explanation))</p>\n"
+        if let a = g.assumption { h += "<p><b>Assumed:</b> \(TextFormatting.htmlProse(a.text)).</p>\n" }
         for m in g.messages { h += "<p>Console (\(e(m.browser))):</p><pre>\(e(m.text))</pre>\n" }
         h += "<p><b>Layer at fault:</b> \(e(g.layer.layer.rawValue))\(g.layer.component.map { " (\(e($0)))" } ?? ""), confidence \(e(g.layer.confidence))</p><ul>\n"
-        for line in g.layer.reasoning { h += "<li>\(e(line))</li>\n" }
-        h += "</ul><p><b>Fix:</b> \(e(g.fix.summary))</p>\n"
+        for line in g.layer.reasoning { h += "<li>\(TextFormatting.htmlProse(line))</li>\n" }
+        h += "</ul><p><b>Fix:</b> \(TextFormatting.htmlProse(g.fix.summary))</p>\n"
         for s in g.fix.snippets { h += "<details><summary>\(e(s.target)) configuration</summary><pre>\(e(s.code))</pre></details>\n" }
         h += "<details><summary>Example exchange \(e(g.example.id))</summary><pre>\(e(MarkdownWriter.exchangeText(g.example)))</pre></details>\n"
         h += "<p>Exchanges: \(g.exchangeIDs.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p></div>\n"
@@ -122,7 +122,7 @@ public enum HTMLWriter {
             }
         }
         let start = report.timeline.start.map(TextFormatting.short) ?? ""
-        s += "<text x=\"\(labelWidth)\" y=\"\(height - 6)\">\(e(start)) · \(bins) bins of \(e(TextFormatting.seconds(report.timeline.binSeconds)))</text>\n</svg>\n"
+        s += "<text x=\"\(labelWidth)\" y=\"\(height - 6)\">\(e(start)) · \(TextFormatting.count(bins, "bin")) of \(e(TextFormatting.seconds(report.timeline.binSeconds)))</text>\n</svg>\n"
         return s
     }
 

@@ -7,7 +7,7 @@ public enum MarkdownWriter {
         md += redactionNotice(report) + "\n\n"
         md += "Browser rules: **\(report.browser)**"
         if !report.inputs.isEmpty {
-            md += " · Inputs: " + report.inputs.map { "`" + TextFormatting.markdownCell($0) + "`" }.joined(separator: ", ")
+            md += " · Inputs: " + report.inputs.map(TextFormatting.markdownCode).joined(separator: ", ")
         }
         if !report.unreadInputs.isEmpty {
             md += "\n\n> **Not read** (this report covers the other inputs only):\n"
@@ -20,7 +20,7 @@ public enum MarkdownWriter {
         }
         let t = report.totals
         md += "| **Total** | \(t.passed) | \(t.blocked) | \(t.undecidable) | \(t.warnings) |\n\n"
-        md += "\(t.exchanges) exchanges; \(t.notCORS) not subject to CORS; \(t.preflightsPassed) preflights passed; "
+        md += "\(t.exchanges) exchanges; \(t.notCORS) not subject to CORS; \(TextFormatting.count(t.preflightsPassed, "preflight")) passed; "
         md += "\(report.cacheFindings.count) cache-poisoning finding\(report.cacheFindings.count == 1 ? "" : "s").\n"
         if t.assumedCredentials > 0 {
             md += "\n\(t.assumedCredentials) verdict\(t.assumedCredentials == 1 ? " rests" : "s rest") on an assumed credentials mode, which the wire did not show: the browser's default (no credentials) unless other evidence points to `include`. Each blocked group below names its assumption and the other mode's outcome.\n"
@@ -32,7 +32,7 @@ public enum MarkdownWriter {
             if !o.warningCounts.isEmpty {
                 md += "\n### Warnings\n\n| Warning | Count | Meaning |\n|---|---:|---|\n"
                 for w in o.warningCounts {
-                    md += "| `\(w.code)` | \(w.count) | \(TextFormatting.markdownCell(w.summary)) |\n"
+                    md += "| `\(w.code)` | \(w.count) | \(TextFormatting.markdownProse(w.summary)) |\n"
                 }
             }
         }
@@ -45,11 +45,11 @@ public enum MarkdownWriter {
         if !report.websocketFindings.isEmpty {
             md += "\n## WebSocket handshakes refused (not CORS)\n\n"
             for w in report.websocketFindings {
-                md += "### \(w.status) to a WebSocket from \(TextFormatting.markdownCell(w.origin)): `\(TextFormatting.markdownCell(w.pathTemplate))` on \(TextFormatting.markdownCell(w.host)) (\(w.count)×)\n\n"
+                md += "### \(w.status) to a WebSocket from \(TextFormatting.markdownCell(w.origin)): \(TextFormatting.markdownCode(w.pathTemplate)) on \(TextFormatting.markdownCell(w.host)) (\(w.count)×)\n\n"
                 md += "Finding `\(w.id)` · first seen \(TextFormatting.short(w.firstSeen))\n\n"
-                md += TextFormatting.markdownCell(w.evidence) + "\n\n"
+                md += TextFormatting.markdownProse(w.evidence) + "\n\n"
                 md += "Exchanges: " + w.exchangeIDs.map { "`\($0)`" }.joined(separator: ", ") + "\n\n"
-                md += "**Fix:** " + TextFormatting.markdownCell(w.fix.summary) + "\n\n"
+                md += "**Fix:** " + TextFormatting.markdownProse(w.fix.summary) + "\n\n"
             }
         }
         return Array(md.utf8)
@@ -62,20 +62,20 @@ public enum MarkdownWriter {
     }
 
     private static func group(_ g: BlockedGroup) -> String {
-        var md = "\n### \(g.reason): `\(g.endpoint)` on \(TextFormatting.markdownCell(g.host)) (\(g.count)×)\n\n"
+        var md = "\n### \(g.reason): \(TextFormatting.markdownCode(g.endpoint)) on \(TextFormatting.markdownCell(g.host)) (\(g.count)×)\n\n"
         md += "Group `\(g.id)` · stage \(g.stage) · first seen \(TextFormatting.short(g.firstSeen)) · last seen \(TextFormatting.short(g.lastSeen))"
-        if let p = g.failedParameter { md += " · failed parameter `\(TextFormatting.markdownCell(p))`" }
+        if let p = g.failedParameter { md += " · failed parameter \(TextFormatting.markdownCode(p))" }
         md += "\n\n"
-        md += TextFormatting.markdownCell(g.explanation) + "\n\n"
-        if let a = g.assumption { md += "**Assumed:** " + TextFormatting.markdownCell(a.text) + ".\n\n" }
+        md += TextFormatting.markdownProse(g.explanation) + "\n\n"
+        if let a = g.assumption { md += "**Assumed:** " + TextFormatting.markdownProse(a.text) + ".\n\n" }
         for message in g.messages {
             md += "Console (\(message.browser)):\n\n" + TextFormatting.fenced(message.text, language: "text") + "\n\n"
         }
         md += "**Layer at fault:** \(g.layer.layer.rawValue)"
         if let c = g.layer.component { md += " (\(TextFormatting.markdownCell(c)))" }
         md += ", confidence \(g.layer.confidence)\n\n"
-        for line in g.layer.reasoning { md += "- " + TextFormatting.markdownCell(line) + "\n" }
-        md += "\n**Fix:** " + TextFormatting.markdownCell(g.fix.summary) + "\n\n"
+        for line in g.layer.reasoning { md += "- " + TextFormatting.markdownProse(line) + "\n" }
+        md += "\n**Fix:** " + TextFormatting.markdownProse(g.fix.summary) + "\n\n"
         for snippet in g.fix.snippets {
             md += "<details><summary>\(TextFormatting.html(snippet.target)) configuration</summary>\n\n"
             md += TextFormatting.fenced(snippet.code, language: snippet.language) + "\n\n</details>\n\n"
@@ -108,12 +108,12 @@ public enum MarkdownWriter {
     }
 
     private static func cacheFinding(_ c: CacheFinding) -> String {
-        var md = "### [\(c.severity.rawValue.uppercased())] \(c.kind.title): `\(TextFormatting.markdownCell(c.urlTemplate))` on \(TextFormatting.markdownCell(c.host))\n\n"
+        var md = "### [\(c.severity.rawValue.uppercased())] \(c.kind.title): \(TextFormatting.markdownCode(c.urlTemplate)) on \(TextFormatting.markdownCell(c.host))\n\n"
         md += "Finding `\(c.id)` · `\(c.kind.rawValue)` · \(c.count)× · first seen \(TextFormatting.short(c.firstSeen))"
         if let cdn = c.cdn { md += " · cache: \(TextFormatting.markdownCell(cdn))" }
-        md += "\n\n" + TextFormatting.markdownCell(c.evidence) + "\n\n"
+        md += "\n\n" + TextFormatting.markdownProse(c.evidence) + "\n\n"
         md += "Exchanges: " + c.exchangeIDs.map { "`\($0)`" }.joined(separator: ", ") + "\n\n"
-        md += "**Fix:** " + TextFormatting.markdownCell(c.fix.summary) + "\n\n"
+        md += "**Fix:** " + TextFormatting.markdownProse(c.fix.summary) + "\n\n"
         for snippet in c.fix.snippets {
             md += "<details><summary>\(TextFormatting.html(snippet.target)) cache key</summary>\n\n"
             md += TextFormatting.fenced(snippet.code, language: snippet.language) + "\n\n</details>\n\n"

@@ -88,21 +88,80 @@ enum TextFormatting {
         return out
     }
 
-    /// Markdown table cells: pipes and newlines would break the row; backslash-escape Markdown
-    /// and HTML specials so header values cannot inject markup into the ticket.
+    /// Markdown table cells and sentences: pipes and newlines would break a row, `<` and `>`
+    /// become entities (no markup from captured bytes), and a Markdown special is escaped only
+    /// where it could take effect — emphasis needs a pair of `*` or `_` (and `_` at a word edge), a code span a pair of
+    /// backticks, a link `](` — so the text reads the same in GitHub and in Jira, which shows
+    /// backslashes literally.
     static func markdownCell(_ text: String) -> String {
+        var pairs: Set<Character> = []
+        for special in ["*", "_", "`"] as [Character] where text.filter({ $0 == special }).count >= 2 { pairs.insert(special) }
+        let linkish = text.contains("](") || text.contains("][")
         var out = ""
-        for ch in text {
+        var previous: Character = " "
+        var iterator = text.makeIterator()
+        var next = iterator.next()
+        while let ch = next {
+            next = iterator.next()
+            defer { previous = ch }
+            // An underscore inside a word (add_header) never starts emphasis.
+            if ch == "_", previous.isLetter || previous.isNumber, next.map({ $0.isLetter || $0.isNumber }) ?? false {
+                out.append(ch)
+                continue
+            }
             switch ch {
             case "|": out += "\\|"
             case "\n", "\r": out += " "
             case "<": out += "&lt;"
             case ">": out += "&gt;"
-            case "`", "*", "_", "[", "]", "\\": out += "\\" + String(ch)
+            case "*", "_", "`" where pairs.contains(ch): out += "\\" + String(ch)
+            case "[", "]" where linkish: out += "\\" + String(ch)
+            case "\\" where next.map { $0.isASCII && $0.isPunctuation || $0.isSymbol } ?? false: out += "\\\\"
             default: out.append(ch)
             }
         }
         return out
+    }
+
+    /// A Markdown code span for a captured value (a URL template, a header value): shown as is,
+    /// with a fence longer than any backtick run inside, so nothing needs escaping.
+    static func markdownCode(_ text: String) -> String {
+        let flat = String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
+        var longest = 0, run = 0
+        for ch in flat { if ch == "`" { run += 1; longest = max(longest, run) } else { run = 0 } }
+        let fence = String(repeating: "`", count: longest + 1)
+        let pad = longest > 0 || flat.hasPrefix("`") || flat.hasSuffix("`") ? " " : ""
+        return fence + pad + flat + pad + fence
+    }
+
+    /// corscope's own sentences, which mark names and values as `code`: those spans stay code
+    /// spans (GitHub and Jira render them; an escaped backtick would show literally), the rest
+    /// is escaped like a table cell. Unbalanced backticks: all escaped.
+    static func markdownProse(_ text: String) -> String {
+        proseSegments(text).map { segment in
+            segment.isCode ? markdownCode(segment.text) : markdownCell(segment.text)
+        }.joined()
+    }
+
+    /// The same sentences in HTML: code spans become `<code>`.
+    static func htmlProse(_ text: String) -> String {
+        proseSegments(text).map { segment in
+            segment.isCode ? "<code>" + html(segment.text) + "</code>" : html(segment.text)
+        }.joined()
+    }
+
+    /// Text split at backticks into plain and code parts, when the backticks pair up.
+    private static func proseSegments(_ text: String) -> [(text: String, isCode: Bool)] {
+        let parts = text.split(separator: "`", omittingEmptySubsequences: false)
+        guard parts.count % 2 == 1 else { return [(text, false)] }
+        return parts.enumerated().compactMap { index, part in
+            index % 2 == 1 ? (String(part), true) : (part.isEmpty ? nil : (String(part), false))
+        }
+    }
+
+    /// "1 bin", "2 bins".
+    static func count(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(n) " + (n == 1 ? singular : plural ?? singular + "s")
     }
 
     /// A fenced code block whose fence is longer than any backtick run inside, so captured

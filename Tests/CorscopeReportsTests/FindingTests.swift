@@ -1,5 +1,5 @@
 import CorscopeHTTP
-import CorscopeReports
+@testable import CorscopeReports
 import XCTest
 
 /// The findings next to the verdicts, on Chromium's real recording: a shared cache primed by a
@@ -76,5 +76,23 @@ final class FindingTests: XCTestCase {
         XCTAssertEqual(har.removeValue(forKey: "http://127.0.0.1:24482 MissingAllowOriginHeader GET /api/cacheable-pixel"), 1,
                        "the browser-cache reuse, judged from the HAR against the stored <img> response")
         XCTAssertEqual(har, pcap)
+    }
+
+    /// Reports paste into GitHub and Jira alike: corscope's own `code` marks stay code spans
+    /// (never escaped backticks, which Jira shows literally), words keep their underscores,
+    /// counts agree with their nouns.
+    func testReportsReadTheSameInGitHubAndJira() throws {
+        let report = try Support.report(capture: "nginx-cors.pcap")
+        let markdown = String(decoding: ReportFormat.markdown.render(report), as: UTF8.self)
+        XCTAssertTrue(markdown.contains("add_header with `always`"), "code spans kept")
+        XCTAssertFalse(markdown.contains("\\`"), "no escaped backtick")
+        XCTAssertFalse(markdown.contains("add\\_header"), "no escaped underscore inside a word")
+        XCTAssertTrue(markdown.contains("1 preflight passed"), "singular for one")
+        let html = String(decoding: ReportFormat.html.render(report), as: UTF8.self)
+        XCTAssertTrue(html.contains("<code>always</code>"))
+        XCTAssertFalse(html.contains("with `always`"), "backticks in sentences become <code> in HTML (config snippets keep theirs)")
+        // Captured bytes still cannot inject markup.
+        XCTAssertEqual(TextFormatting.markdownCell("<img src=x> | *a* [x](javascript:1)"),
+                       "&lt;img src=x&gt; \\| \\*a\\* \\[x\\](javascript:1)")
     }
 }
