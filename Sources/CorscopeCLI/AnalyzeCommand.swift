@@ -31,7 +31,7 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(name: .long, help: "markdown, html, json, sarif or junit.")
     var format: ReportFormatChoice = .markdown
 
-    @Option(name: [.customShort("o"), .long], help: "Write the report to this file instead of standard output.")
+    @Option(name: [.customShort("o"), .long], help: "Write the report to this file instead of standard output.", completion: .file())
     var output: String?
 
     @Option(name: .long, help: "Exit with status 1 when: blocked (any request blocked), warning (anything blocked or any warning or cache finding), never.")
@@ -41,6 +41,12 @@ struct AnalyzeCommand: ParsableCommand {
     var browser: BrowserChoice = .chromium
 
     @OptionGroup var redaction: RedactionOptions
+
+    @Option(name: .customLong("max-groups"), help: ArgumentHelp("Show only the N largest blocked groups (the counts stay whole; the rest are counted in one line).", valueName: "n"))
+    var maxGroups: Int?
+
+    @Flag(help: "One line per blocked group and cache finding (Markdown and HTML): a report that fits a GitHub issue or a Jira comment.")
+    var summary = false
 
     @Flag(name: .customLong("progress"), inversion: .prefixedNo,
           help: "Show a progress bar on stderr (default: when stderr is a terminal).")
@@ -88,7 +94,12 @@ struct AnalyzeCommand: ParsableCommand {
         judge.finish().forEach(builder.add)
         var report = builder.finish()
         report.unreadInputs = unread
+        if let maxGroups { report = report.keepingLargestGroups(maxGroups) }
+        report.isSummary = summary
         let bytes = format.value.render(report)
+        if format == .markdown, bytes.count > CORSReport.githubIssueLimit {
+            Terminal.warn("note: the report is \(bytes.count) bytes, over a GitHub issue's 65,536 characters: --summary or --max-groups N make it fit")
+        }
         if let output {
             guard Terminal.writeFile(output, bytes) == nil else {
                 Terminal.warn("error: cannot write \(output)")

@@ -24,6 +24,33 @@ public struct CORSReport: Sendable {
     /// Inputs that could not be read at all, each with the reason (one line naming the file):
     /// the report covers only the others.
     public var unreadInputs: [String] = []
+    /// Blocked groups (and the blocked requests in them) left out by `keepingLargestGroups`.
+    public var omittedGroups = 0
+    public var omittedGroupRequests = 0
+    /// Markdown and HTML show each group and finding in one line, without examples, console
+    /// text, layer reasoning or configuration (`--summary`).
+    public var isSummary = false
+
+    /// GitHub refuses an issue body over 65,536 characters.
+    public static let githubIssueLimit = 65_536
+
+    /// The report with only the `limit` largest blocked groups (all origins together; the
+    /// counts per origin stay whole), the rest counted in `omittedGroups`.
+    public func keepingLargestGroups(_ limit: Int) -> CORSReport {
+        let all = origins.flatMap { origin in origin.groups.map { (origin: origin.origin, group: $0) } }
+        guard all.count > limit else { return self }
+        let kept = Set(all.sorted { ($0.group.count, $1.group.id) > ($1.group.count, $0.group.id) }.prefix(max(0, limit)).map(\.group.id))
+        var report = self
+        for index in report.origins.indices {
+            let groups = report.origins[index].groups
+            report.origins[index].groups = groups.filter { kept.contains($0.id) }
+            for dropped in groups where !kept.contains(dropped.id) {
+                report.omittedGroups += 1
+                report.omittedGroupRequests += dropped.count
+            }
+        }
+        return report
+    }
     /// The common time axis of `OriginReport.blockedOverTime`.
     public var timeline: Timeline
 

@@ -49,7 +49,13 @@ public enum HTMLWriter {
 
         for (index, o) in report.origins.enumerated() where !o.groups.isEmpty || !o.warningCounts.isEmpty {
             h += "<h2 id=\"origin-\(index)\">Origin \(e(o.origin))</h2>\n"
-            for g in o.groups { h += group(g) }
+            if report.isSummary {
+                h += "<ul>\n" + o.groups.map { g in
+                    "<li><b>\(e(g.reason))</b> <code>\(e(g.endpoint))</code> on \(e(g.host)) (\(g.count)×), layer \(e(g.layer.layer.rawValue)): \(TextFormatting.htmlProse(g.fix.summary))</li>\n"
+                }.joined() + "</ul>\n"
+            } else {
+                for g in o.groups { h += group(g) }
+            }
             if !o.warningCounts.isEmpty {
                 h += "<h3>Warnings</h3><table><tr><th>Warning</th><th>Count</th><th>Meaning</th></tr>\n"
                 for w in o.warningCounts {
@@ -57,6 +63,9 @@ public enum HTMLWriter {
                 }
                 h += "</table>\n"
             }
+        }
+        if report.omittedGroups > 0 {
+            h += "<p>\(TextFormatting.count(report.omittedGroups, "smaller blocked group")) (\(TextFormatting.count(report.omittedGroupRequests, "request"))) not shown (<code>--max-groups</code>).</p>\n"
         }
         h += "<h2>Cache poisoning</h2>\n"
         if report.cacheFindings.isEmpty {

@@ -32,6 +32,7 @@ public enum JSONReportWriter {
             "cacheFindings": .array(report.cacheFindings.map(cacheFinding)),
             "websocketFindings": .array(report.websocketFindings.map(websocketFinding)),
             "unreadInputs": .array(report.unreadInputs.map(JSONValue.string)),
+            "omittedGroups": .object(["groups": .int(report.omittedGroups), "blocked": .int(report.omittedGroupRequests)]),
         ])
     }
 

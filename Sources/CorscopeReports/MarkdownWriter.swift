@@ -26,9 +26,18 @@ public enum MarkdownWriter {
             md += "\n\(t.assumedCredentials) verdict\(t.assumedCredentials == 1 ? " rests" : "s rest") on an assumed credentials mode, which the wire did not show: the browser's default (no credentials) unless other evidence points to `include`. Each blocked group below names its assumption and the other mode's outcome.\n"
         }
 
+        if report.omittedGroups > 0 {
+            md += "\n\(TextFormatting.count(report.omittedGroups, "smaller blocked group")) (\(TextFormatting.count(report.omittedGroupRequests, "request"))) not shown (`--max-groups`).\n"
+        }
+
         for o in report.origins where !o.groups.isEmpty || !o.warningCounts.isEmpty {
             md += "\n## Origin \(TextFormatting.markdownCell(o.origin))\n"
-            for g in o.groups { md += group(g) }
+            if report.isSummary {
+                md += "\n"
+                for g in o.groups { md += summaryLine(g) }
+            } else {
+                for g in o.groups { md += group(g) }
+            }
             if !o.warningCounts.isEmpty {
                 md += "\n### Warnings\n\n| Warning | Count | Meaning |\n|---|---:|---|\n"
                 for w in o.warningCounts {
@@ -41,7 +50,11 @@ public enum MarkdownWriter {
         if report.cacheFindings.isEmpty {
             md += "No response in the capture lets a shared cache serve one origin's CORS answer to another.\n"
         }
-        for c in report.cacheFindings { md += cacheFinding(c) }
+        for c in report.cacheFindings {
+            md += report.isSummary
+                ? "- [\(c.severity.rawValue.uppercased())] \(c.kind.title): \(TextFormatting.markdownCode(c.urlTemplate)) on \(TextFormatting.markdownCell(c.host)) (\(c.count)×)\n"
+                : cacheFinding(c)
+        }
         if !report.websocketFindings.isEmpty {
             md += "\n## WebSocket handshakes refused (not CORS)\n\n"
             for w in report.websocketFindings {
@@ -59,6 +72,14 @@ public enum MarkdownWriter {
         report.redacted
             ? "> Secrets are redacted: cookie values, Authorization, and tokens, keys and signatures in headers and URLs read `[redacted]`."
             : "> **WARNING: redaction is OFF (`--no-redact`).** This report contains cookies, tokens and other secrets exactly as captured. Do not share it."
+    }
+
+    /// One line per group (`--summary`): reason, endpoint, count, layer and the fix's first sentence.
+    private static func summaryLine(_ g: BlockedGroup) -> String {
+        let fix = g.fix.summary.firstRange(of: ". ").map { String(g.fix.summary[..<$0.lowerBound]) } ?? g.fix.summary
+        return "- **\(g.reason)** \(TextFormatting.markdownCode(g.endpoint)) on \(TextFormatting.markdownCell(g.host)) (\(g.count)×), "
+            + "layer \(g.layer.layer.rawValue)\(g.layer.component.map { " (\(TextFormatting.markdownCell($0)))" } ?? ""): "
+            + TextFormatting.markdownProse(fix.hasSuffix(".") ? String(fix.dropLast()) : fix) + ".\n"
     }
 
     private static func group(_ g: BlockedGroup) -> String {

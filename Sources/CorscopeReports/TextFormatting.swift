@@ -114,8 +114,9 @@ enum TextFormatting {
             case "\n", "\r": out += " "
             case "<": out += "&lt;"
             case ">": out += "&gt;"
-            case "*", "_", "`" where pairs.contains(ch): out += "\\" + String(ch)
-            case "[", "]" where linkish: out += "\\" + String(ch)
+            // (A `where` clause binds only to the last pattern of a case: one pattern each.)
+            case _ where pairs.contains(ch): out += "\\" + String(ch)
+            case _ where linkish && (ch == "[" || ch == "]"): out += "\\" + String(ch)
             case "\\" where next.map { $0.isASCII && $0.isPunctuation || $0.isSymbol } ?? false: out += "\\\\"
             default: out.append(ch)
             }

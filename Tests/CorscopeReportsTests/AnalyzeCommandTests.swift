@@ -154,4 +154,35 @@ final class AnalyzeCommandTests: XCTestCase {
         XCTAssertEqual(try Support.run(binary, ["exchanges", "-f", "tcp port", capture]).status, 2)
         XCTAssertEqual(try Support.run(binary, ["analyze", "--since", "yesterday", capture]).status, 2)
     }
+
+    /// Reports sized for tickets: the full Markdown of Chromium's run is over a GitHub issue's
+    /// limit (and says so); --summary and --max-groups bring it under, counts kept whole.
+    func testSummaryAndMaxGroupsFitATicket() throws {
+        let binary = try Support.binary()
+        let capture = "Captures/chromium/chromium-cors.pcapng"
+        let full = try Support.run(binary, ["analyze", "--fail-on", "never", capture])
+        XCTAssertGreaterThan(full.stdout.utf8.count, 65_536)
+        XCTAssertTrue(full.stderr.contains("--summary or --max-groups"), full.stderr)
+        let summary = try Support.run(binary, ["analyze", "--fail-on", "never", "--summary", capture])
+        XCTAssertLessThan(summary.stdout.utf8.count, 65_536)
+        XCTAssertFalse(summary.stderr.contains("--summary or --max-groups"))
+        XCTAssertTrue(summary.stdout.contains("- **MultipleAllowOriginValues** `GET /proxy/cors`"), summary.stdout)
+        XCTAssertFalse(summary.stdout.contains("<details>"), "no examples or configuration in a summary")
+        let json = try Support.run(binary, ["analyze", "--fail-on", "never", "--format", "json", "--max-groups", "3", capture])
+        let limited = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let whole = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(
+            try Support.run(binary, ["analyze", "--fail-on", "never", "--format", "json", capture]).stdout.utf8)) as? [String: Any])
+        func groups(_ document: [String: Any]) -> [[String: Any]] {
+            (document["origins"] as? [[String: Any]] ?? []).flatMap { $0["groups"] as? [[String: Any]] ?? [] }
+        }
+        XCTAssertEqual(groups(limited).count, 3)
+        let omitted = try XCTUnwrap(limited["omittedGroups"] as? [String: Int])
+        XCTAssertEqual(omitted["groups"], groups(whole).count - 3)
+        XCTAssertEqual(omitted["blocked"], groups(whole).compactMap { $0["count"] as? Int }.reduce(0, +)
+                       - groups(limited).compactMap { $0["count"] as? Int }.reduce(0, +))
+        XCTAssertEqual((limited["totals"] as? [String: Any])?["blocked"] as? Int, (whole["totals"] as? [String: Any])?["blocked"] as? Int,
+                       "the counts stay whole")
+        let largest = groups(whole).compactMap { $0["count"] as? Int }.sorted(by: >).prefix(3)
+        XCTAssertEqual(groups(limited).compactMap { $0["count"] as? Int }.sorted(by: >), Array(largest))
+    }
 }
