@@ -182,7 +182,7 @@ public final class CaptureFileReader {
             let pcapHeader = header.pointee
             // With nanosecond precision libpcap stores nanoseconds in the field named tv_usec.
             let packet = RawPacket(
-                time: Timestamp(seconds: Int64(pcapHeader.ts.tv_sec), nanoseconds: Int32(truncatingIfNeeded: pcapHeader.ts.tv_usec)),
+                time: Timestamp(captureSeconds: Int64(pcapHeader.ts.tv_sec), fraction: Int64(pcapHeader.ts.tv_usec)),
                 originalLength: Int(pcapHeader.len),
                 data: UnsafeRawBufferPointer(start: bytes, count: Int(pcapHeader.caplen)),
                 linkType: linkType

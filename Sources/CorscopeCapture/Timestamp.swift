@@ -13,6 +13,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public static let zero = Timestamp(seconds: 0, nanoseconds: 0)
 
+    /// A capture record's time as libpcap gives it (seconds, and a fraction field that a
+    /// hostile or broken file may fill with any value): whole seconds in the fraction are carried
+    /// into `seconds`, so every later stage sees 0 ≤ nanoseconds < 10⁹.
+    public init(captureSeconds seconds: Int64, fraction: Int64) {
+        var carry = fraction / 1_000_000_000
+        var rest = fraction % 1_000_000_000
+        if rest < 0 { rest += 1_000_000_000; carry -= 1 }
+        self.init(seconds: seconds &+ carry, nanoseconds: Int32(rest))
+    }
+
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
         lhs.seconds != rhs.seconds ? lhs.seconds < rhs.seconds : lhs.nanoseconds < rhs.nanoseconds
     }

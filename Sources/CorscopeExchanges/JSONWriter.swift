@@ -1,3 +1,4 @@
+import CorscopeCapture
 import CorscopeHTTP
 
 /// A streaming JSON writer into a byte buffer.
@@ -87,10 +88,13 @@ public struct JSONWriter {
 
     /// A capture timestamp as seconds with 9 decimals, exact (written digit by digit, no Double).
     public mutating func timestamp(seconds: Int64, nanoseconds: Int32) {
-        int(Int(seconds))
+        // Times are normalised where they enter (`Timestamp(captureSeconds:fraction:)`); an
+        // impossible fraction still never becomes a non-digit here.
+        let normalized = Timestamp(captureSeconds: seconds, fraction: Int64(nanoseconds))
+        int(Int(normalized.seconds))
         bytes.append(UInt8(ascii: "."))
         var divisor: Int32 = 100_000_000
-        var rest = nanoseconds
+        var rest = normalized.nanoseconds
         for _ in 0..<9 {
             bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
             rest %= divisor
