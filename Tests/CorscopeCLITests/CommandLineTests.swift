@@ -1,3 +1,4 @@
+import CorscopeTestSupport
 import Foundation
 import XCTest
 
@@ -6,12 +7,8 @@ final class CommandLineTests: XCTestCase {
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var lines: [String] { stdout.split(separator: "\n").map(String.init) }
-    }
+    /// How a run ended: status, stdout, stderr (see `ChildOutcome`).
+    typealias Run = ChildOutcome
 
     struct BinaryNotBuilt: Error, CustomStringConvertible {
         var looked: [String]
@@ -30,24 +27,10 @@ final class CommandLineTests: XCTestCase {
 
     func run(_ arguments: [String]) throws -> Run { try Self.run(arguments) }
 
-    static func run(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = try Self.binary()
-        process.arguments = arguments
-        process.currentDirectoryURL = Self.packageRoot
-        // stderr goes to a file so that neither pipe can fill up and block the child.
-        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("corscope-test-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errorFile) }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = try FileHandle(forWritingTo: errorFile)
-        try process.run()
-        let outputData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let errorData = try Data(contentsOf: errorFile)
-        return Run(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
-                   stderr: String(decoding: errorData, as: UTF8.self))
+    /// Runs the binary from the package root to its end. One still running after `timeout`
+    /// seconds is killed and reaped, and the call throws saying so (as it does for a crash).
+    static func run(_ arguments: [String], timeout: Double = 120) throws -> Run {
+        try ChildProcess.run(try binary().path, arguments, currentDirectory: packageRoot, timeout: timeout).requireExit()
     }
 
     func testJSONHasOneObjectPerExchangeWithTheDocumentedShape() throws {
@@ -231,4 +214,9 @@ extension CommandLineTests {
             XCTAssertEqual(NSDictionary(dictionary: bareObject), NSDictionary(dictionary: fullObject), "the same exchange, without its verdict")
         }
     }
+}
+
+extension ChildOutcome {
+    /// Standard output's lines.
+    var lines: [String] { stdout.split(separator: "\n").map(String.init) }
 }

@@ -1,17 +1,20 @@
 import CorscopeCapture
+import CorscopeTestSupport
 import Foundation
 import XCTest
 
 /// `corscope watch` end to end on the loopback interface: the built binary captures traffic that
 /// curl exchanges with `Captures/servers/testserver.py`, serves metrics, writes findings, a
 /// report and a pcap ring, and stops cleanly on SIGINT. Needs root or CAP_NET_RAW (CI runs as
-/// root); otherwise the capturing tests skip and say why. Every wait is bounded.
+/// root); otherwise the capturing tests skip and say why. Every wait is bounded, and every child
+/// (watch, the test server, curl) is a `ChildProcess`: one that outlives its wait is killed and
+/// reaped before anything asserts on how it ended.
 final class WatchCommandTests: XCTestCase {
     static let packageRoot = CommandLineTests.packageRoot
     static let pageOrigin = "http://page.example"
 
     private var directory: URL!
-    private var children: [Process] = []
+    private var children: [ChildProcess] = []
 
     override func setUpWithError() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("corscope-watch-\(UUID().uuidString)")
@@ -19,7 +22,7 @@ final class WatchCommandTests: XCTestCase {
     }
 
     override func tearDown() {
-        for child in children { Self.stop(child, signal: SIGKILL, within: 5) }
+        for child in children { child.stop(SIGKILL, within: 5) }
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -47,7 +50,7 @@ final class WatchCommandTests: XCTestCase {
 
         // Exchanges are judged as their responses complete: poll the metrics until all six are in.
         var metrics = ""
-        let deadline = Date().addingTimeInterval(15)
+        let deadline = Date().addingTimeInterval(30)
         repeat {
             metrics = Self.httpGet(metricsURL) ?? ""
             if Self.value(in: metrics, "corscope_exchanges_total", ["origin": "none", "verdict": "not-cors"]) == 1
@@ -67,10 +70,8 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertNotNil(Self.value(in: metrics, "corscope_open_connections", [:]), metrics)
         XCTAssertFalse(metrics.contains("second.example"), "label cardinality is bounded")
 
-        watch.process.interrupt()  // SIGINT
-        XCTAssertTrue(Self.wait(for: watch.process, within: 15), "watch ends within 15 s of SIGINT")
-        XCTAssertEqual(watch.process.terminationReason, .exit)
-        XCTAssertEqual(watch.process.terminationStatus, 0, watch.stderr())
+        watch.child.send(SIGINT)
+        assertExit(watch.child.finish(within: 15), 0, "watch ends within 15 s of SIGINT")
 
         // Findings: one NDJSON object per blocked, undecidable or warned exchange, nothing else.
         let findings = try String(contentsOfFile: paths.events, encoding: .utf8).split(separator: "\n").map { line in
@@ -145,8 +146,7 @@ final class WatchCommandTests: XCTestCase {
         let watch = try startWatch(["-i", "lo", "--filter", "tcp port \(serverPort)", "--events", "-", "--duration", "3"])
         _ = try waitForLine(watch, containing: "capturing on lo")
         curl("/dup-acao", origin: Self.pageOrigin, port: serverPort)
-        XCTAssertTrue(Self.wait(for: watch.process, within: 20), "--duration 3 ends the capture")
-        XCTAssertEqual(watch.process.terminationStatus, 0, watch.stderr())
+        assertExit(watch.child.finish(within: 20), 0, "--duration 3 ends the capture")
         let lines = watch.stdout().split(separator: "\n")
         XCTAssertEqual(lines.count, 1, "only NDJSON on stdout with --events -: \(watch.stdout())")
         XCTAssertTrue(lines.first?.contains("\"event\":\"finding\"") ?? false)
@@ -163,8 +163,7 @@ final class WatchCommandTests: XCTestCase {
         _ = try waitForLine(watch, containing: "capturing on lo")
         curl("/dup-acao", origin: Self.pageOrigin, port: serverPort)
         curl("/gzip", origin: Self.pageOrigin, cookie: true, port: serverPort)
-        XCTAssertTrue(Self.wait(for: watch.process, within: 20), "--duration 3 ends the capture")
-        XCTAssertEqual(watch.process.terminationStatus, 0, watch.stderr())
+        assertExit(watch.child.finish(within: 20), 0, "--duration 3 ends the capture")
         let markdown = try String(contentsOfFile: report, encoding: .utf8)
         XCTAssertTrue(markdown.hasPrefix("# CORS report"), markdown)
         XCTAssertTrue(markdown.contains("interface lo"), "the report names its input")
@@ -181,8 +180,7 @@ final class WatchCommandTests: XCTestCase {
         _ = try waitForLine(watch, containing: "capturing on lo")
         curl("/dup-acao", origin: Self.pageOrigin, port: serverPort)
         curl("/gzip", origin: Self.pageOrigin, port: serverPort)
-        XCTAssertTrue(Self.wait(for: watch.process, within: 15), "stops after 2 exchanges without a signal")
-        XCTAssertEqual(watch.process.terminationStatus, 0, watch.stderr())
+        assertExit(watch.child.finish(within: 15), 0, "stops after 2 exchanges without a signal")
         XCTAssertTrue(watch.stderr().contains("2 exchanges"), watch.stderr())
     }
 
@@ -190,10 +188,8 @@ final class WatchCommandTests: XCTestCase {
         try Self.requireCapturePermission()
         let watch = try startWatch(["-i", "lo", "--filter", "tcp port 9"])
         _ = try waitForLine(watch, containing: "capturing on lo")
-        kill(watch.process.processIdentifier, SIGTERM)
-        XCTAssertTrue(Self.wait(for: watch.process, within: 15))
-        XCTAssertEqual(watch.process.terminationReason, .exit)
-        XCTAssertEqual(watch.process.terminationStatus, 0, watch.stderr())
+        watch.child.send(SIGTERM)
+        assertExit(watch.child.finish(within: 15), 0, "watch ends within 15 s of SIGTERM")
         XCTAssertTrue(watch.stderr().contains("kernel: "), watch.stderr())
     }
 
@@ -205,12 +201,9 @@ final class WatchCommandTests: XCTestCase {
         let events = path("idle.ndjson")
         let watch = try startWatch(["-i", "lo", "--filter", "tcp port \(port)", "--idle-timeout", "1", "--events", events])
         _ = try waitForLine(watch, containing: "capturing on lo")
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        client.arguments = ["-s", "-m", "12", "-H", "Origin: \(Self.pageOrigin)", "http://127.0.0.1:\(port)/never-answered"]
-        client.standardOutput = FileHandle.nullDevice
-        client.standardError = FileHandle.nullDevice
-        try client.run()
+        let client = try ChildProcess("/usr/bin/curl", ["-s", "-m", "12", "-H", "Origin: \(Self.pageOrigin)",
+                                                        "http://127.0.0.1:\(port)/never-answered"],
+                                      stdout: .discard, stderr: .discard)
         children.append(client)
 
         var line = ""
@@ -222,9 +215,8 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertTrue(client.isRunning, "judged while the connection is still open: by the clock, not by its end")
         XCTAssertTrue(line.contains("/never-answered"), line)
         XCTAssertTrue(line.contains("request_without_response"), line)
-        watch.process.interrupt()
-        XCTAssertTrue(Self.wait(for: watch.process, within: 15))
-        XCTAssertEqual(watch.process.terminationStatus, 0, watch.stderr())
+        watch.child.send(SIGINT)
+        assertExit(watch.child.finish(within: 15), 0, "watch ends within 15 s of SIGINT")
     }
 
     // MARK: - Errors
@@ -232,8 +224,7 @@ final class WatchCommandTests: XCTestCase {
     func testABadFilterIsAOneLineErrorAndAFailure() throws {
         try Self.requireCapturePermission()
         let watch = try startWatch(["-i", "lo", "--filter", "tcp port", "--duration", "5"])
-        XCTAssertTrue(Self.wait(for: watch.process, within: 15))
-        XCTAssertNotEqual(watch.process.terminationStatus, 0)
+        assertFailingExit(watch.child.finish(within: 15))
         let lines = watch.stderr().split(separator: "\n")
         XCTAssertEqual(lines.count, 1, watch.stderr())
         XCTAssertTrue(lines.first?.contains("bad capture filter \"tcp port\"") ?? false, watch.stderr())
@@ -242,43 +233,33 @@ final class WatchCommandTests: XCTestCase {
     func testANonexistentInterfaceIsAClearError() throws {
         try Self.requireCapturePermission()
         let watch = try startWatch(["-i", "corscope-nope0", "--duration", "5"])
-        XCTAssertTrue(Self.wait(for: watch.process, within: 15))
-        XCTAssertNotEqual(watch.process.terminationStatus, 0)
+        assertFailingExit(watch.child.finish(within: 15))
         XCTAssertTrue(watch.stderr().contains("no such interface corscope-nope0"), watch.stderr())
     }
 
     func testMetricsOnANonLoopbackAddressNeedsConsent() throws {
         let watch = try startWatch(["-i", "lo", "--metrics", "0.0.0.0:0", "--duration", "1"])
-        XCTAssertTrue(Self.wait(for: watch.process, within: 15))
-        XCTAssertNotEqual(watch.process.terminationStatus, 0)
+        assertFailingExit(watch.child.finish(within: 15))
         XCTAssertTrue(watch.stderr().contains("--metrics-allow-remote"), watch.stderr())
     }
 
     // MARK: - Helpers
 
+    /// A running `corscope watch`: what it wrote so far (all of it once finished).
     struct Watch {
-        var process: Process
-        var stdoutPath: String
-        var stderrPath: String
-        func stdout() -> String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-        func stderr() -> String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+        let child: ChildProcess
+        func stdout() -> String { child.stdoutSoFar() }
+        func stderr() -> String { child.stderrSoFar() }
     }
 
     private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-    /// Starts `corscope watch`; stdout and stderr go to files so no pipe can fill up and block it.
+    /// Starts `corscope watch`; stdout and stderr go to files (ChildProcess) so no pipe can fill
+    /// up and block it, and tearDown kills and reaps it if a test did not finish it.
     private func startWatch(_ arguments: [String]) throws -> Watch {
-        let process = Process()
-        process.executableURL = try CommandLineTests.binary()
-        process.arguments = ["watch"] + arguments
-        let watch = Watch(process: process, stdoutPath: path("watch-\(children.count).out"), stderrPath: path("watch-\(children.count).err"))
-        _ = FileManager.default.createFile(atPath: watch.stdoutPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: watch.stderrPath, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: watch.stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: watch.stderrPath))
-        try process.run()
-        children.append(process)
-        return watch
+        let child = try ChildProcess(try CommandLineTests.binary().path, ["watch"] + arguments)
+        children.append(child)
+        return Watch(child: child)
     }
 
     /// Starts testserver.py on a free port (it ends itself after 60 s in any case).
@@ -286,18 +267,15 @@ final class WatchCommandTests: XCTestCase {
         let script = Self.packageRoot.appendingPathComponent("Captures/servers/testserver.py").path
         for _ in 0..<3 {
             let port = try Self.freePort()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script, "--host", "127.0.0.1", "--port", String(port), "--lifetime", "60"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            children.append(process)
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline && process.isRunning {
+            let server = try ChildProcess("/usr/bin/env", ["python3", script, "--host", "127.0.0.1", "--port", String(port),
+                                                            "--lifetime", "60"], stdout: .discard, stderr: .discard)
+            children.append(server)
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline && server.isRunning {
                 if Self.canConnect(port: port) { return port }
                 usleep(50_000)
             }
+            server.stop(SIGKILL)  // not listening in time (or ended): try another port
         }
         XCTFail("testserver.py did not start")
         throw XCTSkip("no test server")
@@ -308,7 +286,7 @@ final class WatchCommandTests: XCTestCase {
         let line = try waitForLine(watch, containing: "/metrics")
         let token = try XCTUnwrap(line.split(separator: " ").first { $0.hasPrefix("http://") }, line)
         let url = try XCTUnwrap(URL(string: token.trimmingCharacters(in: CharacterSet(charactersIn: ";,)"))), line)
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if Self.httpGet(url)?.contains("corscope_packets_total") == true { return url }
             usleep(100_000)
@@ -318,30 +296,29 @@ final class WatchCommandTests: XCTestCase {
     }
 
     private func waitForLine(_ watch: Watch, containing text: String) throws -> String {
-        let deadline = Date().addingTimeInterval(15)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if let line = watch.stderr().split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
-            if !watch.process.isRunning { break }
+            if !watch.child.isRunning { break }
             usleep(50_000)
         }
         XCTFail("watch never printed \"\(text)\": \(watch.stderr())")
         throw XCTSkip("watch did not start")
     }
 
-    /// One request with curl, waited for (bounded by curl's own -m).
+    /// One request with curl, waited for (bounded by curl's own -m, and by ChildProcess if curl
+    /// itself hangs).
     private func curl(_ target: String, origin: String?, cookie: Bool = false, port: UInt16) {
         var arguments = ["-s", "-o", "/dev/null", "-m", "5"]
         if let origin { arguments += ["-H", "Origin: \(origin)"] }
         if cookie { arguments += ["-H", "Cookie: session=1"] }
         arguments.append("http://127.0.0.1:\(port)\(target)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return XCTFail("curl: \(error)") }
-        if !Self.wait(for: process, within: 10) { Self.stop(process, signal: SIGKILL, within: 2) }
-        XCTAssertEqual(process.terminationStatus, 0, "curl \(target)")
+        do {
+            let outcome = try ChildProcess.run("/usr/bin/curl", arguments, stdout: .discard, stderr: .discard, timeout: 10)
+            assertExit(outcome, 0, "curl \(target)")
+        } catch {
+            XCTFail("curl: \(error)")
+        }
     }
 
     /// Capturing tests need root or CAP_NET_RAW; say so instead of failing.
@@ -352,18 +329,6 @@ final class WatchCommandTests: XCTestCase {
             throw XCTSkip("watch tests capture on lo and need root or CAP_NET_RAW (CI runs as root): \(error)")
         }
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
-    }
-
-    static func wait(for process: Process, within seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        return !process.isRunning
-    }
-
-    static func stop(_ process: Process, signal: Int32, within seconds: Double) {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, signal)
-        _ = wait(for: process, within: seconds)
     }
 
     static func freePort() throws -> UInt16 {

@@ -255,14 +255,6 @@ func gzip(_ source: String, to destination: String) throws {
     guard let executable = ["/bin/gzip", "/usr/bin/gzip"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
         throw XCTSkip("gzip is not installed")
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = ["-c", source]
-    XCTAssertTrue(FileManager.default.createFile(atPath: destination, contents: nil))
-    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: destination))
-    defer { try? output.close() }
-    process.standardOutput = output
-    try process.run()
-    process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, 0)
+    let outcome = try ChildProcess.run(executable, ["-c", source], stdout: .file(destination), timeout: 120)
+    assertExit(outcome, 0)
 }

@@ -166,25 +166,17 @@ final class LoopbackListener {
 
 /// curl as a bounded subprocess.
 struct Curl {
-    let process: Process
+    let child: ChildProcess
 
     static func start(_ arguments: [String]) throws -> Curl {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        guard FileManager.default.isExecutableFile(atPath: process.executableURL!.path) else {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else {
             throw XCTSkip("curl is not installed at /usr/bin/curl")
         }
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return Curl(process: process)
+        return Curl(child: try ChildProcess("/usr/bin/curl", arguments, stdout: .discard, stderr: .discard))
     }
 
-    /// Ends curl if it still runs, waiting at most a few seconds.
+    /// Ends curl if it still runs (SIGTERM, then SIGKILL after a few seconds) and reaps it.
     func stop() {
-        if process.isRunning { process.terminate() }
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
+        child.stop(SIGTERM, within: 5)
     }
 }

@@ -264,13 +264,8 @@ final class PacketDecoderTests: XCTestCase {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let cut = directory.appendingPathComponent("snap100.pcap").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/editcap")
-        process.arguments = ["-s", "100", original, cut]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        let editcap = try ChildProcess.run("/usr/bin/editcap", ["-s", "100", original, cut], timeout: 120)
+        assertExit(editcap, 0)
 
         let full = try decodeCapture(original)
         let snapped = try decodeCapture(cut)

@@ -157,21 +157,13 @@ enum Tshark {
     /// when tshark is not installed.
     static func segments(_ path: String) throws -> [TsharkSegment] {
         guard let executable else { throw XCTSkip("tshark is not installed: comparison with tshark skipped") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
+        // Bounded: a tshark still running after its deadline is killed and the test fails saying so.
+        let text = try ExternalTool.output(of: executable, [
             "-r", path, "-Y", "tcp && !icmp && !icmpv6", "-T", "fields", "-E", "separator=|",
             "-e", "frame.time_epoch", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport",
             "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "tcp.seq_raw", "-e", "tcp.ack_raw",
             "-e", "tcp.len",
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        ])
         return text.split(separator: "\n").map { line in
             let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
             let isV6 = f[1].isEmpty

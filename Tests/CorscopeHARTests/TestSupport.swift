@@ -76,19 +76,11 @@ func python(_ script: String, _ arguments: [String]) throws -> String {
     guard let executable = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
         throw XCTSkip("python3 not installed: cross-check with Python's json module skipped")
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = ["-c", script] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        XCTFail("python3 exited with \(process.terminationStatus) on \(arguments)")
+    let outcome = try ChildProcess.run(executable, ["-c", script] + arguments, timeout: 300)
+    guard outcome.exitStatus == 0 else {
+        XCTFail("python3 on \(arguments): \(outcome.summary)")
         return ""
     }
-    return String(decoding: data, as: UTF8.self)
+    return outcome.stdout
 }
 

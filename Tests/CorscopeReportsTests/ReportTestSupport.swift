@@ -2,6 +2,7 @@ import BrowserRules
 import CorscopeExchanges
 import CorscopeHTTP
 import CorscopeReports
+import CorscopeTestSupport
 import CorscopeVerdicts
 import Foundation
 import XCTest
@@ -62,28 +63,14 @@ enum Support {
         return url
     }
 
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    /// How a run ended: status, stdout, stderr (see `ChildOutcome`).
+    typealias Run = ChildOutcome
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = packageRoot
-        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("corscope-report-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errorFile) }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = try FileHandle(forWritingTo: errorFile)
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self),
-                   stderr: String(decoding: try Data(contentsOf: errorFile), as: UTF8.self))
+    /// Runs a program from the package root to its end. One still running after `timeout`
+    /// seconds is killed and reaped, and the call throws saying so (as it does for a crash), so
+    /// no status is ever read from a child that did not exit.
+    static func run(_ executable: String, _ arguments: [String], timeout: Double = 120) throws -> Run {
+        try ChildProcess.run(executable, arguments, currentDirectory: packageRoot, timeout: timeout).requireExit()
     }
 
     /// Runs a Python snippet with the file as `sys.argv[1]`; fails the test with its stderr.

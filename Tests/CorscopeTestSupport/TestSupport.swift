@@ -42,18 +42,11 @@ public enum ExternalTool {
         throw XCTSkip("tshark is not installed: run `make test`, which installs it, for the differential tests")
     }
 
-    /// Runs a program to completion and returns its standard output (standard error discarded).
-    public static func output(of executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    /// Runs a program to completion and returns its standard output (standard error discarded;
+    /// the exit status is not checked). A program still running after `timeout` seconds is
+    /// killed and reaped, and the call throws saying so.
+    public static func output(of executable: String, _ arguments: [String], timeout: Double = 300) throws -> String {
+        try ChildProcess.run(executable, arguments, stderr: .discard, timeout: timeout).requireExit().stdout
     }
 }
 
