@@ -94,6 +94,14 @@ struct AnalyzeCommand: ParsableCommand {
         judge.finish().forEach(builder.add)
         var report = builder.finish()
         report.unreadInputs = unread
+        let seen = inputs.statistics
+        report.notAnalysed = seen.notAnalysed.traffic
+        report.skippedPackets = [
+            ("of a link-layer type corscope does not decode", seen.capture.unsupportedLinkType),
+            ("not IP (ARP, LLC and other link-layer protocols)", seen.capture.nonIP),
+            ("IP but not TCP (UDP, ICMP, QUIC…)", seen.capture.nonTCP),
+            ("malformed or cut short", seen.capture.malformed),
+        ].filter { $0.1 > 0 }
         if let maxGroups { report = report.keepingLargestGroups(maxGroups) }
         report.isSummary = summary
         let bytes = format.value.render(report)
@@ -112,7 +120,7 @@ struct AnalyzeCommand: ParsableCommand {
         let seconds = Terminal.monotonicSeconds() - started
         let megabytes = Double(inputBytes()) / 1_000_000
         let rate = seconds > 0 ? Int(megabytes / seconds) : 0
-        Terminal.warn("\(files.count) file\(files.count == 1 ? "" : "s"), \(t.exchanges) exchanges: \(t.passed) passed, \(t.blocked) blocked in \(report.origins.reduce(0) { $0 + $1.groups.count }) groups, \(t.undecidable) undecidable, \(t.warnings) warnings, \(report.cacheFindings.count) cache findings\(redaction.redacts ? "" : " (NOT redacted)") in \(Int(seconds * 1000) / 1000).\(Int(seconds * 1000) % 1000 / 100) s (\(rate) MB/s)")
+        Terminal.warn("\(files.count) file\(files.count == 1 ? "" : "s"), \(t.exchanges) exchanges: \(t.passed) passed, \(t.blocked) blocked in \(report.origins.reduce(0) { $0 + $1.groups.count }) groups, \(t.undecidable) undecidable, \(t.warnings) warnings, \(report.cacheFindings.count) cache findings\(NotAnalysedText.summary(report.notAnalysed))\(redaction.redacts ? "" : " (NOT redacted)") in \(Int(seconds * 1000) / 1000).\(Int(seconds * 1000) % 1000 / 100) s (\(rate) MB/s)")
         if !unread.isEmpty { throw ExitCode(2) }
         if report.meets(failOn.value) { throw ExitCode(1) }
     }

@@ -30,6 +30,12 @@ enum StatisticsReport {
             ("ip_fragments_dropped", s.capture.ipFragmentsDropped),
         ]
         if s.capture.filteredOut > 0 { rows.append(("filtered_out_packets", s.capture.filteredOut)) }
+        for kind in NotAnalysedTraffic.Kind.allCases {
+            let items = s.notAnalysed.traffic.filter { $0.kind == kind }
+            guard !items.isEmpty else { continue }
+            rows.append(("not_analysed." + kind.rawValue + ".connections", items.reduce(0) { $0 + $1.connections }))
+            rows.append(("not_analysed." + kind.rawValue + ".bytes", items.reduce(0) { $0 + $1.bytes }))
+        }
         rows.append(("skipped_packets", skipped.reduce(0) { $0 + $1.1 }))
         for (name, value) in skipped where value > 0 { rows.append(("skipped_packets." + name, value)) }
         if s.capture.truncatedBySnaplen > 0 { rows.append(("truncated_by_snaplen", s.capture.truncatedBySnaplen)) }
@@ -67,11 +73,28 @@ enum StatisticsReport {
         text += "\(s.exchanges) exchanges, \(s.reassembly.gaps) gaps, \(s.anomalousExchanges) with anomalies"
         let skipped = s.capture.nonTCP + s.capture.nonIP + s.capture.unsupportedLinkType + s.capture.malformed
         if s.capture.filteredOut > 0 { text += ", \(s.capture.filteredOut) packets left out by --filter" }
+        text += NotAnalysedText.summary(s.notAnalysed.traffic)
         if skipped > 0 { text += ", \(skipped) packets skipped (non-TCP, unsupported or malformed)" }
         if warnings > 0 { text += ", \(warnings) warning\(warnings == 1 ? "" : "s")" }
         if failures > 0 { text += ", \(failures) unreadable file\(failures == 1 ? "" : "s")" }
         let roundedSeconds = Double(Int(seconds * 100)) / 100
         text += " in \(roundedSeconds) s (\(Int(rate)) MB/s)"
         return text
+    }
+}
+
+/// One stderr clause for what was not analysed: "; not analysed: 31 TLS connections (…)".
+enum NotAnalysedText {
+    static func summary(_ traffic: [NotAnalysedTraffic]) -> String {
+        guard !traffic.isEmpty else { return "" }
+        var parts: [String] = []
+        for kind in NotAnalysedTraffic.Kind.allCases {
+            let items = traffic.filter { $0.kind == kind }
+            guard !items.isEmpty else { continue }
+            let connections = items.reduce(0) { $0 + $1.connections }
+            let bytes = items.reduce(0) { $0 + $1.bytes }
+            parts.append("\(connections) \(kind.rawValue) connection\(connections == 1 ? "" : "s") (\(bytes) B)")
+        }
+        return ", not analysed: " + parts.joined(separator: ", ")
     }
 }

@@ -84,11 +84,15 @@ public final class ExchangePipeline {
     }
 }
 
-/// Makes one HTTP analyzer per connection and counts what they emit.
+/// Makes one handler per connection (a `ConnectionDispatcher`: HTTP/1.x analysis, or TLS
+/// counted apart) and counts what they emit and what they could not analyse.
 final class ExchangeSink: TCPStreamFactory {
     private let configuration: HTTPConfiguration
     private let onExchange: (HTTPExchange) -> Void
     var statistics = PipelineStatistics()
+    /// Connections whose protocol switched after a 101 (or a tunnel, or the HTTP/2 preface),
+    /// and to what; only those few are remembered.
+    private var switched: [Int: NotAnalysedTraffic.Kind] = [:]
 
     init(configuration: HTTPConfiguration, onExchange: @escaping (HTTPExchange) -> Void) {
         self.configuration = configuration
@@ -96,15 +100,43 @@ final class ExchangeSink: TCPStreamFactory {
     }
 
     func makeHandler(for connection: ConnectionInfo) -> any TCPStreamHandler {
-        HTTP1ConnectionAnalyzer(connection: connection, configuration: configuration) { [unowned self] exchange in
+        ConnectionDispatcher(http: HTTP1ConnectionAnalyzer(connection: connection, configuration: configuration) { [unowned self] exchange in
             statistics.count(exchange)
+            if exchange.anomalies.contains(.protocolSwitched) { switched[exchange.connection.id] = Self.switchedKind(exchange) }
             onExchange(exchange)
-        }
+        })
     }
 
     func connectionClosed(_ connection: ConnectionInfo, handler: any TCPStreamHandler) {
-        if let analyzer = handler as? HTTP1ConnectionAnalyzer {
-            statistics.http += analyzer.statistics
+        guard let dispatcher = handler as? ConnectionDispatcher else { return }
+        let switchedTo = switched.removeValue(forKey: connection.id)
+        if let hello = dispatcher.clientHello {
+            statistics.notAnalysed.add(NotAnalysedTraffic(
+                kind: .tls, server: connection.server.description, connections: 1, bytes: dispatcher.tlsBytes,
+                serverNames: hello.serverName.map { [$0] } ?? [], protocols: hello.protocols, versions: hello.version.map { [$0] } ?? []))
+            return
         }
+        let http = dispatcher.http.statistics
+        statistics.http += http
+        if let switchedTo, http.skippedBytes > 0 {
+            statistics.notAnalysed.add(NotAnalysedTraffic(
+                kind: switchedTo, server: connection.server.description, connections: 1, bytes: http.skippedBytes,
+                serverNames: [], protocols: [], versions: []))
+        } else if http.exchanges == 0, http.skippedBytes > 0 {
+            statistics.notAnalysed.add(NotAnalysedTraffic(
+                kind: .nonHTTP, server: connection.server.description, connections: 1, bytes: http.skippedBytes,
+                serverNames: [], protocols: [], versions: []))
+        }
+    }
+
+    /// What a connection became: the request's `Upgrade` (websocket, h2c), the HTTP/2 preface
+    /// (PRI), or a CONNECT tunnel.
+    static func switchedKind(_ exchange: HTTPExchange) -> NotAnalysedTraffic.Kind {
+        guard let head = exchange.requestHead else { return .tunnel }
+        if head.method == "PRI" { return .http2 }
+        let upgrade = (head.headers.first(named: "Upgrade") ?? "").lowercased()
+        if upgrade.contains("websocket") { return .websocket }
+        if upgrade.contains("h2c") { return .http2 }
+        return .tunnel
     }
 }

@@ -18,6 +18,8 @@ public struct PipelineStatistics: Sendable {
     public var anomalies: [HTTPAnomaly: Int] = [:]
     /// Exchanges with at least one anomaly.
     public var anomalousExchanges = 0
+    /// Connections seen but not analysed (TLS, HTTP/2, WebSocket frames, other protocols).
+    public var notAnalysed = NotAnalysedTally()
 
     public init() {}
 
@@ -53,5 +55,6 @@ public struct PipelineStatistics: Sendable {
         decodedBodyBytes += other.decodedBodyBytes
         for (anomaly, count) in other.anomalies { anomalies[anomaly, default: 0] += count }
         anomalousExchanges += other.anomalousExchanges
+        notAnalysed.add(other.notAnalysed)
     }
 }

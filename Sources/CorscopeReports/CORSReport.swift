@@ -1,4 +1,5 @@
 import CorscopeCapture
+import CorscopeExchanges
 
 /// The finished analysis of one or more captures: what every writer renders.
 ///
@@ -24,6 +25,11 @@ public struct CORSReport: Sendable {
     /// Inputs that could not be read at all, each with the reason (one line naming the file):
     /// the report covers only the others.
     public var unreadInputs: [String] = []
+    /// Connections seen but not analysed (TLS, HTTP/2, WebSocket frames, other protocols), per
+    /// server endpoint, largest first; and packets skipped before TCP (kind → count).
+    public var notAnalysed: [NotAnalysedTraffic] = []
+    public var skippedPackets: [(kind: String, count: Int)] = []
+
     /// Blocked groups (and the blocked requests in them) left out by `keepingLargestGroups`.
     public var omittedGroups = 0
     public var omittedGroupRequests = 0

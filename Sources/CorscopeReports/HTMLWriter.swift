@@ -67,6 +67,18 @@ public enum HTMLWriter {
         if report.omittedGroups > 0 {
             h += "<p>\(TextFormatting.count(report.omittedGroups, "smaller blocked group")) (\(TextFormatting.count(report.omittedGroupRequests, "request"))) not shown (<code>--max-groups</code>).</p>\n"
         }
+        if !report.notAnalysed.isEmpty || !report.skippedPackets.isEmpty {
+            h += "<h2>Not analysed</h2>\n<p>Seen in the input but not judged; CORS failures there would not show above.</p>\n"
+            if !report.notAnalysed.isEmpty {
+                h += "<table><tr><th>What</th><th>Server</th><th>Connections</th><th>Bytes</th><th>TLS server name / protocols / version</th></tr>\n"
+                for t in report.notAnalysed {
+                    let details = [t.serverNames, t.protocols, t.versions].map { $0.joined(separator: ", ") }.filter { !$0.isEmpty }.joined(separator: " · ")
+                    h += "<tr><td>\(e(t.kind.title))</td><td>\(e(t.server))</td><td class=n>\(t.connections)</td><td class=n>\(t.bytes)</td><td>\(e(details))</td></tr>\n"
+                }
+                h += "</table>\n"
+            }
+            for (kind, count) in report.skippedPackets { h += "<p>\(TextFormatting.count(count, "packet")) skipped: \(e(kind))</p>\n" }
+        }
         h += "<h2>Cache poisoning</h2>\n"
         if report.cacheFindings.isEmpty {
             h += "<p>No response in the capture lets a shared cache serve one origin's CORS answer to another.</p>\n"

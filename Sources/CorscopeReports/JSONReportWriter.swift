@@ -32,6 +32,14 @@ public enum JSONReportWriter {
             "cacheFindings": .array(report.cacheFindings.map(cacheFinding)),
             "websocketFindings": .array(report.websocketFindings.map(websocketFinding)),
             "unreadInputs": .array(report.unreadInputs.map(JSONValue.string)),
+            "notAnalysed": .object([
+                "connections": .array(report.notAnalysed.map { t in
+                    .object(["kind": .string(t.kind.rawValue), "server": .string(t.server), "connections": .int(t.connections),
+                             "bytes": .int(t.bytes), "serverNames": .array(t.serverNames.map(JSONValue.string)),
+                             "protocols": .array(t.protocols.map(JSONValue.string)), "versions": .array(t.versions.map(JSONValue.string))])
+                }),
+                "skippedPackets": .object(Dictionary(uniqueKeysWithValues: report.skippedPackets.map { ($0.kind, JSONValue.int($0.count)) })),
+            ]),
             "omittedGroups": .object(["groups": .int(report.omittedGroups), "blocked": .int(report.omittedGroupRequests)]),
         ])
     }

@@ -46,6 +46,7 @@ public enum MarkdownWriter {
             }
         }
 
+        md += notAnalysed(report)
         md += "\n## Cache poisoning\n\n"
         if report.cacheFindings.isEmpty {
             md += "No response in the capture lets a shared cache serve one origin's CORS answer to another.\n"
@@ -66,6 +67,21 @@ public enum MarkdownWriter {
             }
         }
         return Array(md.utf8)
+    }
+
+    /// What was seen but not judged, so "no blocked request" is never read as "no CORS problem".
+    static func notAnalysed(_ report: CORSReport) -> String {
+        guard !report.notAnalysed.isEmpty || !report.skippedPackets.isEmpty else { return "" }
+        var md = "\n## Not analysed\n\nSeen in the input but not judged; CORS failures there would not show above.\n\n"
+        if !report.notAnalysed.isEmpty {
+            md += "| What | Server | Connections | Bytes | TLS server name / protocols / version |\n|---|---|---:|---:|---|\n"
+            for t in report.notAnalysed {
+                let details = [t.serverNames, t.protocols, t.versions].map { $0.joined(separator: ", ") }.filter { !$0.isEmpty }.joined(separator: " · ")
+                md += "| \(t.kind.title) | \(TextFormatting.markdownCell(t.server)) | \(t.connections) | \(t.bytes) | \(TextFormatting.markdownCell(details)) |\n"
+            }
+        }
+        for (kind, count) in report.skippedPackets { md += "\n- \(TextFormatting.count(count, "packet")) skipped: \(kind)" }
+        return md + "\n"
     }
 
     static func redactionNotice(_ report: CORSReport) -> String {
