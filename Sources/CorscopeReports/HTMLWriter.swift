@@ -1,3 +1,4 @@
+import CorscopeCapture
 /// One self-contained HTML page: inline CSS and SVG, no scripts, no external assets (it must
 /// open from a ticket attachment offline), every captured byte escaped.
 public enum HTMLWriter {
@@ -124,26 +125,35 @@ public enum HTMLWriter {
 
     private static let palette = ["#c0392b", "#2471a3", "#d68910", "#229954", "#7d3c98", "#148f77", "#a04000", "#566573"]
 
-    /// Blocked requests over capture time: one row of bars per origin on a common axis.
+    /// Blocked requests over capture time: one row of bars per origin on a common axis, each
+    /// row labelled with its peak per bin, the axis with its start and end times. Only when the
+    /// blocks spread over at least a minute and three bins: a chart of one burst says nothing
+    /// the table does not.
     private static func timelineChart(_ report: CORSReport) -> String {
         let rows = report.origins.filter { $0.blocked > 0 }
-        guard report.timeline.binCount > 0, !rows.isEmpty else { return "" }
         let bins = report.timeline.binCount
-        let labelWidth = 220, barArea = 600, rowHeight = 34
+        guard bins >= 3, Double(bins) * report.timeline.binSeconds >= 60, !rows.isEmpty,
+              let start = report.timeline.start else { return "" }
+        let labelWidth = 220, barArea = 600, rowHeight = 34, axisHeight = 34
         let barWidth = max(1, barArea / bins)
-        let height = rows.count * rowHeight + 30
-        var s = "<h3>Blocked requests over time</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + barArea + 20)\" height=\"\(height)\" role=\"img\" aria-label=\"Blocked requests per origin over time\">\n"
+        let height = rows.count * rowHeight + axisHeight
+        var s = "<h3>Blocked requests over time</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + barArea + 60)\" height=\"\(height)\" role=\"img\" aria-label=\"Blocked requests per origin over time\">\n"
         for (row, o) in rows.enumerated() {
             let top = row * rowHeight + 4
             let peak = max(1, o.blockedOverTime.max() ?? 1)
             s += "<text x=\"0\" y=\"\(top + 18)\">\(e(String(o.origin.prefix(34))))</text>\n"
+            s += "<line x1=\"\(labelWidth)\" y1=\"\(top + rowHeight - 8)\" x2=\"\(labelWidth + barWidth * bins)\" y2=\"\(top + rowHeight - 8)\" stroke=\"#999\"/>\n"
             for (i, count) in o.blockedOverTime.enumerated() where count > 0 {
                 let barHeight = max(2, count * (rowHeight - 8) / peak)
                 s += "<rect x=\"\(labelWidth + i * barWidth)\" y=\"\(top + rowHeight - 8 - barHeight)\" width=\"\(max(1, barWidth - 1))\" height=\"\(barHeight)\" fill=\"\(palette[row % palette.count])\"><title>\(count) blocked</title></rect>\n"
             }
+            s += "<text x=\"\(labelWidth + barWidth * bins + 6)\" y=\"\(top + 12)\">max \(peak)</text>\n"
         }
-        let start = report.timeline.start.map(TextFormatting.short) ?? ""
-        s += "<text x=\"\(labelWidth)\" y=\"\(height - 6)\">\(e(start)) · \(TextFormatting.count(bins, "bin")) of \(e(TextFormatting.seconds(report.timeline.binSeconds)))</text>\n</svg>\n"
+        let end = Timestamp(seconds: start.seconds + Int64(Double(bins) * report.timeline.binSeconds), nanoseconds: 0)
+        let axis = rows.count * rowHeight + 14
+        s += "<text x=\"\(labelWidth)\" y=\"\(axis)\">\(e(TextFormatting.short(start)))</text>\n"
+        s += "<text x=\"\(labelWidth + barWidth * bins)\" y=\"\(axis)\" text-anchor=\"end\">\(e(TextFormatting.short(end)))</text>\n"
+        s += "<text x=\"\(labelWidth)\" y=\"\(axis + 16)\">blocked requests per \(e(TextFormatting.seconds(report.timeline.binSeconds))) (\(TextFormatting.count(bins, "bin")))</text>\n</svg>\n"
         return s
     }
 

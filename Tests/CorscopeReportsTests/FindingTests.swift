@@ -95,4 +95,23 @@ final class FindingTests: XCTestCase {
         XCTAssertEqual(TextFormatting.markdownCell("<img src=x> | *a* [x](javascript:1)"),
                        "&lt;img src=x&gt; \\| \\*a\\* \\[x\\](javascript:1)")
     }
+
+    /// The HTML time chart: only when the blocks spread over time, with its axis and peaks.
+    func testTimeChartOnlyWhereTimeSpreads() throws {
+        let burst = String(decoding: ReportFormat.html.render(try Support.report(capture: "nginx-cors.pcap")), as: UTF8.self)
+        XCTAssertFalse(burst.contains("Blocked requests over time"), "one burst of a second: no time chart")
+        // The same exchanges, every other one ten minutes later.
+        var spread = try Support.exchanges("nginx-cors.pcap")
+        for index in spread.indices where index % 2 == 1 {
+            if var request = spread[index].request {
+                request.firstByte = request.firstByte.adding(seconds: 600)
+                request.lastByte = request.lastByte.adding(seconds: 600)
+                spread[index].request = request
+            }
+        }
+        let html = String(decoding: ReportFormat.html.render(Support.report(spread)), as: UTF8.self)
+        XCTAssertTrue(html.contains("Blocked requests over time"))
+        XCTAssertTrue(html.contains(">max "), "each row says its peak")
+        XCTAssertTrue(html.contains("blocked requests per "), "the axis says what a bar counts")
+    }
 }
