@@ -70,8 +70,8 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertNotNil(Self.value(in: metrics, "corscope_open_connections", [:]), metrics)
         XCTAssertFalse(metrics.contains("second.example"), "label cardinality is bounded")
 
-        watch.child.send(SIGINT)
-        assertExit(watch.child.finish(within: 15), 0, "watch ends within 15 s of SIGINT")
+        let note = Self.sendStopSignal(SIGINT, to: watch)
+        assertExit(watch.child.finish(within: 15), 0, "watch ends within 15 s of SIGINT" + note)
 
         // Findings: one NDJSON object per blocked, undecidable or warned exchange, nothing else.
         let findings = try String(contentsOfFile: paths.events, encoding: .utf8).split(separator: "\n").map { line in
@@ -188,8 +188,8 @@ final class WatchCommandTests: XCTestCase {
         try Self.requireCapturePermission()
         let watch = try startWatch(["-i", "lo", "--filter", "tcp port 9"])
         _ = try waitForLine(watch, containing: "capturing on lo")
-        watch.child.send(SIGTERM)
-        assertExit(watch.child.finish(within: 15), 0, "watch ends within 15 s of SIGTERM")
+        let note = Self.sendStopSignal(SIGTERM, to: watch)
+        assertExit(watch.child.finish(within: 15), 0, "watch ends within 15 s of SIGTERM" + note)
         XCTAssertTrue(watch.stderr().contains("kernel: "), watch.stderr())
     }
 
@@ -215,8 +215,8 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertTrue(client.isRunning, "judged while the connection is still open: by the clock, not by its end")
         XCTAssertTrue(line.contains("/never-answered"), line)
         XCTAssertTrue(line.contains("request_without_response"), line)
-        watch.child.send(SIGINT)
-        assertExit(watch.child.finish(within: 15), 0, "watch ends within 15 s of SIGINT")
+        let note = Self.sendStopSignal(SIGINT, to: watch)
+        assertExit(watch.child.finish(within: 15), 0, "watch ends within 15 s of SIGINT" + note)
     }
 
     // MARK: - Errors
@@ -241,6 +241,17 @@ final class WatchCommandTests: XCTestCase {
         let watch = try startWatch(["-i", "lo", "--metrics", "0.0.0.0:0", "--duration", "1"])
         assertFailingExit(watch.child.finish(within: 15))
         XCTAssertTrue(watch.stderr().contains("--metrics-allow-remote"), watch.stderr())
+    }
+
+    /// The failure note of `sendStopSignal` reads the signal dispositions right.
+    func testIgnoredSignalsAreReadFromProc() throws {
+        let child = try ChildProcess("/bin/sh", ["-c", "trap '' INT; echo ready; exec sleep 60"])
+        defer { child.stop(SIGKILL) }
+        let deadline = Date().addingTimeInterval(30)
+        while child.stdoutSoFar().isEmpty && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(child.stdoutSoFar(), "ready\n")
+        XCTAssertTrue(Self.ignores(child.processIdentifier, SIGINT))
+        XCTAssertFalse(Self.ignores(child.processIdentifier, SIGTERM))
     }
 
     // MARK: - Helpers
@@ -329,6 +340,24 @@ final class WatchCommandTests: XCTestCase {
             throw XCTSkip("watch tests capture on lo and need root or CAP_NET_RAW (CI runs as root): \(error)")
         }
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
+    }
+
+    /// Sends a stop signal to watch, as a user would once the start line is printed. Returns a
+    /// note for the failure message when watch still ignored that signal at that moment (its
+    /// disposition before the stop handler is in place), which explains a watch that never stops.
+    static func sendStopSignal(_ signal: Int32, to watch: Watch) -> String {
+        let ignored = ignores(watch.child.processIdentifier, signal)
+        watch.child.send(signal)
+        return ignored ? "; the signal was sent while watch still ignored it (SigIgn in /proc): the start line "
+            + "was printed before its stop-signal handler was installed" : ""
+    }
+
+    /// Whether process `pid` ignores `signal` (its SigIgn mask in /proc).
+    static func ignores(_ pid: Int32, _ signal: Int32) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigIgn:") }),
+              let mask = UInt64(line.dropFirst("SigIgn:".count).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+        return mask & (1 << UInt64(signal - 1)) != 0
     }
 
     static func freePort() throws -> UInt16 {
