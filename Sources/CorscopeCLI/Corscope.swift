@@ -1,4 +1,5 @@
 import ArgumentParser
+import CorscopeCapture
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +17,7 @@ public struct Corscope: ParsableCommand {
             Exit status: 0 nothing matched --fail-on (or nothing to report), 1 something did, \
             2 an error (an unreadable input, an unwritable output, a command line that does not parse).
             """,
-        version: CorscopeVersion.current,
+        version: CorscopeVersion.line,
         subcommands: [AnalyzeCommand.self, ExchangesCommand.self, WatchCommand.self]
     )
 
@@ -41,6 +42,21 @@ public struct Corscope: ParsableCommand {
     }
 }
 
-public enum CorscopeVersion {
+public enum CorscopeVersion: BuildCommitStamped {
     public static let current = "0.1.0"
+
+    /// What `corscope --version` prints: the version, the commit it was built from, and the
+    /// libpcap and zlib it runs with, e.g. `corscope 0.1.0 (commit abc1234), libpcap version
+    /// 1.10.3 (with TPACKET_V3), zlib 1.2.13`.
+    public static var line: String { "corscope \(current) (commit \(commit)), \(CaptureLibraries.versions)" }
+}
+
+/// The commit a binary was built from. `scripts/build-info.sh` (run by every `make` target that
+/// builds) writes `BuildCommit.generated.swift` beside this file (gitignored), declaring
+/// `CorscopeVersion.commit`; a member of the type itself wins over this protocol's default, so a
+/// plain `swift build` without that file still compiles and says "unknown".
+public protocol BuildCommitStamped {}
+
+extension BuildCommitStamped {
+    public static var commit: String { "unknown" }
 }

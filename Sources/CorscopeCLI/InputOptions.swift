@@ -6,10 +6,10 @@ import CorscopeExchanges
 /// arguments or with -r (`-` is standard input), a packet filter with -f, and the narrowing of
 /// `SelectionOptions`.
 struct InputOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("pcap or pcapng captures (optionally gzip-compressed) and HAR files, mixed; - reads standard input (also pipes and FIFOs).", valueName: "file"))
+    @Argument(help: ArgumentHelp("pcap or pcapng captures (optionally gzip-compressed) and HAR files, mixed; - reads standard input (also pipes and FIFOs).", valueName: "file"), completion: .file())
     var files: [String] = []
 
-    @Option(name: [.customShort("r"), .customLong("read")], help: ArgumentHelp("Read this file too (repeatable; as tcpdump -r).", valueName: "file"))
+    @Option(name: [.customShort("r"), .customLong("read")], help: ArgumentHelp("Read this file too (repeatable; as tcpdump -r).", valueName: "file"), completion: .file())
     var read: [String] = []
 
     @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Keep only the capture packets this tcpdump-syntax filter matches, e.g. \"tcp port 8080\" (HAR files have no packets: use --host/--origin).", valueName: "bpf"))

@@ -41,7 +41,7 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("max-exchanges"), help: ArgumentHelp("Stop capturing once this many exchanges were judged.", valueName: "n"))
     var maxExchanges: Int?
 
-    @Option(help: ArgumentHelp("Write findings as NDJSON to this file, or - for stdout.", valueName: "file|-"))
+    @Option(help: ArgumentHelp("Write findings as NDJSON to this file, or - for stdout.", valueName: "file|-"), completion: .file())
     var events: String?
 
     @Option(help: ArgumentHelp("Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; port 0 picks one).", valueName: "addr:port"))
@@ -50,7 +50,7 @@ struct WatchCommand: ParsableCommand {
     @Flag(name: .customLong("metrics-allow-remote"), help: "Allow --metrics on a non-loopback address.")
     var metricsAllowRemote = false
 
-    @Option(name: .customLong("write-pcap"), help: ArgumentHelp("Keep the captured packets in a ring of pcap files FILE.0 … FILE.<ring-files - 1>: evidence, as captured, secrets included (never redacted).", valueName: "file"))
+    @Option(name: .customLong("write-pcap"), help: ArgumentHelp("Keep the captured packets in a ring of pcap files FILE.0 … FILE.<ring-files - 1>: evidence, as captured, secrets included (never redacted).", valueName: "file"), completion: .file())
     var writePcap: String?
 
     @Option(name: .customLong("ring-size"), help: ArgumentHelp("Size of one --write-pcap file in MB (10^6 bytes; fractions allowed, at least 4096 bytes).", valueName: "MB"))
@@ -62,7 +62,7 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("report-interval"), help: ArgumentHelp("Seconds between reports to --output (one more at exit).", valueName: "seconds"))
     var reportInterval = 10.0
 
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write the report to this file every --report-interval seconds and at exit.", valueName: "path"))
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write the report to this file every --report-interval seconds and at exit.", valueName: "path"), completion: .file())
     var output: String?
 
     @Option(help: ArgumentHelp("Format of --output: markdown, html, json, sarif or junit, as `analyze` writes them. Without it, --output gets the live per-origin summary as JSON.", valueName: "format"))
