@@ -54,23 +54,74 @@ public final class Redactor {
 
     /// Whether `header(name:value:)` could change this field, decided on bytes: false for the
     /// common header (a short value, a protocol field, no query, no token-shaped run), so a
-    /// stream builds strings only for the few fields that may hide a secret.
+    /// stream builds strings only for the few fields that may hide a secret. No allocation: the
+    /// name is lower-cased into a reused buffer and compared with byte constants.
     public func mayHideSecret(name: ArraySlice<UInt8>, value: ArraySlice<UInt8>) -> Bool {
         guard isEnabled else { return false }
-        if Self.equalsLowercase(name, "cookie") || Self.equalsLowercase(name, "set-cookie")
-            || Self.equalsLowercase(name, "authorization") || Self.equalsLowercase(name, "proxy-authorization") { return true }
-        if Self.hasLowercasePrefix(name, "access-control-") || Self.equalsLowercase(name, "vary")
-            || Self.equalsLowercase(name, "origin") || Self.equalsLowercase(name, "host") { return false }
-        if Self.secretNameFragments.contains(where: { Self.containsLowercase(name, $0) }) { return true }
-        return Self.mayHideSecret(value: value)
+        switch nameClass(name) {
+        case .secret: return true
+        case .protocolFact: return false
+        case .byValue: return Self.mayHideSecret(value: value)
+        }
     }
+
+    /// What a field name alone says; names repeat on every message, so the answer is kept per
+    /// name (a case-folded hash, checked against the name itself).
+    private enum NameClass { case secret, protocolFact, byValue }
+    private var nameClasses: [UInt64: (name: [UInt8], nameClass: NameClass)] = [:]
+    private var lowered: [UInt8] = []
+
+    private func nameClass(_ name: ArraySlice<UInt8>) -> NameClass {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name { hash = (hash ^ UInt64(HTTPText.lowercased(byte))) &* 0x0000_0100_0000_01b3 }
+        if let known = nameClasses[hash], known.name.count == name.count,
+           zip(known.name, name).allSatisfy({ $0 == HTTPText.lowercased($1) }) {
+            return known.nameClass
+        }
+        lowered.removeAll(keepingCapacity: true)
+        for byte in name { lowered.append(HTTPText.lowercased(byte)) }
+        let decided: NameClass
+        if Self.secretNames.contains(where: { $0 == lowered }) {
+            decided = .secret
+        } else if lowered.starts(with: Self.accessControlPrefix) || Self.protocolNames.contains(where: { $0 == lowered }) {
+            decided = .protocolFact
+        } else if Self.secretFragments.contains(where: { Self.contains(lowered, $0) }) {
+            decided = .secret
+        } else {
+            decided = .byValue
+        }
+        if nameClasses.count >= 4096 { nameClasses.removeAll(keepingCapacity: true) }
+        nameClasses[hash] = (lowered, decided)
+        return decided
+    }
+    private static let secretNames = ["cookie", "set-cookie", "authorization", "proxy-authorization"].map { Array($0.utf8) }
+    private static let protocolNames = ["vary", "origin", "host"].map { Array($0.utf8) }
+    private static let accessControlPrefix = Array("access-control-".utf8)
+    private static let secretFragments = secretNameFragments.map { Array($0.utf8) }
+    private static let bearer = Array("bearer ".utf8), basic = Array("basic ".utf8)
 
     /// A URL or userinfo, a `Bearer`/`Basic` credential, or a run of 20+ token characters where a
     /// letter meets a digit (what `scrubTokens` could replace). Dates, user agents and MIME lists
     /// have none.
     public static func mayHideSecret(value: ArraySlice<UInt8>) -> Bool {
-        let start = value.drop { $0 == 0x20 || $0 == 0x09 }
-        if hasLowercasePrefix(start, "bearer ") || hasLowercasePrefix(start, "basic ") { return true }
+        value.withUnsafeBufferPointer(mayHideSecret(bytes:))
+    }
+
+    /// The same check on a string's UTF-8 (verdict texts, messages), without copying it.
+    static func mayHideSecret(text: String) -> Bool {
+        var text = text
+        return text.withUTF8(mayHideSecret(bytes:))
+    }
+
+    static func mayHideSecret(bytes value: UnsafeBufferPointer<UInt8>) -> Bool {
+        if value.count < 6 {
+            // Too short for a credential scheme or a token: only a query or userinfo could matter.
+            return value.contains { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "@") }
+        }
+        var first = 0
+        while first < value.count, value[first] == 0x20 || value[first] == 0x09 { first += 1 }
+        let start = UnsafeBufferPointer(rebasing: value[first...])
+        if hasLowercasePrefix(start, bearer) || hasLowercasePrefix(start, basic) { return true }
         var run = 0
         var mixed = false
         var previous: UInt8 = 0
@@ -94,22 +145,27 @@ public final class Redactor {
         return false
     }
 
-    private static func equalsLowercase(_ bytes: ArraySlice<UInt8>, _ lowercase: String) -> Bool {
-        bytes.count == lowercase.utf8.count && zip(bytes, lowercase.utf8).allSatisfy { HTTPText.lowercased($0) == $1 }
+    private static func hasLowercasePrefix<Bytes: Collection>(_ bytes: Bytes, _ lowercase: [UInt8]) -> Bool where Bytes.Element == UInt8 {
+        var index = bytes.startIndex
+        for wanted in lowercase {
+            guard index != bytes.endIndex, HTTPText.lowercased(bytes[index]) == wanted else { return false }
+            index = bytes.index(after: index)
+        }
+        return true
     }
 
-    private static func hasLowercasePrefix(_ bytes: ArraySlice<UInt8>, _ lowercase: String) -> Bool {
-        bytes.count >= lowercase.utf8.count && zip(bytes, lowercase.utf8).allSatisfy { HTTPText.lowercased($0) == $1 }
-    }
-
-    private static func containsLowercase(_ bytes: ArraySlice<UInt8>, _ lowercase: String) -> Bool {
-        let needle = Array(lowercase.utf8)
-        guard bytes.count >= needle.count else { return false }
-        var start = bytes.startIndex
-        while start + needle.count <= bytes.endIndex {
-            var k = 0
-            while k < needle.count && HTTPText.lowercased(bytes[start + k]) == needle[k] { k += 1 }
-            if k == needle.count { return true }
+    /// Whether `needle` occurs in `haystack`, byte for byte.
+    private static func contains<Haystack: Collection>(_ haystack: Haystack, _ needle: [UInt8]) -> Bool
+    where Haystack.Element == UInt8, Haystack.Index == Int {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return needle.isEmpty }
+        var start = haystack.startIndex
+        let last = haystack.endIndex - needle.count
+        while start <= last {
+            if haystack[start] == needle[0] {
+                var k = 1
+                while k < needle.count && haystack[start + k] == needle[k] { k += 1 }
+                if k == needle.count { return true }
+            }
             start += 1
         }
         return false
@@ -152,6 +208,8 @@ public final class Redactor {
     /// Redacts query parameters whose name or value looks secret, and user:password in the authority.
     public func url(_ url: String) -> String {
         guard isEnabled else { return url }
+        // Only a query or userinfo can hold a secret: most targets have neither.
+        guard url.utf8.contains(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "@") }) else { return url }
         var result = url
         if let schemeEnd = result.firstRange(of: "://") {
             let authorityEnd = result[schemeEnd.upperBound...].firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" })
@@ -183,11 +241,20 @@ public final class Redactor {
     public func text(_ text: String) -> String {
         guard isEnabled else { return text }
         var result = text
-        // Longest first, so a secret that contains another is replaced whole.
-        for secret in seenSecrets.sorted(by: { $0.count != $1.count ? $0.count > $1.count : $0 < $1 })
-        where result.contains(secret) {
-            result = result.replacingAll(secret, with: Self.placeholder)
+        if !seenSecrets.isEmpty {
+            if orderedSecrets.count != seenSecrets.count {
+                // Longest first, so a secret that contains another is replaced whole.
+                orderedSecrets = seenSecrets.sorted { $0.utf8.count != $1.utf8.count ? $0.utf8.count > $1.utf8.count : $0 < $1 }
+                    .map { ($0, Array($0.utf8)) }
+            }
+            var bytes = Array(result.utf8)
+            for (secret, secretBytes) in orderedSecrets where Self.contains(bytes, secretBytes) {
+                result = result.replacingAll(secret, with: Self.placeholder)
+                bytes = Array(result.utf8)
+            }
         }
+        // Most texts have no token-shaped run at all: decided on bytes, no words split.
+        guard Self.mayHideSecret(text: result) else { return result }
         return scrubTokens(result)
     }
 
@@ -209,8 +276,14 @@ public final class Redactor {
 
     /// Drops the secrets remembered so far (a stream does this per exchange: memory stays flat).
     public func forgetSecrets() {
-        if !seenSecrets.isEmpty { seenSecrets.removeAll(keepingCapacity: true) }
+        if !seenSecrets.isEmpty {
+            seenSecrets.removeAll(keepingCapacity: true)
+            orderedSecrets.removeAll(keepingCapacity: true)
+        }
     }
+
+    /// `seenSecrets`, longest first, with their bytes (rebuilt when a secret is added).
+    private var orderedSecrets: [(String, [UInt8])] = []
 
     @discardableResult
     private func remember(_ secret: String) -> String {

@@ -297,13 +297,24 @@ public final class ExchangeJudge {
         }
         // Only a browser's preflight says anything by the absence of its request: a script or load
         // tool (curl, wrk) sends OPTIONS alone. Browsers mark theirs with Sec-Fetch-Mode.
-        if Self.sentByABrowser(judged.exchange), let settled = judged.verdict.settledOnTheBlockingMode(
-            evidence: "no request followed this preflight (under the other mode the browser would have sent it)") {
+        if Self.sentByABrowser(judged.exchange), let settled = settledUnanswered(judged.verdict) {
             judged.verdict = settled
             return judged
         }
         judged.verdict.notes.append("No request followed this preflight: under the credentials mode that fails it, the browser never sent the request; or the request was not captured.")
         return judged
+    }
+
+    /// The last verdict settled for an unanswered preflight, by the (shared, memoised) verdict it
+    /// came from: a stream of identical lone preflights settles once.
+    private var lastSettled: (from: CORSVerdict, to: CORSVerdict?)?
+
+    private func settledUnanswered(_ verdict: CORSVerdict) -> CORSVerdict? {
+        if let last = lastSettled, last.from.isSameInstance(as: verdict) { return last.to }
+        let settled = verdict.settledOnTheBlockingMode(
+            evidence: "no request followed this preflight (under the other mode the browser would have sent it)")
+        lastSettled = (verdict, settled)
+        return settled
     }
 
     /// A HAR is a browser's own record; on the wire, browsers (Chromium 76+, Firefox 90+,
