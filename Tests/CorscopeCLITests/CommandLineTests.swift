@@ -69,6 +69,22 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(cors["firefoxReason"] as? String, "CORSMultipleAllowOriginNotAllowed", "two ACAO lines, in Firefox's words")
     }
 
+    /// Chromium's recording carries a session cookie (s3cr3t) and bearer tokens (t0k3n): no
+    /// output of `exchanges` shows them unless --no-redact.
+    func testExchangesRedactSecretsUnlessAsked() throws {
+        for input in ["Captures/chromium/chromium-cors.pcapng", "Captures/chromium/chromium-cors.har"] {
+            for arguments in [["exchanges", "--json", input], ["exchanges", "--json", "--no-cors", input], ["exchanges", input]] {
+                let result = try run(arguments)
+                XCTAssertEqual(result.status, 0, result.stderr)
+                XCTAssertFalse(result.stdout.contains("s3cr3t"), "\(arguments): the session cookie leaked")
+                XCTAssertFalse(result.stdout.contains("t0k3n"), "\(arguments): the bearer token leaked")
+                if arguments.contains("--json") { XCTAssertTrue(result.stdout.contains("session=[redacted]"), "\(arguments)") }
+            }
+            let shown = try run(["exchanges", "--json", "--no-redact", input])
+            XCTAssertTrue(shown.stdout.contains("session=s3cr3t"), "--no-redact shows the capture as it is")
+        }
+    }
+
     func testFirefoxProfileSpeaksFirefoxAndStatesItsAssumptions() throws {
         let result = try run(["exchanges", "--json", "--browser", "firefox", "Captures/nginx-cors.pcap"])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -143,11 +159,15 @@ final class CommandLineTests: XCTestCase {
 
     func testNotACaptureIsAOneLineErrorAndTheOtherFilesAreStillRead() throws {
         let result = try run(["exchanges", "README.md", "Captures/nginx-cors.pcap", "no/such/file.pcap"])
-        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.status, 2, "an unreadable input is an error (exit status 2, like grep)")
         let errors = result.stderr.split(separator: "\n").filter { $0.contains("error:") }
         XCTAssertEqual(errors.count, 2, result.stderr)
         XCTAssertTrue(errors[0].contains("README.md") && errors[0].contains("not a readable pcap/pcapng capture"))
         XCTAssertTrue(errors[1].contains("no/such/file.pcap") && errors[1].contains("cannot open"))
+        for line in errors {
+            XCTAssertEqual(line.components(separatedBy: "no/such/file.pcap").count + line.components(separatedBy: "README.md").count, 3,
+                           "the path is named once: \(line)")
+        }
         XCTAssertEqual(result.lines.count, 27)
     }
 
