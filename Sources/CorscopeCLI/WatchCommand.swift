@@ -202,7 +202,8 @@ struct WatchCommand: ParsableCommand {
 /// global queue, and a closure inferred `@MainActor` would trip Swift 6's isolation check there.
 private func installStopSignals(_ capture: LiveCapture) -> [any DispatchSourceSignal] {
     let requests = StopRequests()
-    return [SIGINT, SIGTERM].map { signalNumber in
+    let signals = [SIGINT, SIGTERM]
+    let sources: [any DispatchSourceSignal] = signals.map { signalNumber in
         signal(signalNumber, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
         source.setEventHandler { @Sendable in
@@ -212,6 +213,19 @@ private func installStopSignals(_ capture: LiveCapture) -> [any DispatchSourceSi
         source.resume()
         return source
     }
+    // libdispatch installs its own handler later, on another thread; until then the signal is
+    // still ignored and would be lost. Wait (bounded) until it is in place, so that once watch
+    // says it is capturing, Ctrl-C and SIGTERM stop it.
+    let deadline = Terminal.monotonicSeconds() + 2
+    while Terminal.monotonicSeconds() < deadline, signals.contains(where: isIgnored) { usleep(1000) }
+    return sources
+}
+
+private func isIgnored(_ signalNumber: Int32) -> Bool {
+    var current = sigaction()
+    guard sigaction(signalNumber, nil, &current) == 0 else { return false }
+    // Handlers are C function pointers, which Swift does not compare: compare their addresses.
+    return unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
 }
 
 private final class StopRequests: Sendable {
