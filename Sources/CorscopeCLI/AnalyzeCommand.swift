@@ -48,6 +48,10 @@ struct AnalyzeCommand: ParsableCommand {
     @Flag(help: "One line per blocked group and cache finding (Markdown and HTML): a report that fits a GitHub issue or a Jira comment.")
     var summary = false
 
+    @Flag(name: .customLong("details"), inversion: .prefixedNo,
+          help: "Fold configuration and example exchanges in <details> in Markdown (GitHub renders it); --no-details for Jira and other trackers that show HTML tags as text.")
+    var details = true
+
     @Flag(name: .customLong("progress"), inversion: .prefixedNo,
           help: "Show a progress bar on stderr (default: when stderr is a terminal).")
     var progress: Bool?
@@ -104,6 +108,7 @@ struct AnalyzeCommand: ParsableCommand {
         ].filter { $0.1 > 0 }
         if let maxGroups { report = report.keepingLargestGroups(maxGroups) }
         report.isSummary = summary
+        report.markdownFolds = details
         let bytes = format.value.render(report)
         if format == .markdown, bytes.count > CORSReport.githubIssueLimit {
             Terminal.warn("note: the report is \(bytes.count) bytes, over a GitHub issue's 65,536 characters: --summary or --max-groups N make it fit")

@@ -36,6 +36,9 @@ public struct CORSReport: Sendable {
     /// Markdown and HTML show each group and finding in one line, without examples, console
     /// text, layer reasoning or configuration (`--summary`).
     public var isSummary = false
+    /// Markdown folds configuration and examples in `<details>` (GitHub); off for trackers
+    /// that show HTML tags as text (`--no-details`, for Jira).
+    public var markdownFolds = true
 
     /// GitHub refuses an issue body over 65,536 characters.
     public static let githubIssueLimit = 65_536

@@ -36,7 +36,7 @@ public enum MarkdownWriter {
                 md += "\n"
                 for g in o.groups { md += summaryLine(g) }
             } else {
-                for g in o.groups { md += group(g) }
+                for g in o.groups { md += group(g, folds: report.markdownFolds) }
             }
             if !o.warningCounts.isEmpty {
                 md += "\n### Warnings\n\n| Warning | Count | Meaning |\n|---|---:|---|\n"
@@ -54,7 +54,7 @@ public enum MarkdownWriter {
         for c in report.cacheFindings {
             md += report.isSummary
                 ? "- [\(c.severity.rawValue.uppercased())] \(c.kind.title): \(TextFormatting.markdownCode(c.urlTemplate)) on \(TextFormatting.markdownCell(c.host)) (\(c.count)×)\n"
-                : cacheFinding(c)
+                : cacheFinding(c, folds: report.markdownFolds)
         }
         if !report.websocketFindings.isEmpty {
             md += "\n## WebSocket handshakes refused (not CORS)\n\n"
@@ -98,7 +98,15 @@ public enum MarkdownWriter {
             + TextFormatting.markdownProse(fix.hasSuffix(".") ? String(fix.dropLast()) : fix) + ".\n"
     }
 
-    private static func group(_ g: BlockedGroup) -> String {
+    /// A bulky part (configuration, an example exchange): folded in `<details>`, which GitHub
+    /// renders; or, for trackers that show HTML tags as text (Jira), under a bold title.
+    private static func fold(_ title: String, _ body: String, folds: Bool) -> String {
+        folds
+            ? "<details><summary>\(TextFormatting.html(title))</summary>\n\n" + body + "\n\n</details>\n\n"
+            : "**\(TextFormatting.markdownCell(title))**\n\n" + body + "\n\n"
+    }
+
+    private static func group(_ g: BlockedGroup, folds: Bool) -> String {
         var md = "\n### \(g.reason): \(TextFormatting.markdownCode(g.endpoint)) on \(TextFormatting.markdownCell(g.host)) (\(g.count)×)\n\n"
         md += "Group `\(g.id)` · stage \(g.stage) · first seen \(TextFormatting.short(g.firstSeen)) · last seen \(TextFormatting.short(g.lastSeen))"
         if let p = g.failedParameter { md += " · failed parameter \(TextFormatting.markdownCode(p))" }
@@ -114,11 +122,9 @@ public enum MarkdownWriter {
         for line in g.layer.reasoning { md += "- " + TextFormatting.markdownProse(line) + "\n" }
         md += "\n**Fix:** " + TextFormatting.markdownProse(g.fix.summary) + "\n\n"
         for snippet in g.fix.snippets {
-            md += "<details><summary>\(TextFormatting.html(snippet.target)) configuration</summary>\n\n"
-            md += TextFormatting.fenced(snippet.code, language: snippet.language) + "\n\n</details>\n\n"
+            md += fold("\(snippet.target) configuration", TextFormatting.fenced(snippet.code, language: snippet.language), folds: folds)
         }
-        md += "<details><summary>Example exchange \(TextFormatting.html(g.example.id))</summary>\n\n"
-        md += TextFormatting.fenced(exchangeText(g.example), language: "http") + "\n\n</details>\n\n"
+        md += fold("Example exchange \(g.example.id)", TextFormatting.fenced(exchangeText(g.example), language: "http"), folds: folds)
         md += "Exchanges: " + g.exchangeIDs.map { "`\($0)`" }.joined(separator: ", ")
         if g.count > g.exchangeIDs.count { md += " (first \(g.exchangeIDs.count) of \(g.count))" }
         md += "\n"
@@ -144,7 +150,7 @@ public enum MarkdownWriter {
         return text
     }
 
-    private static func cacheFinding(_ c: CacheFinding) -> String {
+    private static func cacheFinding(_ c: CacheFinding, folds: Bool) -> String {
         var md = "### [\(c.severity.rawValue.uppercased())] \(c.kind.title): \(TextFormatting.markdownCode(c.urlTemplate)) on \(TextFormatting.markdownCell(c.host))\n\n"
         md += "Finding `\(c.id)` · `\(c.kind.rawValue)` · \(c.count)× · first seen \(TextFormatting.short(c.firstSeen))"
         if let cdn = c.cdn { md += " · cache: \(TextFormatting.markdownCell(cdn))" }
@@ -152,8 +158,7 @@ public enum MarkdownWriter {
         md += "Exchanges: " + c.exchangeIDs.map { "`\($0)`" }.joined(separator: ", ") + "\n\n"
         md += "**Fix:** " + TextFormatting.markdownProse(c.fix.summary) + "\n\n"
         for snippet in c.fix.snippets {
-            md += "<details><summary>\(TextFormatting.html(snippet.target)) cache key</summary>\n\n"
-            md += TextFormatting.fenced(snippet.code, language: snippet.language) + "\n\n</details>\n\n"
+            md += fold("\(snippet.target) cache key", TextFormatting.fenced(snippet.code, language: snippet.language), folds: folds)
         }
         return md
     }

@@ -95,6 +95,11 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertTrue(warningCodes.contains("missing-vary-origin"), "\(unvaried)")
         XCTAssertEqual(unvaried["verdict"] as? String, "passed")
         XCTAssertEqual((unvaried["assumed"] as? [String: Any])?["credentials"] as? String, "omit", "\(unvaried)")
+        // NDJSON findings go to log pipelines: secrets are redacted there too.
+        let events = try String(contentsOfFile: paths.events, encoding: .utf8)
+        XCTAssertFalse(events.contains("session=1"), "the cookie value curl sent is not in the findings")
+        let cookieFinding = try XCTUnwrap(finding("/cors")?["request"] as? [String: Any])
+        XCTAssertTrue((cookieFinding["headers"] as? [[String]] ?? []).contains(["Cookie", "session=[redacted]"]), "\(cookieFinding)")
         let passed = try XCTUnwrap(finding("/cors")?["cors"] as? [String: Any], "a pass with a warning is a finding")
         XCTAssertEqual(passed["verdict"] as? String, "passed")
         XCTAssertTrue(findings.allSatisfy { ($0["request"] as? [String: Any])?["target"] as? String != "/json" },

@@ -168,6 +168,11 @@ final class AnalyzeCommandTests: XCTestCase {
         XCTAssertFalse(summary.stderr.contains("--summary or --max-groups"))
         XCTAssertTrue(summary.stdout.contains("- **MultipleAllowOriginValues** `GET /proxy/cors`"), summary.stdout)
         XCTAssertFalse(summary.stdout.contains("<details>"), "no examples or configuration in a summary")
+        // For Jira, which shows HTML tags as text: the bulky parts under bold titles instead.
+        let jira = try Support.run(binary, ["analyze", "--fail-on", "never", "--no-details", "Captures/nginx-cors.pcap"])
+        XCTAssertFalse(jira.stdout.contains("<details>") || jira.stdout.contains("<summary>"))
+        XCTAssertTrue(jira.stdout.contains("**nginx configuration**"), jira.stdout)
+        XCTAssertTrue(jira.stdout.contains("```http\n# "), "the example exchange is still there")
         let json = try Support.run(binary, ["analyze", "--fail-on", "never", "--format", "json", "--max-groups", "3", capture])
         let limited = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let whole = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(
