@@ -204,17 +204,20 @@ PY
   fi
 fi
 
-# Replay: the bench capture itself, sent onto lo by tcpreplay at a fixed rate while watch
-# captures it; about 2 packets per exchange, so 100k packets/s is 50k exchanges/s. The addresses
-# are rewritten to one lo does not own (10.77.0.1): the kernel drops the packets after the
-# capture point instead of answering them with resets, and no server has to keep up.
+# Replay: the bench capture itself, sent by tcpreplay at a fixed rate onto the loopback of a
+# network namespace this script creates (corscope-bench-$$), while watch captures it there; about
+# 2 packets per exchange, so 100k packets/s is 50k exchanges/s. The traffic never leaves that
+# namespace, no server has to keep up, and whatever the kernel answers stays inside it too.
 if [ "${BENCH_WATCH:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v tcpreplay > /dev/null; then
-  replay=$dir/cors-replay.pcap
+  replay=$dir/cors-replay-lo.pcap
   if [ ! -s "$replay" ]; then
-    tcpdump -r "$capture" -c 1400000 -w "$work/replay-cut.pcap" 2> /dev/null
-    tcprewrite --pnat=127.0.0.1/32:10.77.0.1/32 -i "$work/replay-cut.pcap" -o "$replay"
-    rm -f "$work/replay-cut.pcap"
+    tcpdump -r "$capture" -c 1400000 -w "$replay" 2> /dev/null
   fi
+  netns=corscope-bench-$$
+  ip netns add "$netns"
+  trap 'ip netns delete "$netns" 2>/dev/null || true; cleanup' EXIT
+  ip netns exec "$netns" ip link set lo up
+  inns=(ip netns exec "$netns")
   backlog=$(sysctl -n net.core.netdev_max_backlog)
   # lo queues what tcpreplay sends in a per-CPU backlog of 1000 packets by default: bursts
   # would be lost before any capture could see them.
@@ -228,11 +231,11 @@ if [ "${BENCH_WATCH:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v tcpreplay > /
     packets=1400000
     events_args=()
     [ "$outputs" = events ] && events_args=(--events /dev/null)
-    "$CORSCOPE" watch -i lo --filter "tcp port 18931" --duration $((packets / pps + 15)) "${events_args[@]}" \
+    "${inns[@]}" "$CORSCOPE" watch -i lo --filter "tcp port 18931" --duration $((packets / pps + 15)) "${events_args[@]}" \
       --output "$work/replay.json" --report-interval 600 > "$work/replay.out" 2> "$work/replay.err" &
     watch_pid=$!
     sleep 2
-    tcpreplay -i lo --pps=$pps --limit=$packets --preload-pcap "$replay" > "$work/tcpreplay.txt" 2>&1 || true
+    "${inns[@]}" tcpreplay -i lo --pps=$pps --limit=$packets --preload-pcap "$replay" > "$work/tcpreplay.txt" 2>&1 || true
     wait "$watch_pid" || true
     python3 - "$work/replay.json" "$work/tcpreplay.txt" "$pps" "$outputs" <<'PY'
 import json, re, sys
@@ -247,6 +250,7 @@ print("replay onto lo at %s packets/s (%s): %s packets in %.1f s; watch judged %
 PY
   done
   sysctl -qw net.core.netdev_max_backlog="$backlog"
+  ip netns delete "$netns" 2>/dev/null || true
 fi
 
 echo "targets: --stats >= 300 MB/s, --json (the exchanges, --no-cors) >= 100 MB/s, analyze >= 300 MB/s, peak RSS <= 100 MB"
