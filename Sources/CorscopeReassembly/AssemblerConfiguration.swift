@@ -5,6 +5,9 @@
 public struct AssemblerConfiguration: Sendable, Hashable {
     /// Out-of-order bytes buffered per connection (both directions) before the oldest hole is skipped.
     public var maxBufferedBytesPerConnection: Int = 4 << 20
+    /// Out-of-order segments buffered per connection (both directions) before the oldest hole is
+    /// skipped: tiny segments cost far more memory than their bytes.
+    public var maxBufferedSegmentsPerConnection: Int = 65_536
     /// Out-of-order bytes buffered across all connections before holes are skipped.
     public var maxBufferedBytesTotal: Int = 64 << 20
     /// Open connections before the least recently active one is evicted.

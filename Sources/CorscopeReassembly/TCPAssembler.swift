@@ -19,6 +19,8 @@ public final class TCPAssembler {
     private let factory: any TCPStreamFactory
 
     private var connections: [FlowKey: Connection] = [:]
+    /// The same connections, least recently active first: eviction takes the front.
+    private var activity = ConnectionActivity()
     /// The id the next new connection gets; ids count up from `firstConnectionID`.
     public private(set) var nextConnectionID: Int
     private var bufferedBytesTotal = 0
@@ -37,6 +39,8 @@ public final class TCPAssembler {
         self.nextConnectionID = firstConnectionID
     }
 
+    deinit { activity.removeAll() }
+
     /// Connections currently open.
     public var openConnections: Int { connections.count }
 
@@ -49,6 +53,7 @@ public final class TCPAssembler {
 
         guard let connection = connection(for: segment) else { return }
         connection.lastSeen = now
+        activity.moveToBack(connection)
         connection.packets += 1
         let direction: FlowDirection = segment.source == connection.info.client ? .clientToServer : .serverToClient
         let half = connection.halves[direction.rawValue]
@@ -104,7 +109,10 @@ public final class TCPAssembler {
                 continue
             }
             for (index, half) in connection.halves.enumerated() {
-                while let oldest = half.oldestPendingTime, oldest < holeCutoff {
+                // Skipping holes until no segment older than the cutoff waits is skipping them
+                // up to the last such segment in stream order.
+                guard let last = half.lastPendingSequence(arrivedBefore: holeCutoff) else { continue }
+                while let first = half.pending.first, TCPSequence.distance(from: first.sequence, to: last) >= 0 {
                     skipHole(on: half, of: connection, direction: FlowDirection(rawValue: index)!)
                 }
             }
@@ -193,6 +201,7 @@ public final class TCPAssembler {
             connection.clientInitialSequence = segment.sequence
         }
         connections[key] = connection
+        activity.append(connection)
         lastConnection = connection
         return connection
     }
@@ -215,7 +224,7 @@ public final class TCPAssembler {
     }
 
     private func evictLeastRecentlyActive() {
-        guard let victim = connections.values.min(by: { $0.lastSeen < $1.lastSeen }) else { return }
+        guard let victim = activity.front else { return }
         statistics.evictedConnections += 1
         close(victim, reason: .evicted)
     }
@@ -245,6 +254,7 @@ public final class TCPAssembler {
 
     private func remove(_ connection: Connection) {
         guard connections.removeValue(forKey: connection.key) != nil else { return }
+        activity.remove(connection)
         recentlyClosed.remember(connection, at: now)
         for half in connection.halves { bufferedBytesTotal -= half.pendingBytes; half.dropPending() }
         if lastConnection === connection { lastConnection = nil }
@@ -313,12 +323,17 @@ public final class TCPAssembler {
         bufferedBytesTotal += payload.count
         statistics.peakBufferedBytes = max(statistics.peakBufferedBytes, bufferedBytesTotal)
 
-        while connection.bufferedBytes > configuration.maxBufferedBytesPerConnection, !half.pending.isEmpty {
+        while connection.bufferedBytes > configuration.maxBufferedBytesPerConnection
+                || connection.bufferedSegments > configuration.maxBufferedSegmentsPerConnection,
+              !half.pending.isEmpty {
             statistics.gapsForcedByBufferCap += 1
             skipHole(on: half, of: connection, direction: direction)
         }
         if bufferedBytesTotal > configuration.maxBufferedBytesTotal {
-            for other in connections.values.sorted(by: { $0.lastSeen < $1.lastSeen }) {
+            // Least recently active connections first.
+            var current = activity.front
+            while let other = current {
+                current = other.activityNext
                 for (index, otherHalf) in other.halves.enumerated() {
                     while !otherHalf.pending.isEmpty && bufferedBytesTotal > configuration.maxBufferedBytesTotal {
                         statistics.gapsForcedByBufferCap += 1
@@ -482,29 +497,30 @@ final class HalfStream {
     var highestAcknowledged: UInt32?
     /// When (in connection packets) the peer first acknowledged data beyond the current hole.
     var holeAcknowledgedAtPacket: Int?
-    /// Out-of-order segments, sorted by sequence relative to `nextSequence`.
-    private(set) var pending: [PendingSegment] = []
-    private(set) var pendingBytes = 0
+    /// Out-of-order segments; `pending.first` is the first in the stream.
+    private(set) var pending = PendingSegments()
+    var pendingBytes: Int { pending.bytes }
 
-    var oldestPendingTime: Timestamp? { pending.lazy.map(\.time).min() }
+    /// Of the segments buffered before `time`, the sequence number of the last in the stream.
+    func lastPendingSequence(arrivedBefore time: Timestamp) -> UInt32? {
+        var last: UInt32?
+        for segment in pending.unordered where segment.time < time {
+            if let current = last, TCPSequence.distance(from: current, to: segment.sequence) <= 0 { continue }
+            last = segment.sequence
+        }
+        return last
+    }
 
     func insertPending(_ segment: PendingSegment) {
-        let offset = TCPSequence.distance(from: nextSequence, to: segment.sequence)
-        var index = pending.count
-        while index > 0, TCPSequence.distance(from: nextSequence, to: pending[index - 1].sequence) > offset {
-            index -= 1
-        }
-        pending.insert(segment, at: index)
-        pendingBytes += segment.bytes.count
+        pending.insert(segment, next: nextSequence)
     }
 
     func removeFirstPending() {
-        pendingBytes -= pending.removeFirst().bytes.count
+        pending.removeFirst(next: nextSequence)
     }
 
     func dropPending() {
         pending.removeAll()
-        pendingBytes = 0
     }
 }
 
@@ -514,6 +530,9 @@ final class Connection {
     var handler: (any TCPStreamHandler)?
     let halves = [HalfStream(), HalfStream()]
     var lastSeen: Timestamp
+    /// Neighbours in the assembler's `ConnectionActivity` list.
+    var activityPrevious: Connection?
+    var activityNext: Connection?
     var clientInitialSequence: UInt32?
     /// Packets seen on this connection.
     var packets = 0
@@ -525,6 +544,7 @@ final class Connection {
     }
 
     var bufferedBytes: Int { halves[0].pendingBytes + halves[1].pendingBytes }
+    var bufferedSegments: Int { halves[0].pending.count + halves[1].pending.count }
 
     @inline(__always)
     func matches(_ source: Endpoint, _ destination: Endpoint) -> Bool {
