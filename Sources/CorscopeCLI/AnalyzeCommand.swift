@@ -72,6 +72,7 @@ struct AnalyzeCommand: ParsableCommand {
         let sources = inputs.sources
         let showProgress = progress ?? Terminal.stderrIsTerminal
         var unread: [String] = []
+        var warned: [String] = []
         for source in sources {
             let bar = showProgress ? ProgressBar(label: source.name) : nil
             inputs.progress = bar.map { bar in
@@ -83,6 +84,7 @@ struct AnalyzeCommand: ParsableCommand {
                     if selection.admits(exchange) { judge.judge(exchange, deliver: builder.add) }
                 }
                 if case .partial(let message) = outcome {
+                    warned.append("\(source.name): \(message)")
                     Terminal.warn("warning: \(source.name): \(message); analysed what came before")
                 }
             } catch {
@@ -98,6 +100,7 @@ struct AnalyzeCommand: ParsableCommand {
         judge.finish().forEach(builder.add)
         var report = builder.finish()
         report.unreadInputs = unread
+        report.inputWarnings = warned
         let seen = inputs.statistics
         report.notAnalysed = seen.notAnalysed.traffic
         report.skippedPackets = [

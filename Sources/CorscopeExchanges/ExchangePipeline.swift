@@ -1,4 +1,5 @@
 import CorscopeCapture
+import CorscopeHAR
 import CorscopeHTTP
 import CorscopeReassembly
 
@@ -8,6 +9,8 @@ public final class ExchangePipeline {
     public struct Configuration: Sendable {
         public var assembler = AssemblerConfiguration()
         public var http = HTTPConfiguration()
+        /// How HAR files read alongside the captures are read (the entry size cap).
+        public var har = HARReaderConfiguration()
         /// A tcpdump-syntax filter every capture's packets go through first (nil: all packets).
         public var packetFilter: String?
         public init() {}
@@ -25,6 +28,8 @@ public final class ExchangePipeline {
     /// Totals over every file read so far.
     public private(set) var statistics = PipelineStatistics()
     private var nextConnectionID = 0
+    /// Requests waiting for a response, over every connection of every file this pipeline reads.
+    public let pendingRequests: PendingRequestBudget
 
     /// A connection id no capture read by this pipeline uses (for exchanges from other
     /// sources, such as HAR files, read in the same run).
@@ -36,6 +41,7 @@ public final class ExchangePipeline {
     public init(configuration: Configuration = .init(), onExchange: @escaping (HTTPExchange) -> Void) {
         self.configuration = configuration
         self.onExchange = onExchange
+        pendingRequests = PendingRequestBudget(configuration: configuration.http)
     }
 
     /// Reads one capture file to its end and flushes every connection in it.
@@ -56,7 +62,7 @@ public final class ExchangePipeline {
     private func read(_ reader: CaptureFileReader, progress: ((Int64, Int64) -> Void)?) throws -> FileResult {
         let path = reader.path
         if let filter = configuration.packetFilter { try reader.setFilter(filter) }
-        let sink = ExchangeSink(configuration: configuration.http, onExchange: onExchange)
+        let sink = ExchangeSink(configuration: configuration.http, budget: pendingRequests, onExchange: onExchange)
         let assembler = TCPAssembler(factory: sink, configuration: configuration.assembler,
                                      firstConnectionID: nextConnectionID)
         let decoder = PacketDecoder()
@@ -89,18 +95,21 @@ public final class ExchangePipeline {
 final class ExchangeSink: TCPStreamFactory {
     private let configuration: HTTPConfiguration
     private let onExchange: (HTTPExchange) -> Void
+    /// Shared by every connection's analyzer: pending requests are capped over all of them.
+    let budget: PendingRequestBudget
     var statistics = PipelineStatistics()
     /// Connections whose protocol switched after a 101 (or a tunnel, or the HTTP/2 preface),
     /// and to what; only those few are remembered.
     private var switched: [Int: NotAnalysedTraffic.Kind] = [:]
 
-    init(configuration: HTTPConfiguration, onExchange: @escaping (HTTPExchange) -> Void) {
+    init(configuration: HTTPConfiguration, budget: PendingRequestBudget? = nil, onExchange: @escaping (HTTPExchange) -> Void) {
         self.configuration = configuration
+        self.budget = budget ?? PendingRequestBudget(configuration: configuration)
         self.onExchange = onExchange
     }
 
     func makeHandler(for connection: ConnectionInfo) -> any TCPStreamHandler {
-        ConnectionDispatcher(http: HTTP1ConnectionAnalyzer(connection: connection, configuration: configuration) { [unowned self] exchange in
+        ConnectionDispatcher(http: HTTP1ConnectionAnalyzer(connection: connection, configuration: configuration, budget: budget) { [unowned self] exchange in
             statistics.count(exchange)
             if exchange.anomalies.contains(.protocolSwitched) { switched[exchange.connection.id] = Self.switchedKind(exchange) }
             onExchange(exchange)

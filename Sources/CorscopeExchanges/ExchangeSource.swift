@@ -59,7 +59,7 @@ public final class ExchangeSources {
                 return ExchangeSource(name: path) { deliver in
                     let stream = try StreamedInput(path: path)
                     if stream.looksLikeJSON {
-                        return try Self.readHAR(HARReader(stream: stream), pipeline: pipeline, tally: har,
+                        return try Self.readHAR(HARReader(stream: stream, configuration: configuration.har), pipeline: pipeline, tally: har,
                                                 size: { stream.bytesDelivered }, deliver: deliver)
                     }
                     return try readCapture(path, deliver) { try pipeline.read(stream: stream, progress: relay.progress) }
@@ -67,7 +67,7 @@ public final class ExchangeSources {
             }
             if Self.looksLikeHAR(path) {
                 return ExchangeSource(name: path) { deliver in
-                    try Self.readHAR(try HARReader(path: path), pipeline: pipeline, tally: har,
+                    try Self.readHAR(try HARReader(path: path, configuration: configuration.har), pipeline: pipeline, tally: har,
                                      size: { Self.fileSize(path) }, deliver: deliver)
                 }
             }
@@ -110,19 +110,38 @@ public final class ExchangeSources {
         }
         for exchange in reorder.drain() { deliver(exchange) }
         tally.statistics.fileBytes += size()
+        let skipped = skippedEntries(reader.statistics, maximumEntryBytes: reader.configuration.maximumEntryBytes)
         switch outcome {
         case .complete(0):
             throw HARReadError.notAHAR(path: path, reason: "log.entries holds no entry")
         case .truncated(_, _, 0):
             throw HARReadError.notAHAR(path: path, reason: outcome.message ?? "truncated before its first entry")
         case .complete:
-            return .complete
+            return skipped.map { .partial($0) } ?? .complete
         case .truncated:
-            return .partial(outcome.message ?? "truncated HAR")
+            return .partial(([outcome.message ?? "truncated HAR"] + (skipped.map { [$0] } ?? [])).joined(separator: "; "))
         case .failed(let error, let entriesRead):
             if entriesRead == 0 { throw error }
-            return .partial("\(error) after \(entriesRead) entries")
+            return .partial((["\(error) after \(entriesRead) entries"] + (skipped.map { [$0] } ?? [])).joined(separator: "; "))
         }
+    }
+
+    /// "2 entries skipped: 1 over the 64 MiB entry limit, 1 not an entry object", or nil when
+    /// every entry read was delivered.
+    static func skippedEntries(_ statistics: HARReadStatistics, maximumEntryBytes: Int) -> String? {
+        let oversized = statistics.oversizedEntriesSkipped, invalid = statistics.invalidEntriesSkipped
+        guard oversized + invalid > 0 else { return nil }
+        var reasons: [String] = []
+        if oversized > 0 { reasons.append("\(oversized) over the \(byteSize(maximumEntryBytes)) entry limit") }
+        if invalid > 0 { reasons.append("\(invalid) not an object with a request") }
+        let total = oversized + invalid
+        return "\(total) \(total == 1 ? "entry" : "entries") skipped: " + reasons.joined(separator: ", ")
+    }
+
+    private static func byteSize(_ bytes: Int) -> String {
+        if bytes >= 1 << 20 && bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10 && bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes)-byte"
     }
 
     /// HAR entries are in the order the page asked for them (`startedDateTime`), so a request

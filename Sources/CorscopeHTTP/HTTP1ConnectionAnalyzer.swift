@@ -52,7 +52,9 @@ import CorscopeReassembly
 ///   (`header_too_large`) and the rest of that direction is skipped and counted.
 /// * Memory per connection is bounded by the caps: held bytes ≤ head cap + one segment per
 ///   direction, kept body bytes, at most `maxPendingRequests` waiting requests, 16 interim
-///   responses per exchange.
+///   responses per exchange. Over all the connections sharing a `PendingRequestBudget`,
+///   waiting complete requests are capped in count and bytes; past the cap the oldest of them
+///   is emitted without a response (`pending_request_evicted`, `request_without_response`).
 ///
 /// Not thread-safe: feed one connection from one thread.
 public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
@@ -80,17 +82,35 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
     private var finalResponses = 0
     private var requestCount = 0
     private var responseCount = 0
+    /// Shared with the other connections of the pipeline (or this connection's own).
+    public let budget: PendingRequestBudget
+    private var owner: PendingRequestOwner!
+    /// What this connection has counted in `budget` so far.
+    private var budgetCount = 0
+    private var budgetBytes = 0
+    private var pendingRequestsEvicted = 0
 
     /// - Parameters:
     ///   - connection: The connection the bytes belong to; copied into every exchange.
     ///   - configuration: Caps and decoding switches.
-    ///   - emit: Called synchronously, in index order, for every exchange.
-    public init(connection: ConnectionInfo, configuration: HTTPConfiguration = .init(), emit: @escaping (HTTPExchange) -> Void) {
+    ///   - budget: The pending-request budget shared by every connection of one pipeline; nil:
+    ///     one of this connection's own, with the configuration's caps.
+    ///   - emit: Called synchronously, in index order, for every exchange. (An eviction by the
+    ///     shared budget emits this connection's oldest waiting request while another
+    ///     connection's bytes are being analysed.)
+    public init(connection: ConnectionInfo, configuration: HTTPConfiguration = .init(), budget: PendingRequestBudget? = nil,
+                emit: @escaping (HTTPExchange) -> Void) {
         self.connection = connection
         self.configuration = configuration
+        self.budget = budget ?? PendingRequestBudget(configuration: configuration)
         self.emit = emit
         requestParser = HTTP1MessageParser(role: .request, configuration: configuration, delegate: self)
         responseParser = HTTP1MessageParser(role: .response, configuration: configuration, delegate: self)
+        owner = PendingRequestOwner(self)
+    }
+
+    deinit {
+        budget.adjust(count: -budgetCount, bytes: -budgetBytes)
     }
 
     /// Counters so far for this connection.
@@ -105,6 +125,7 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
         s.requests = requestCount
         s.responses = responseCount
         s.exchanges = nextIndex
+        s.pendingRequestsEvicted = pendingRequestsEvicted
         return s
     }
 
@@ -116,10 +137,12 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
 
     public func receive(_ data: UnsafeRawBufferPointer, direction: FlowDirection, time: Timestamp) {
         parser(for: direction).receive(data, time: time)
+        budget.enforce()
     }
 
     public func gap(length: Int, direction: FlowDirection, time: Timestamp) {
         parser(for: direction).gap(length: length, time: time)
+        budget.enforce()
     }
 
     public func end(direction: FlowDirection, time: Timestamp, reason: StreamEndReason) {
@@ -127,6 +150,39 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
         parser(for: direction).end(time: time)
         if direction == .clientToServer { clientEnded = true } else { serverEnded = true }
         if clientEnded && serverEnded { finish(time: time) }
+        syncBudget()
+        budget.enforce()
+    }
+
+    // MARK: Pending-request budget
+
+    /// Brings the shared budget up to date with this connection's queue.
+    private func syncBudget() {
+        let count = queue.chargedCount, bytes = queue.chargedBytes
+        if count != budgetCount || bytes != budgetBytes {
+            budget.adjust(count: count - budgetCount, bytes: bytes - budgetBytes)
+            budgetCount = count
+            budgetBytes = bytes
+        }
+    }
+
+    func holdsPendingRequest(serial: Int) -> Bool { queue.holdsCompleted(serial: serial) }
+
+    /// The budget ran out and this connection holds the oldest waiting request (`serial`):
+    /// report it without a response. Returns false when it is no longer waiting.
+    func evictPendingRequest(serial: Int) -> Bool {
+        guard !finished, queue.holdsCompleted(serial: serial), queue.frontIsCompleteRequest,
+              var oldest = queue.popOldest() else { return false }
+        // Its response, if it ever comes, will be paired with the next request.
+        if oldest.response == nil { oldest.anomalies.appendOnce(.requestWithoutResponse) }
+        oldest.anomalies.appendOnce(.pendingRequestEvicted)
+        if uncertainFromResponse == nil { uncertainFromResponse = finalResponses }
+        pendingRequestsEvicted += 1
+        syncBudget()
+        emitExchange(oldest)
+        emitReady()
+        syncBudget()
+        return true
     }
 
     @inline(__always)
@@ -191,8 +247,11 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
             // Dropping the oldest keeps memory bounded; its response, if it ever comes, will
             // be paired with the next request, so pairing is no longer certain.
             if oldest.response == nil { oldest.anomalies.appendOnce(.requestWithoutResponse) }
+            oldest.anomalies.appendOnce(.pendingRequestEvicted)
             if uncertainFromResponse == nil { uncertainFromResponse = finalResponses }
+            pendingRequestsEvicted += 1
             emitExchange(oldest)
+            syncBudget()
         }
     }
 
@@ -216,7 +275,9 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
                 queue.appendRequestHead(message.methodKind)
                 _ = queue.completeRequest(request, anomalies: anomalies)
             }
+            budget.remember(owner, serial: queue.completedSerials - 1)
             emitReady()
+            syncBudget()
         case .response:
             responseCount += 1
             guard let head = message.responseHead.take() else { return }
@@ -246,6 +307,7 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
             // Once every captured request is answered, later pairs start from a clean slate.
             if !queue.hasUnansweredRequest && !requestParser.isPaused { uncertainFromResponse = nil }
             emitReady()
+            syncBudget()
             switch message.disposition {
             case .switchedProtocols, .tunnel:
                 requestParser.stop()

@@ -19,6 +19,13 @@ public struct HTTPConfiguration: Sendable, Hashable {
     /// Requests waiting for a response per connection; past it the oldest is reported without
     /// a response (bounds memory on a stream of unanswered requests). Default 1024.
     public var maxPendingRequests: Int
+    /// Complete requests waiting for a response over all the connections sharing one
+    /// `PendingRequestBudget` (one pipeline); past it the oldest of them, whichever connection
+    /// it is on, is reported without a response (`pending_request_evicted`). Default 65,536.
+    public var maxPendingRequestsTotal: Int
+    /// The same budget in bytes (heads, trailers and kept bodies, plus 256 bytes of bookkeeping
+    /// per request). Default 32 MiB.
+    public var maxPendingRequestBytesTotal: Int
 
     public init(
         maxHeadBytes: Int = 64 * 1024,
@@ -26,7 +33,9 @@ public struct HTTPConfiguration: Sendable, Hashable {
         keptBodyBytes: Int = 64 * 1024,
         decodeBodies: Bool = true,
         maxDecodedBytes: Int = 16 * 1024 * 1024,
-        maxPendingRequests: Int = 1024
+        maxPendingRequests: Int = 1024,
+        maxPendingRequestsTotal: Int = 65_536,
+        maxPendingRequestBytesTotal: Int = 32 << 20
     ) {
         self.maxHeadBytes = min(max(64, maxHeadBytes), 1 << 30)
         self.maxHeaderFields = max(1, maxHeaderFields)
@@ -34,5 +43,7 @@ public struct HTTPConfiguration: Sendable, Hashable {
         self.decodeBodies = decodeBodies
         self.maxDecodedBytes = max(0, maxDecodedBytes)
         self.maxPendingRequests = max(1, maxPendingRequests)
+        self.maxPendingRequestsTotal = max(1, maxPendingRequestsTotal)
+        self.maxPendingRequestBytesTotal = max(0, maxPendingRequestBytesTotal)
     }
 }

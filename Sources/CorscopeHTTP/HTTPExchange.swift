@@ -62,6 +62,10 @@ public enum HTTPAnomaly: String, Sendable, Hashable, CaseIterable, Codable {
     /// missing; server side: a response may be), so the request it is paired with (and whether
     /// it may have a body, e.g. after a lost HEAD) is a best guess.
     case responseFramingUncertain = "response_framing_uncertain"
+    /// The request was still waiting for its response when the pending-request budget (per
+    /// connection or over all connections) ran out; it is reported without one, and a later
+    /// response on its connection may be paired with the wrong request.
+    case pendingRequestEvicted = "pending_request_evicted"
 }
 
 public struct HTTPVersion: Hashable, Sendable, CustomStringConvertible {

@@ -17,6 +17,9 @@ public struct HTTPStreamStatistics: Sendable, Hashable {
     /// Final and interim responses.
     public var responses: Int = 0
     public var exchanges: Int = 0
+    /// Requests reported without a response because the pending-request budget ran out
+    /// (`pending_request_evicted`).
+    public var pendingRequestsEvicted: Int = 0
 
     public init() {}
 
@@ -30,5 +33,6 @@ public struct HTTPStreamStatistics: Sendable, Hashable {
         lhs.requests += rhs.requests
         lhs.responses += rhs.responses
         lhs.exchanges += rhs.exchanges
+        lhs.pendingRequestsEvicted += rhs.pendingRequestsEvicted
     }
 }

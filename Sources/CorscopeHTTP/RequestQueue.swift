@@ -7,6 +7,9 @@ struct PendingExchange {
     var interimResponses: [HTTPResponseHead] = []
     var response: HTTPResponse?
     var anomalies: [HTTPAnomaly] = []
+    /// Counted against the pending-request budget (a complete request), with this many bytes.
+    var charged = false
+    var chargedBytes = 0
 
     var isReadyToEmit: Bool { response != nil && requestDone }
 }
@@ -21,6 +24,29 @@ struct RequestQueue {
     private var nextRequestToComplete = 0
     /// Index of the first item without a final response.
     private var nextToAnswer = 0
+    /// Complete requests still queued (answered or not) and their estimated bytes: what this
+    /// connection holds of the pending-request budget.
+    private(set) var chargedCount = 0
+    private(set) var chargedBytes = 0
+    /// Requests completed so far; the n-th completed request has serial n - 1. Complete
+    /// requests leave the queue in the order they completed, so the queued ones are the last
+    /// `chargedCount` serials.
+    private(set) var completedSerials = 0
+
+    /// Whether the complete request with this serial is still queued.
+    func holdsCompleted(serial: Int) -> Bool {
+        serial < completedSerials && serial >= completedSerials - chargedCount
+    }
+
+    /// Whether the front exchange is a complete request (the one a budget eviction removes).
+    var frontIsCompleteRequest: Bool { front < items.count && items[front].charged }
+
+    private mutating func release(_ item: PendingExchange) {
+        if item.charged {
+            chargedCount -= 1
+            chargedBytes -= item.chargedBytes
+        }
+    }
 
     var isEmpty: Bool { front == items.count }
     var pendingCount: Int { items.count - front }
@@ -39,6 +65,12 @@ struct RequestQueue {
     mutating func completeRequest(_ request: consuming HTTPRequest, anomalies: [HTTPAnomaly]) -> Bool {
         while nextRequestToComplete < items.count && items[nextRequestToComplete].requestDone { nextRequestToComplete += 1 }
         guard nextRequestToComplete < items.count else { return false }
+        let bytes = Self.estimatedBytes(of: request)
+        items[nextRequestToComplete].charged = true
+        items[nextRequestToComplete].chargedBytes = bytes
+        chargedCount += 1
+        chargedBytes += bytes
+        completedSerials += 1
         items[nextRequestToComplete].request = request
         items[nextRequestToComplete].requestDone = true
         for anomaly in anomalies { items[nextRequestToComplete].anomalies.appendOnce(anomaly) }
@@ -72,6 +104,7 @@ struct RequestQueue {
         // Move the exchange out so the queue drops its references now.
         var ready = PendingExchange(methodKind: RequestMethodKind(), request: nil, requestDone: true)
         swap(&ready, &items[front])
+        release(ready)
         front += 1
         compactIfWorthwhile()
         return ready
@@ -82,6 +115,7 @@ struct RequestQueue {
     /// Moves out only the parts an emitted exchange needs.
     mutating func takeFrontToAnswer() -> (request: HTTPRequest?, interim: [HTTPResponseHead], anomalies: [HTTPAnomaly])? {
         guard front < items.count, nextToAnswer == front, items[front].requestDone else { return nil }
+        release(items[front])
         let request = items[front].request.take()
         var interim: [HTTPResponseHead] = []
         var anomalies: [HTTPAnomaly] = []
@@ -97,6 +131,8 @@ struct RequestQueue {
     mutating func popAll() -> [PendingExchange] {
         let rest = Array(items[front...])
         items.removeAll()
+        chargedCount = 0
+        chargedBytes = 0
         front = 0
         nextRequestToComplete = 0
         nextToAnswer = 0
@@ -106,7 +142,9 @@ struct RequestQueue {
     /// Gives up on the oldest exchange (too many unanswered requests).
     mutating func popOldest() -> PendingExchange? {
         guard front < items.count else { return nil }
-        let oldest = items[front]
+        var oldest = PendingExchange(methodKind: RequestMethodKind(), request: nil, requestDone: true)
+        swap(&oldest, &items[front])
+        release(oldest)
         front += 1
         nextToAnswer = max(nextToAnswer, front)
         nextRequestToComplete = max(nextRequestToComplete, front)
@@ -114,17 +152,114 @@ struct RequestQueue {
         return oldest
     }
 
+    /// What a queued complete request costs the budget: its head, trailers and kept body, plus
+    /// a fixed overhead for the exchange's bookkeeping.
+    static func estimatedBytes(of request: borrowing HTTPRequest) -> Int {
+        let head = request.head
+        return 256 + head.method.utf8.count + head.target.utf8.count
+            + head.headers.storage.count + head.headers.count * 16
+            + request.trailers.storage.count + request.trailers.count * 16
+            + request.body.kept.count
+    }
+
+    /// Drops emitted exchanges from the front. Storage left from a burst is given back too: an
+    /// exchange takes a few hundred bytes even when moved out, so 10,000 connections that each
+    /// once held 1,000 waiting requests would otherwise keep gigabytes.
     private mutating func compactIfWorthwhile() {
         if front == items.count {
-            items.removeAll(keepingCapacity: true)
+            items.removeAll(keepingCapacity: items.capacity <= 16)
             nextRequestToComplete = 0
             nextToAnswer = 0
             front = 0
         } else if front >= 64 && front * 2 >= items.count {
-            items.removeFirst(front)
+            if items.capacity > 4 * (items.count - front) + 64 {
+                items = Array(items[front...])
+            } else {
+                items.removeFirst(front)
+            }
             nextRequestToComplete -= front
             nextToAnswer -= front
             front = 0
         }
     }
+}
+
+/// The pending-request budget shared by every `HTTP1ConnectionAnalyzer` of one pipeline: how
+/// many complete requests wait for a response over all connections, and their estimated bytes.
+/// When either passes its cap (`HTTPConfiguration.maxPendingRequestsTotal`,
+/// `maxPendingRequestBytesTotal`), the oldest waiting request over all connections is reported
+/// without a response (`pending_request_evicted`). The oldest rather than the newcomer's: a
+/// request long unanswered is the likeliest never to be answered, and a busy connection then
+/// cannot make a well-behaved one lose the request it just sent.
+///
+/// Requests are remembered in completion order in one FIFO; entries whose request has since
+/// left its queue are skipped when met and dropped by an amortised compaction, so the FIFO stays
+/// within a constant factor of the live count. Not thread-safe: one pipeline, one thread.
+public final class PendingRequestBudget {
+    public let maxCount: Int
+    public let maxBytes: Int
+    /// Complete requests waiting now, over all connections, and their estimated bytes.
+    public private(set) var count = 0
+    public private(set) var bytes = 0
+    /// The most requests waiting at once.
+    public private(set) var peakCount = 0
+    /// Requests evicted so far.
+    public private(set) var evicted = 0
+
+    private var fifo: [(owner: PendingRequestOwner, serial: Int)] = []
+    private var head = 0
+    private var enforcing = false
+
+    public init(maxCount: Int = HTTPConfiguration().maxPendingRequestsTotal,
+                maxBytes: Int = HTTPConfiguration().maxPendingRequestBytesTotal) {
+        self.maxCount = max(1, maxCount)
+        self.maxBytes = max(0, maxBytes)
+    }
+
+    public convenience init(configuration: HTTPConfiguration) {
+        self.init(maxCount: configuration.maxPendingRequestsTotal, maxBytes: configuration.maxPendingRequestBytesTotal)
+    }
+
+    var isOver: Bool { count > maxCount || bytes > maxBytes }
+
+    func remember(_ owner: PendingRequestOwner, serial: Int) {
+        fifo.append((owner, serial))
+        if fifo.count - head > 2 * count + 1024 { compact() }
+    }
+
+    func adjust(count deltaCount: Int, bytes deltaBytes: Int) {
+        count += deltaCount
+        bytes += deltaBytes
+        if count > peakCount { peakCount = count }
+    }
+
+    /// Evicts the oldest waiting requests until the budget holds again (or none is left to evict).
+    func enforce() {
+        guard !enforcing else { return }
+        enforcing = true
+        defer { enforcing = false }
+        while isOver && head < fifo.count {
+            let (owner, serial) = fifo[head]
+            head += 1
+            if let analyzer = owner.analyzer, analyzer.evictPendingRequest(serial: serial) { evicted += 1 }
+        }
+        if head == fifo.count {
+            fifo.removeAll(keepingCapacity: fifo.count <= 4096)
+            head = 0
+        } else if head >= 1024 && head * 2 >= fifo.count {
+            fifo.removeFirst(head)
+            head = 0
+        }
+    }
+
+    private func compact() {
+        fifo = fifo[head...].filter { $0.owner.analyzer?.holdsPendingRequest(serial: $0.serial) ?? false }
+        head = 0
+    }
+}
+
+/// A connection's handle in the budget's FIFO: lets a closed connection's analyzer go.
+final class PendingRequestOwner {
+    weak var analyzer: HTTP1ConnectionAnalyzer?
+    init(_ analyzer: HTTP1ConnectionAnalyzer) { self.analyzer = analyzer }
 }

@@ -25,6 +25,9 @@ public struct CORSReport: Sendable {
     /// Inputs that could not be read at all, each with the reason (one line naming the file):
     /// the report covers only the others.
     public var unreadInputs: [String] = []
+    /// Inputs read only in part (a truncated capture, HAR entries skipped), each with what was
+    /// missed (one line naming the file): the report covers what was read of them.
+    public var inputWarnings: [String] = []
     /// Connections seen but not analysed (TLS, HTTP/2, WebSocket frames, other protocols), per
     /// server endpoint, largest first; and packets skipped before TCP (kind → count).
     public var notAnalysed: [NotAnalysedTraffic] = []

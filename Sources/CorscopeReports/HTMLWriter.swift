@@ -33,6 +33,11 @@ public enum HTMLWriter {
             for line in report.unreadInputs { h += "<li>\(e(line))</li>\n" }
             h += "</ul>\n"
         }
+        if !report.inputWarnings.isEmpty {
+            h += "<p><b>Read in part</b> (this report covers what was read):</p><ul>\n"
+            for line in report.inputWarnings { h += "<li>\(e(line))</li>\n" }
+            h += "</ul>\n"
+        }
         h += "<h2>Summary</h2>\n<table><tr><th>Origin</th><th>Passed</th><th>Blocked</th><th>Undecidable</th><th>Warnings</th></tr>\n"
         for (index, o) in report.origins.enumerated() {
             // Only origins with a section below get a link.

@@ -9,7 +9,7 @@ public enum JSONReportWriter {
 
     static func value(of report: CORSReport) -> JSONValue {
         let t = report.totals
-        return .object([
+        var fields: [String: JSONValue] = [
             // "$comment" sorts first, so the redaction state is the first thing a reader sees.
             "$comment": .string(report.redacted ? redactedNotice : unredactedNotice),
             "schema": .string(CORSReport.schema),
@@ -41,7 +41,10 @@ public enum JSONReportWriter {
                 "skippedPackets": .object(Dictionary(uniqueKeysWithValues: report.skippedPackets.map { ($0.kind, JSONValue.int($0.count)) })),
             ]),
             "omittedGroups": .object(["groups": .int(report.omittedGroups), "blocked": .int(report.omittedGroupRequests)]),
-        ])
+        ]
+        // Only when an input was read in part, so reports of whole reads stay as they were.
+        if !report.inputWarnings.isEmpty { fields["inputWarnings"] = .array(report.inputWarnings.map(JSONValue.string)) }
+        return .object(fields)
     }
 
     static let redactedNotice = "corscope CORS report. Secrets are redacted: cookie values, Authorization, and tokens, keys and signatures in headers and URLs read [redacted]."

@@ -13,6 +13,10 @@ public enum MarkdownWriter {
             md += "\n\n> **Not read** (this report covers the other inputs only):\n"
             for line in report.unreadInputs { md += ">\n> - " + TextFormatting.markdownCell(line) + "\n" }
         }
+        if !report.inputWarnings.isEmpty {
+            md += "\n\n> **Read in part** (this report covers what was read):\n"
+            for line in report.inputWarnings { md += ">\n> - " + TextFormatting.markdownCell(line) + "\n" }
+        }
         md += "\n\n## Summary\n\n"
         md += "| Origin | Passed | Blocked | Undecidable | Warnings |\n|---|---:|---:|---:|---:|\n"
         for o in report.origins {
