@@ -85,7 +85,7 @@ struct AnalyzeCommand: ParsableCommand {
                 }
                 if case .partial(let message) = outcome {
                     warned.append("\(source.name): \(message)")
-                    Terminal.warn("warning: \(source.name): \(message); analysed what came before")
+                    Terminal.warn("warning: \(source.name): \(message)")
                 }
             } catch {
                 let message = Terminal.naming(source.name, error)

@@ -117,7 +117,7 @@ struct ExchangesCommand: ParsableCommand {
                 bar?.clear()
                 if case .partial(let message) = outcome {
                     warnings += 1
-                    Terminal.warn("warning: \(source.name): \(message); analysed everything before it")
+                    Terminal.warn("warning: \(source.name): \(message)")
                 }
             } catch {
                 bar?.clear()

@@ -48,8 +48,8 @@ public final class ExchangeSources {
                 defer { relay.deliver = nil }
                 switch try read().outcome {
                 case .complete: return .complete
-                case .truncated(let message): return .partial("truncated capture (\(message))")
-                case .readError(let message): return .partial("read stopped early (\(message))")
+                case .truncated(let message): return .partial("truncated capture (\(message)); analysed everything before the cut")
+                case .readError(let message): return .partial("read stopped early (\(message)); analysed everything before it")
                 }
             }
         }
