@@ -25,11 +25,11 @@ public enum JUnitWriter {
             + (report.timeline.start.map { [$0] } ?? []))
         var suites = ""
         var suiteID = 0
-        func suite(name: String, timestamp: Timestamp?, tests: Int, failures: Int, properties: [(String, String)],
+        func suite(name: String, timestamp: Timestamp?, tests: Int, failures: Int, skipped: Int = 0, properties: [(String, String)],
                    cases: String, systemOut: String) {
             suites += "  <testsuite name=\"\(x(name))\" package=\"corscope\" id=\"\(suiteID)\" hostname=\"localhost\""
             suites += " timestamp=\"\(Self.timestamp(timestamp ?? reportTime))\" time=\"0\""
-            suites += " tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\">\n"
+            suites += " tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\">\n"
             suites += "    <properties>\n"
             for (key, value) in properties + [("redacted", report.redacted ? "true" : "false")] { suites += "      <property name=\"\(x(key))\" value=\"\(x(value))\"/>\n" }
             suites += "    </properties>\n"
@@ -96,6 +96,21 @@ public enum JUnitWriter {
                   tests: report.websocketFindings.count, failures: report.websocketFindings.count,
                   properties: [("findings", String(report.websocketFindings.count))],
                   cases: cases, systemOut: "")
+        }
+        // What was seen but not judged: one skipped testcase per server endpoint, so a CI view
+        // shows that part of the traffic was never checked.
+        if !report.notAnalysed.isEmpty || !report.skippedPackets.isEmpty {
+            let classname = "corscope.not-analysed"
+            var cases = ""
+            for t in report.notAnalysed {
+                cases += "    <testcase classname=\"\(classname)\" name=\"\(x("\(t.kind.rawValue) \(t.server)"))\" time=\"0\">\n"
+                cases += "      <skipped message=\"\(x("\(t.kind.title): \(t.connections) connection(s), \(t.bytes) bytes not judged"))\"/>\n"
+                cases += "    </testcase>\n"
+            }
+            let packets = report.skippedPackets.map { "\($0.count) packets skipped: \($0.kind)" }.joined(separator: "\n")
+            suite(name: "not-analysed", timestamp: nil, tests: report.notAnalysed.count, failures: 0, skipped: report.notAnalysed.count,
+                  properties: [("connections", String(report.notAnalysed.reduce(0) { $0 + $1.connections }))],
+                  cases: cases, systemOut: packets)
         }
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         // No "--" in a comment: XML forbids it (the option's name is spelled without its dashes).

@@ -127,7 +127,7 @@ public enum SARIFWriter {
             ])]),
             // The writer renders a finished report, so the run succeeded; the command line is not
             // known here, so it is left out (SARIF makes it optional).
-            "invocations": .array([.object(["executionSuccessful": .bool(true)])]),
+            "invocations": .array([.object(invocation(report))]),
             "automationDetails": .object(["id": .string(automationID(report.inputs))]),
             "results": .array(results),
             "properties": .object(["redacted": .bool(report.redacted), "browser": .string(report.browser),
@@ -149,6 +149,25 @@ public enum SARIFWriter {
             "runs": .array([.object(run)]),
         ])
         return sarif.serialized()
+    }
+
+    /// The run's one invocation; what was seen but not judged (TLS, HTTP/2, …) and inputs not
+    /// read become its notifications, so a code-scanning view does not read silence as "no CORS
+    /// problem".
+    static func invocation(_ report: CORSReport) -> [String: JSONValue] {
+        var notifications: [JSONValue] = report.unreadInputs.map {
+            .object(["level": .string("error"), "message": .object(["text": .string("Not read: " + $0)])])
+        }
+        for t in report.notAnalysed {
+            notifications.append(.object(["level": .string("note"), "message": .object(["text": .string(
+                "Not analysed: \(t.kind.title), \(t.server), \(t.connections) connection(s), \(t.bytes) bytes")])]))
+        }
+        for packets in report.skippedPackets {
+            notifications.append(.object(["level": .string("note"), "message": .object(["text": .string("\(packets.count) packets skipped: \(packets.kind)")])]))
+        }
+        var invocation: [String: JSONValue] = ["executionSuccessful": .bool(true)]
+        if !notifications.isEmpty { invocation["toolExecutionNotifications"] = .array(notifications) }
+        return invocation
     }
 
     private static func result(ruleID: String, index: Int?, level: String, text: String, location: JSONValue,

@@ -257,7 +257,9 @@ final class CIFormatTests: XCTestCase {
         run = sarif["runs"][0]
         driver = run["tool"]["driver"]
         assert "informationUri" not in driver
-        assert run["invocations"] == [{"executionSuccessful": True}]
+        assert len(run["invocations"]) == 1 and run["invocations"][0]["executionSuccessful"] is True, run["invocations"]
+        for note in run["invocations"][0].get("toolExecutionNotifications", []):
+            assert note["level"] in ("note", "error") and note["message"]["text"], note
         assert run["automationDetails"]["id"] == EXPECTED["automation"], run["automationDetails"]
         expected_input = EXPECTED["input"]
         if expected_input is None:

@@ -25,6 +25,13 @@ final class NotAnalysedTests: XCTestCase {
         XCTAssertGreaterThan(websocket["bytes"] as? Int ?? 0, 0)
         XCTAssertTrue(stderr.contains("not analysed: 1 websocket connection"), stderr)
         XCTAssertTrue(markdown.contains("## Not analysed"))
+        // CI formats carry it too: a SARIF notification, a skipped JUnit testcase.
+        let binary = try Support.binary()
+        let sarif = try Support.run(binary, ["analyze", "--format", "sarif", "--fail-on", "never", "Captures/chromium/chromium-cors.pcapng"]).stdout
+        XCTAssertTrue(sarif.contains("Not analysed: WebSocket frames after the handshake, 127.0.0.1:24490"), "SARIF notification")
+        let junit = try Support.run(binary, ["analyze", "--format", "junit", "--fail-on", "never", "Captures/chromium/chromium-cors.pcapng"]).stdout
+        XCTAssertTrue(junit.contains("classname=\"corscope.not-analysed\" name=\"websocket 127.0.0.1:24490\""), "JUnit testcase")
+        XCTAssertTrue(junit.contains("<skipped message=\"WebSocket frames after the handshake: 1 connection(s)"), "skipped, with why")
     }
 
     func testPlainHTTPHasNothingToList() throws {
