@@ -46,7 +46,13 @@ public final class ExchangeSources {
             try withoutActuallyEscaping(deliver) { deliver in
                 relay.deliver = deliver
                 defer { relay.deliver = nil }
-                switch try read().outcome {
+                let result = try read()
+                let capture = result.statistics.capture
+                if capture.packets > 0, capture.tcpPackets == 0, capture.ipFragments == 0 {
+                    // Nothing in the file could be analysed: an error, not an empty report.
+                    throw NothingAnalysable(path: path, statistics: capture)
+                }
+                switch result.outcome {
                 case .complete: return .complete
                 case .truncated(let message): return .partial("truncated capture (\(message)); analysed everything before the cut")
                 case .readError(let message): return .partial("read stopped early (\(message)); analysed everything before it")
@@ -212,5 +218,20 @@ struct TimeOrderBuffer {
     mutating func drain() -> [HTTPExchange] {
         defer { held.removeAll(); start = 0 }
         return Array(held[start...])
+    }
+}
+
+/// A capture whose every packet was skipped before TCP (a link type corscope does not decode,
+/// no IP, no TCP): reading it gave nothing to judge, which a command reports as an error.
+public struct NothingAnalysable: Error, CustomStringConvertible {
+    public var path: String
+    public var statistics: CaptureStatistics
+
+    public var description: String {
+        let reasons = [("of a link-layer type corscope does not decode", statistics.unsupportedLinkType),
+                       ("not IP", statistics.nonIP), ("IP but not TCP", statistics.nonTCP),
+                       ("malformed or cut short", statistics.malformed)]
+            .filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
+        return "\(path): every one of its \(statistics.packets) packets was skipped (\(reasons)): nothing to analyse"
     }
 }
