@@ -190,4 +190,22 @@ final class AnalyzeCommandTests: XCTestCase {
         let largest = groups(whole).compactMap { $0["count"] as? Int }.sorted(by: >).prefix(3)
         XCTAssertEqual(groups(limited).compactMap { $0["count"] as? Int }.sorted(by: >), Array(largest))
     }
+
+    /// A capture whose every packet is of a link type corscope does not decode (the nginx
+    /// capture with its header's link type changed to 802.11): an error that says why, exit 2,
+    /// never an empty report that reads as "no CORS problem".
+    func testACaptureWithNothingToAnalyseIsAnError() throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Support.capture("nginx-cors.pcap"))))
+        bytes[20] = 105  // LINKTYPE_IEEE802_11, little-endian u32 at offset 20
+        bytes[21] = 0; bytes[22] = 0; bytes[23] = 0
+        let file = try Support.temporaryFile(bytes, suffix: ".pcap")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let binary = try Support.binary()
+        let result = try Support.run(binary, ["analyze", "--fail-on", "never", file.path])
+        XCTAssertEqual(result.status, 2)
+        XCTAssertEqual(result.stdout, "", "nothing was read: no report")
+        XCTAssertTrue(result.stderr.contains("every one of its 238 packets was skipped (238 of a link-layer type corscope does not decode)"), result.stderr)
+        let exchanges = try Support.run(binary, ["exchanges", "--stats", file.path])
+        XCTAssertEqual(exchanges.status, 2)
+    }
 }
