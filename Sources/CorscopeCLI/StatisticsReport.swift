@@ -30,11 +30,9 @@ enum StatisticsReport {
             ("ip_fragments_dropped", s.capture.ipFragmentsDropped),
         ]
         if s.capture.filteredOut > 0 { rows.append(("filtered_out_packets", s.capture.filteredOut)) }
-        for kind in NotAnalysedTraffic.Kind.allCases {
-            let items = s.notAnalysed.traffic.filter { $0.kind == kind }
-            guard !items.isEmpty else { continue }
-            rows.append(("not_analysed." + kind.rawValue + ".connections", items.reduce(0) { $0 + $1.connections }))
-            rows.append(("not_analysed." + kind.rawValue + ".bytes", items.reduce(0) { $0 + $1.bytes }))
+        for total in NotAnalysedText.totals(s.notAnalysed.traffic) {
+            rows.append(("not_analysed." + total.kind.rawValue + ".connections", total.connections))
+            rows.append(("not_analysed." + total.kind.rawValue + ".bytes", total.bytes))
         }
         rows.append(("skipped_packets", skipped.reduce(0) { $0 + $1.1 }))
         for (name, value) in skipped where value > 0 { rows.append(("skipped_packets." + name, value)) }
@@ -83,18 +81,19 @@ enum StatisticsReport {
     }
 }
 
-/// One stderr clause for what was not analysed: "; not analysed: 31 TLS connections (…)".
+/// What was not analysed, added up per kind: one stderr clause ("; not analysed: 31 tls
+/// connections (…)") and the `--stats` rows.
 enum NotAnalysedText {
-    static func summary(_ traffic: [NotAnalysedTraffic]) -> String {
-        guard !traffic.isEmpty else { return "" }
-        var parts: [String] = []
-        for kind in NotAnalysedTraffic.Kind.allCases {
+    static func totals(_ traffic: [NotAnalysedTraffic]) -> [(kind: NotAnalysedTraffic.Kind, connections: Int, bytes: Int)] {
+        NotAnalysedTraffic.Kind.allCases.compactMap { kind in
             let items = traffic.filter { $0.kind == kind }
-            guard !items.isEmpty else { continue }
-            let connections = items.reduce(0) { $0 + $1.connections }
-            let bytes = items.reduce(0) { $0 + $1.bytes }
-            parts.append("\(connections) \(kind.rawValue) connection\(connections == 1 ? "" : "s") (\(bytes) B)")
+            guard !items.isEmpty else { return nil }
+            return (kind, items.reduce(0) { $0 + $1.connections }, items.reduce(0) { $0 + $1.bytes })
         }
-        return ", not analysed: " + parts.joined(separator: ", ")
+    }
+
+    static func summary(_ traffic: [NotAnalysedTraffic]) -> String {
+        let parts = totals(traffic).map { "\($0.connections) \($0.kind.rawValue) connection\($0.connections == 1 ? "" : "s") (\($0.bytes) B)" }
+        return parts.isEmpty ? "" : ", not analysed: " + parts.joined(separator: ", ")
     }
 }

@@ -89,8 +89,10 @@ public struct JSONWriter {
     /// A capture timestamp as seconds with 9 decimals, exact (written digit by digit, no Double).
     public mutating func timestamp(seconds: Int64, nanoseconds: Int32) {
         // Times are normalised where they enter (`Timestamp(captureSeconds:fraction:)`); an
-        // impossible fraction still never becomes a non-digit here.
-        let normalized = Timestamp(captureSeconds: seconds, fraction: Int64(nanoseconds))
+        // impossible fraction still never becomes a non-digit here (checked, not recomputed).
+        let normalized = (0..<1_000_000_000).contains(nanoseconds)
+            ? Timestamp(seconds: seconds, nanoseconds: nanoseconds)
+            : Timestamp(captureSeconds: seconds, fraction: Int64(nanoseconds))
         int(Int(normalized.seconds))
         bytes.append(UInt8(ascii: "."))
         var divisor: Int32 = 100_000_000
