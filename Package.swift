@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Modules follow the data flow: capture → reassembly → HTTP (and HAR files) → exchanges → pairing →
-// browser rules → verdicts → reports → CLI.
+// Modules follow the data flow: capture → reassembly → TLS → HTTP/1 | HTTP/2 (and HAR files) →
+// exchanges → pairing → browser rules → verdicts → reports → CLI.
 let package = Package(
     name: "corscope",
     products: [
@@ -13,6 +13,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // AEAD, HKDF, HMAC and SHA-2 for TLS decryption (BoringSSL underneath): no cipher by hand.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // NIOHPACK: HPACK decoding for HTTP/2 header blocks.
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -27,11 +32,22 @@ let package = Package(
         ),
         .target(name: "CorscopeCapture", dependencies: ["CPcap", "CZlib"]),
         .target(name: "CorscopeReassembly", dependencies: ["CorscopeCapture"]),
+        // TLS: records, handshakes and key schedules; decrypts with NSS key log secrets and hands
+        // the plaintext on to the HTTP analyzers as a byte stream of its own.
+        .target(name: "CorscopeTLS", dependencies: ["CorscopeReassembly", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CorscopeHTTP", dependencies: ["CorscopeReassembly", "CZlib"]),
+        .target(
+            name: "CorscopeHTTP2",
+            dependencies: [
+                "CorscopeHTTP",
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(name: "CorscopeHAR", dependencies: ["CorscopeHTTP"]),
         // Secrets out of every output (reports, NDJSON, terminal lines), decided on header bytes.
         .target(name: "CorscopeRedaction", dependencies: ["CorscopeHTTP"]),
-        .target(name: "CorscopeExchanges", dependencies: ["CorscopeCapture", "CorscopeReassembly", "CorscopeHTTP", "CorscopeHAR", "CorscopeRedaction"]),
+        .target(name: "CorscopeExchanges", dependencies: ["CorscopeCapture", "CorscopeReassembly", "CorscopeTLS", "CorscopeHTTP", "CorscopeHTTP2", "CorscopeHAR", "CorscopeRedaction"]),
         .target(name: "CorscopePairing", dependencies: ["CorscopeHTTP"]),
         .target(name: "BrowserRules"),
         .target(name: "CorscopeVerdicts", dependencies: ["CorscopeExchanges", "CorscopePairing", "CorscopeRedaction", "BrowserRules"]),
@@ -48,6 +64,8 @@ let package = Package(
         .target(name: "CorscopeTestSupport", path: "Tests/CorscopeTestSupport"),
         .testTarget(name: "CorscopeCaptureTests", dependencies: ["CorscopeCapture", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeReassemblyTests", dependencies: ["CorscopeReassembly", "CorscopeTestSupport"]),
+        .testTarget(name: "CorscopeTLSTests", dependencies: ["CorscopeTLS", "CorscopeCapture", "CorscopeReassembly", "CorscopeTestSupport"]),
+        .testTarget(name: "CorscopeHTTP2Tests", dependencies: ["CorscopeHTTP2", "CorscopeHTTP", "CorscopeCapture", "CorscopeReassembly", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP", "CZlib", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopePairingTests", dependencies: ["CorscopePairing", "CorscopeExchanges"]),

@@ -299,8 +299,10 @@ public struct HTTPExchange: Sendable {
         let interimResponses: [HTTPResponseHead]
         let response: HTTPResponse?
         let anomalies: [HTTPAnomaly]
+        let transport: HTTPTransport
+        let streamID: UInt32?
 
-        init(connection: ConnectionInfo, har: HAREvidence?, index: Int, request: HTTPRequest?, interimResponses: [HTTPResponseHead], response: HTTPResponse?, anomalies: [HTTPAnomaly]) {
+        init(connection: ConnectionInfo, har: HAREvidence?, index: Int, request: HTTPRequest?, interimResponses: [HTTPResponseHead], response: HTTPResponse?, anomalies: [HTTPAnomaly], transport: HTTPTransport, streamID: UInt32?) {
             self.connection = connection
             self.har = har
             self.index = index
@@ -308,6 +310,8 @@ public struct HTTPExchange: Sendable {
             self.interimResponses = interimResponses
             self.response = response
             self.anomalies = anomalies
+            self.transport = transport
+            self.streamID = streamID
         }
     }
 
@@ -318,7 +322,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.connection
             yield &value
-            storage = Storage(connection: value, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies)
+            storage = Storage(connection: value, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID)
         }
     }
 
@@ -328,7 +332,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.har
             yield &value
-            storage = Storage(connection: storage.connection, har: value, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies)
+            storage = Storage(connection: storage.connection, har: value, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID)
         }
     }
 
@@ -338,7 +342,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.index
             yield &value
-            storage = Storage(connection: storage.connection, har: storage.har, index: value, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies)
+            storage = Storage(connection: storage.connection, har: storage.har, index: value, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID)
         }
     }
 
@@ -347,7 +351,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.request
             yield &value
-            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: value, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies)
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: value, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID)
         }
     }
 
@@ -357,7 +361,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.interimResponses
             yield &value
-            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: value, response: storage.response, anomalies: storage.anomalies)
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: value, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID)
         }
     }
 
@@ -366,7 +370,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.response
             yield &value
-            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: value, anomalies: storage.anomalies)
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: value, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID)
         }
     }
 
@@ -376,7 +380,27 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.anomalies
             yield &value
-            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: value)
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: value, transport: storage.transport, streamID: storage.streamID)
+        }
+    }
+
+    /// TLS or plain, HTTP/1.x or HTTP/2 (`HTTPTransport.plain` for HAR entries: their URL says).
+    public var transport: HTTPTransport {
+        _read { yield storage.transport }
+        _modify {
+            var value = storage.transport
+            yield &value
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: value, streamID: storage.streamID)
+        }
+    }
+
+    /// The HTTP/2 stream the exchange travelled on; nil for HTTP/1.x.
+    public var streamID: UInt32? {
+        _read { yield storage.streamID }
+        _modify {
+            var value = storage.streamID
+            yield &value
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: value)
         }
     }
 
@@ -413,9 +437,11 @@ public struct HTTPExchange: Sendable {
         return false
     }
 
-    public init(connection: ConnectionInfo, index: Int, request: HTTPRequest?, interimResponses: [HTTPResponseHead] = [], response: HTTPResponse?, anomalies: [HTTPAnomaly] = [], har: HAREvidence? = nil) {
+    public init(connection: ConnectionInfo, index: Int, request: HTTPRequest?, interimResponses: [HTTPResponseHead] = [], response: HTTPResponse?,
+                anomalies: [HTTPAnomaly] = [], har: HAREvidence? = nil, transport: HTTPTransport = .plain, streamID: UInt32? = nil) {
         storage = Storage(connection: connection, har: har, index: index, request: request,
-                          interimResponses: interimResponses, response: response, anomalies: anomalies)
+                          interimResponses: interimResponses, response: response, anomalies: anomalies,
+                          transport: transport, streamID: streamID)
     }
 
     public mutating func flag(_ anomaly: HTTPAnomaly) { anomalies.appendOnce(anomaly) }
@@ -424,8 +450,32 @@ public struct HTTPExchange: Sendable {
     /// connection's first packet.
     public var startTime: Timestamp { requestFirstByte ?? responseFirstByte ?? connection.firstSeen }
 
-    /// `"<connection>.<index>"`: unique within one run.
-    public var id: String { "\(connection.id).\(index)" }
+    /// `"<connection>.<index>"`, or `"<connection>.s<stream>"` for HTTP/2: unique within one run.
+    public var id: String {
+        if let streamID { return "\(connection.id).s\(streamID)" }
+        return "\(connection.id).\(index)"
+    }
+
+    /// The host (and port) the request was for: HTTP/2's `:authority`, else `Host`, else the
+    /// server's address. The one place that derives it.
+    public var requestAuthority: String? {
+        if let har = storage.har { return HTTPURL.authority(of: har.url) }
+        guard let head = storage.request?.head else { return nil }
+        if let absolute = HTTPURL.authority(of: head.target) { return absolute }
+        return head.headers.first(named: ":authority") ?? head.headers.first(named: "Host") ?? storage.connection.server.description
+    }
+
+    /// The request's absolute URL: a HAR entry's own; an absolute-form target as sent; else the
+    /// transport's scheme (`https` when decrypted from TLS), the authority and the target. The
+    /// one place that derives it.
+    public var requestURL: String? {
+        if let har = storage.har { return har.url }
+        guard let head = storage.request?.head else { return nil }
+        if HTTPURL.authority(of: head.target) != nil { return head.target }
+        let authority = head.headers.first(named: ":authority") ?? head.headers.first(named: "Host") ?? storage.connection.server.description
+        let path = head.target.hasPrefix("/") ? head.target : "/" + head.target
+        return storage.transport.scheme + "://" + authority + path
+    }
 
     /// Bytes of either message that were never captured.
     public var missingBytes: Int { (request?.body.missingBytes ?? 0) + (response?.body.missingBytes ?? 0) }

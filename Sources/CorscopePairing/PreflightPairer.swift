@@ -216,9 +216,11 @@ public final class PreflightPairer {
 
     static func key(for exchange: HTTPExchange) -> Key? {
         guard let head = exchange.requestHead, let origin = head.headers.first(named: "Origin") else { return nil }
-        let host = head.headers.first(named: "Host") ?? exchange.connection.server.description
-        // Absolute-form targets (through a proxy) already name the host.
-        let url = head.target.hasPrefix("/") ? host.lowercased() + head.target : head.target
+        // The URL with its scheme: an http:// and an https:// request to one host are not the same.
+        // Scheme and host compare case-insensitively; the path and query as sent.
+        guard let sent = exchange.requestURL else { return nil }
+        let schemeAndHost = HTTPURL.origin(of: sent) ?? ""
+        let url = schemeAndHost + sent.dropFirst(schemeAndHost.count)
         return Key(client: exchange.connection.client.address, server: exchange.connection.server,
                    origin: origin, url: url)
     }

@@ -292,27 +292,13 @@ public final class ReportBuilder {
     public static let otherOrigins = "(other origins)"
 
     static func host(of exchange: HTTPExchange) -> String {
-        if let host = exchange.requestHead?.headers.first(named: "Host") { return host }
-        if let har = exchange.har, let origin = origin(ofURL: har.url), let range = origin.firstRange(of: "://") {
-            return String(origin[range.upperBound...])
-        }
-        return exchange.connection.server.description
+        exchange.requestAuthority ?? exchange.connection.server.description
     }
 
-    static func url(of exchange: HTTPExchange) -> String {
-        if let har = exchange.har { return har.url }
-        guard let head = exchange.requestHead else { return "" }
-        if head.target.hasPrefix("http://") || head.target.hasPrefix("https://") { return head.target }
-        return "http://" + host(of: exchange) + (head.target.hasPrefix("/") ? head.target : "/" + head.target)
-    }
+    static func url(of exchange: HTTPExchange) -> String { exchange.requestURL ?? "" }
 
     /// `https://app.example:8443/page?x` → `https://app.example:8443`.
-    static func origin(ofURL url: String) -> String? {
-        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
-        let rest = url[schemeEnd.upperBound...]
-        let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        return String(url[..<end]).lowercased()
-    }
+    static func origin(ofURL url: String) -> String? { HTTPURL.origin(of: url) }
 }
 
 private struct GroupKey: Hashable {

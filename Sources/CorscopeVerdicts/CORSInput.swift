@@ -3,16 +3,8 @@ import CorscopeHTTP
 
 /// Turns captured HTTP exchanges into the rule engine's inputs.
 enum CORSInput {
-    /// The absolute URL of a captured request. The capture holds plaintext HTTP only (TLS cannot
-    /// be read from the wire), so the scheme is `http` unless the target is already absolute.
-    static func url(of exchange: HTTPExchange) -> String? {
-        if let har = exchange.har { return har.url }
-        guard let head = exchange.requestHead else { return nil }
-        if head.target.hasPrefix("http://") || head.target.hasPrefix("https://") { return head.target }
-        let host = head.headers.first(named: "Host") ?? exchange.connection.server.description
-        let path = head.target.hasPrefix("/") ? head.target : "/" + head.target
-        return "http://" + host + path
-    }
+    /// The absolute URL of a captured request (`https` when it was decrypted from TLS).
+    static func url(of exchange: HTTPExchange) -> String? { exchange.requestURL }
 
     /// Chrome DevTools shows only a request's *provisional* headers when it did not get the
     /// headers as sent (no extra-info event): then there is no `Host` or `:authority`, and no

@@ -1,0 +1,66 @@
+/// What carried an exchange below HTTP: plain TCP or TLS, and HTTP/1.x or HTTP/2. The same for
+/// every exchange of a connection (the stream id is the exchange's own, see
+/// `HTTPExchange.streamID`).
+///
+/// The HTTP stage's own type: the TLS stage describes a session its way, and the exchange stage
+/// copies what outputs show into this one.
+public struct HTTPTransport: Sendable, Hashable {
+    /// What TLS negotiated for the connection, as the handshake showed it.
+    public struct TLS: Sendable, Hashable {
+        /// `TLS 1.2`, `TLS 1.3`.
+        public var version: String
+        /// The IANA name of the negotiated suite (`TLS_AES_128_GCM_SHA256`).
+        public var cipherSuite: String
+        /// The server name the client sent (SNI); none for an IP literal (RFC 6066).
+        public var serverName: String?
+        /// The protocol ALPN selected (`h2`, `http/1.1`), when the server selected one.
+        public var alpn: String?
+
+        public init(version: String, cipherSuite: String, serverName: String? = nil, alpn: String? = nil) {
+            self.version = version
+            self.cipherSuite = cipherSuite
+            self.serverName = serverName
+            self.alpn = alpn
+        }
+    }
+
+    /// Set when the exchange was decrypted from TLS: its URL's scheme is then `https`.
+    public var tls: TLS?
+    /// HTTP/2 framing (by ALPN `h2`, prior knowledge, or an `h2c` upgrade).
+    public var isHTTP2: Bool
+
+    public init(tls: TLS? = nil, isHTTP2: Bool = false) {
+        self.tls = tls
+        self.isHTTP2 = isHTTP2
+    }
+
+    /// Plain HTTP/1.x over TCP.
+    public static let plain = HTTPTransport()
+
+    /// `https` over TLS, else `http`.
+    public var scheme: String { tls == nil ? "http" : "https" }
+}
+
+/// Small readings of absolute URLs shared by every stage after HTTP.
+public enum HTTPURL {
+    /// `https://app.example:8443/x?y` → `app.example:8443`; nil when `url` is not absolute
+    /// (`http`, `https`, `ws`, `wss`).
+    public static func authority(of url: String) -> String? {
+        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        guard ["http", "https", "ws", "wss"].contains(scheme) else { return nil }
+        let rest = url[schemeEnd.upperBound...]
+        let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        var authority = rest[..<end]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        return String(authority)
+    }
+
+    /// `https://app.example:8443/page?x` → `https://app.example:8443` (lower-cased).
+    public static func origin(of url: String) -> String? {
+        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
+        let rest = url[schemeEnd.upperBound...]
+        let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        return String(url[..<end]).lowercased()
+    }
+}
