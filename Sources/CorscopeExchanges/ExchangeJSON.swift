@@ -26,6 +26,7 @@ public enum ExchangeJSON {
             json.key("client"); json.string(exchange.connection.client.description)
             json.key("server"); json.string(exchange.connection.server.description)
         }
+        writeTransport(exchange, to: &json)
         json.key("request")
         if let request = exchange.request {
             json.beginObject()
@@ -69,6 +70,37 @@ public enum ExchangeJSON {
         json.endArray()
         if let har = exchange.har { writeHAREvidence(har, to: &json, redactor: redactor) }
         extra?(&json)
+        json.endObject()
+    }
+
+    /// `"transport": {"scheme", "http2", "stream", "tls": {"version", "cipherSuite", "serverName", "alpn"} | null}`.
+    private static func writeTransport(_ exchange: HTTPExchange, to json: inout JSONWriter) {
+        let transport = exchange.transport
+        json.key("transport")
+        json.beginObject()
+        json.key("scheme")
+        if exchange.isFromHAR {
+            // The HAR's URL says; the entry does not describe its connection.
+            if let url = exchange.har?.url, let end = url.firstRange(of: "://") { json.string(url[..<end.lowerBound].lowercased()) } else { json.null() }
+        } else {
+            json.string(transport.scheme)
+        }
+        json.key("http2"); json.bool(transport.isHTTP2 || exchange.requestHead?.version.major == 2)
+        json.key("stream")
+        if let stream = exchange.streamID { json.int(Int(stream)) } else { json.null() }
+        json.key("tls")
+        if let tls = transport.tls {
+            json.beginObject()
+            json.key("version"); json.string(tls.version)
+            json.key("cipherSuite"); json.string(tls.cipherSuite)
+            json.key("serverName")
+            if let name = tls.serverName { json.string(name) } else { json.null() }
+            json.key("alpn")
+            if let alpn = tls.alpn { json.string(alpn) } else { json.null() }
+            json.endObject()
+        } else {
+            json.null()
+        }
         json.endObject()
     }
 

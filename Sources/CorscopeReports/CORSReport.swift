@@ -126,6 +126,9 @@ public struct ExampleExchange: Sendable, Equatable {
     public var method: String
     public var url: String
     public var status: Int?
+    /// What carried it below HTTP when more than plain HTTP/1.x over TCP ("HTTP/2 stream 3, TLS 1.3
+    /// TLS_AES_128_GCM_SHA256, ALPN h2, SNI api.test"), else nil.
+    public var transport: String?
     public var requestHeaders: [HeaderLine]
     public var responseHeaders: [HeaderLine]
     /// The preflight the request was paired with, when there was one (0 or 1 element).

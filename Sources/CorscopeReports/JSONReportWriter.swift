@@ -87,7 +87,7 @@ public enum JSONReportWriter {
     static func example(_ e: ExampleExchange) -> JSONValue {
         .object([
             "id": .string(e.id), "time": .optional(e.time.map(TextFormatting.iso)), "method": .string(e.method),
-            "url": .string(e.url), "status": .optional(e.status),
+            "url": .string(e.url), "status": .optional(e.status), "transport": .optional(e.transport),
             "requestHeaders": headers(e.requestHeaders), "responseHeaders": headers(e.responseHeaders),
             "preflight": e.preflight.first.map(example) ?? .null,
             "inferredRequestHeaders": .array(e.requestHeaders.compactMap { line in

@@ -139,7 +139,7 @@ public enum MarkdownWriter {
     static func exchangeText(_ e: ExampleExchange) -> String {
         var text = ""
         if let preflight = e.preflight.first { text += exchangeText(preflight) + "\n\n" }
-        text += "# \(e.id)" + (e.time.map { " at " + TextFormatting.iso($0) } ?? "") + "\n"
+        text += "# \(e.id)" + (e.time.map { " at " + TextFormatting.iso($0) } ?? "") + (e.transport.map { " over \($0)" } ?? "") + "\n"
         text += "\(e.method) \(e.url)\n"
         for h in e.requestHeaders {
             text += "\(h.name): \(h.value)" + (h.inferred.map { "    # inferred, not captured: \($0)" } ?? "") + "\n"

@@ -282,8 +282,24 @@ public final class ReportBuilder {
         return ExampleExchange(
             id: exchange.id, time: request?.firstByte, method: request?.head.method ?? "",
             url: redactor.url(url(of: exchange)), status: exchange.responseHead?.status,
+            transport: transportText(of: exchange),
             requestHeaders: requestLines, responseHeaders: lines(exchange.responseHead?.headers),
             preflight: preflight.map { [example(of: $0, preflight: nil, redactor: redactor)] } ?? [])
+    }
+
+    /// "HTTP/2 stream 3, TLS 1.3 TLS_AES_128_GCM_SHA256, ALPN h2, SNI api.test"; nil for plain
+    /// HTTP/1.x over TCP and for HAR entries (their URL says the scheme).
+    static func transportText(of exchange: HTTPExchange) -> String? {
+        let transport = exchange.transport
+        var parts: [String] = []
+        if let stream = exchange.streamID { parts.append("HTTP/2 stream \(stream)") } else if transport.isHTTP2 { parts.append("HTTP/2") }
+        if let tls = transport.tls {
+            var text = "\(tls.version) \(tls.cipherSuite)"
+            if let alpn = tls.alpn { text += ", ALPN \(alpn)" }
+            if let name = tls.serverName { text += ", SNI \(name)" }
+            parts.append(text)
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
 
     // MARK: Small helpers
