@@ -3,8 +3,12 @@
 #
 #   sudo Captures/record.sh            # everything (deps, captures, variants)
 #   Captures/record.sh nginx edge      # only some groups
-#   groups: nginx edge nano browser sll ipv6 firefox variants verify   (default: all of them)
+#   groups: nginx edge nano browser https sll ipv6 firefox variants verify   (default: all of them)
 #   (firefox runs record-firefox.sh: Firefox ESR in its own network namespace, own deps)
+#   (https: the Chromium suite over TLS + HTTP/2 -> chromium-https/; throwaway CA,
+#    nginx with ssl/http2 on 24700-24709, testserver on 24710 (plain upstream) and
+#    24711 (TLS), tcpdump on lo, Chromium's --ssl-key-log-file, editcap --inject-secrets,
+#    tshark check; needs openssl; fails (exit 1, nothing installed) if the check fails)
 #
 # Runs as root (tcpdump/dumpcap on lo).  Installs missing dependencies with
 # apt-get (tcpdump tshark nginx-light curl chromium chromium-driver python3-pip)
@@ -17,7 +21,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
 
-GROUPS_ALL="nginx edge nano browser sll ipv6 firefox variants verify"
+GROUPS_ALL="nginx edge nano browser https sll ipv6 firefox variants verify"
 GROUPS_RUN="${*:-$GROUPS_ALL}"
 PAGE_ORIGIN="http://127.0.0.1:24482"
 PORTS_FILTER="tcp portrange 24480-24499"
@@ -46,9 +50,9 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
 }
 
-drop_browser() {  # the browser group is optional: record the rest, say why
-    log "WARNING: $* -- skipping the browser group (chromium-cors.* not updated)"
-    GROUPS_RUN=" $GROUPS_RUN "; GROUPS_RUN="${GROUPS_RUN// browser / }"
+drop_browser() {  # the browser groups are optional: record the rest, say why
+    log "WARNING: $* -- skipping the browser and https groups (chromium-cors.*, chromium-https/* not updated)"
+    GROUPS_RUN=" $GROUPS_RUN "; GROUPS_RUN="${GROUPS_RUN// browser / }"; GROUPS_RUN="${GROUPS_RUN// https / }"
 }
 
 ensure_deps() {
@@ -62,10 +66,11 @@ ensure_deps() {
     command -v curl >/dev/null || need+=(curl)
     command -v gzip >/dev/null || need+=(gzip)
     command -v "$PY" >/dev/null || need+=(python3)
+    if want https; then command -v openssl >/dev/null || need+=(openssl); fi
     # shellcheck disable=SC2207
     need=($(printf '%s\n' "${need[@]}" | sort -u))
     apt_install "${need[@]}"
-    want browser || return 0
+    want browser || want https || return 0
     need=()
     [ -x /usr/bin/chromium ] || need+=(chromium)
     [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
@@ -259,6 +264,102 @@ edge_traffic() {  # host port
     "$PY" "$HERE/clients/rawclient.py" "$H" "$P" websocket >/dev/null
 }
 
+# ------------------------------------------------------------------ https group
+# Ports (127.0.0.1 only): 24700 API h2 / 24701 the same API server, HTTP/1.1 over TLS /
+# 24702 page A / 24703 third origin (TLS 1.2 only) / 24704 page B / 24705 cache upstream
+# (plaintext, behind nginx) / 24706-24709 one forced TLS suite each / 24710 testserver
+# (plaintext proxy_pass upstream) / 24711 testserver over TLS (Python ssl, HTTP/1.1).
+HTTPS_PORTS=(24700 24701 24702 24703 24704 24705 24706 24707 24708 24709 24710 24711)
+HTTPS_FILTER="tcp portrange 24700-24730"
+HTTPS_URL_MAP="http://127.0.0.1:24480=https://127.0.0.1:24700,http://localhost:24480=https://localhost:24701"
+HTTPS_URL_MAP+=",http://127.0.0.1:24483=https://127.0.0.1:24703,http://127.0.0.1:24490=https://127.0.0.1:24711"
+HTTPS_URL_MAP+=",ws://127.0.0.1:24490=wss://127.0.0.1:24711"
+HTTPS_RESOLVER="MAP *.test 127.0.0.1, MAP localhost 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+
+https_pki() {  # dir: throwaway CA + server certificate; prints the SPKI pins (server,CA)
+    local d=$1
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=corscope throwaway CA" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:api.test,DNS:sso.test" \
+        "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+        "extendedKeyUsage=serverAuth" >"$d/server.ext"
+    openssl x509 -req -days 2 -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+        -extfile "$d/server.ext" -out "$d/server.crt" 2>/dev/null
+    cat "$d/server.crt" "$d/ca.crt" >"$d/chain.crt"
+    chmod 644 "$d"/*.crt "$d"/*.key
+    local pins=() c
+    for c in server ca; do
+        pins+=("$(openssl x509 -in "$d/$c.crt" -pubkey -noout | openssl pkey -pubin -outform der |
+                  openssl dgst -sha256 -binary | base64)")
+    done
+    (IFS=,; echo "${pins[*]}")
+}
+
+https_group() {
+    log "Chromium CORS capture over HTTPS (TLS + HTTP/2; tcpdump, key log, editcap --inject-secrets)"
+    require_free 127.0.0.1 "${HTTPS_PORTS[@]}"
+    local D="$TMP/https" pfx="$TMP/https/nginx" spki
+    mkdir -p "$D" "$pfx/tmp"
+    spki=$(https_pki "$D/pki")
+    log "throwaway CA + server certificate (127.0.0.1, localhost, api.test, sso.test); SPKI pins $spki"
+    "$PY" "$HERE/servers/make_https_conf.py" --cert "$D/pki/chain.crt" --key "$D/pki/server.key" \
+        --out "$D/nginx-https.conf"
+    cp -r "$HERE/servers/www" "$pfx/www"
+    chmod -R a+rX "$D"
+    nginx -p "$pfx/" -c "$D/nginx-https.conf" -e "$pfx/error.log" -t -q
+    timeout 600 nginx -p "$pfx/" -c "$D/nginx-https.conf" -e "$pfx/error.log" &
+    PIDS+=($!)
+    "$PY" "$HERE/servers/testserver.py" --host 127.0.0.1 --port 24710 --lifetime 600 \
+        --page-origin https://127.0.0.1:24702 >"$D/testserver-24710.log" 2>&1 &
+    PIDS+=($!)
+    "$PY" "$HERE/servers/testserver.py" --host 127.0.0.1 --port 24711 --lifetime 600 \
+        --page-origin https://127.0.0.1:24702 --tls-cert "$D/pki/chain.crt" --tls-key "$D/pki/server.key" \
+        >"$D/testserver-24711.log" 2>&1 &
+    PIDS+=($!)
+    local p
+    for p in "${HTTPS_PORTS[@]}"; do wait_port 127.0.0.1 "$p"; done
+
+    local base="$D/chromium-https" brc=0 B0
+    B0=$(date +%s)
+    : >"$base.keylog"
+    PORTS_FILTER="$HTTPS_FILTER" cap_start tcpdump "$base.pcap" -i lo
+    timeout 180 "$PY" "$HERE/browser/run_browser.py" --out "$base.results.json" --har "$base.har" \
+        --page https://127.0.0.1:24702/index.html --page-b https://127.0.0.1:24704/index.html \
+        --url-map "$HTTPS_URL_MAP" --extra https --host-resolver-rules "$HTTPS_RESOLVER" \
+        --chromium-arg="--ssl-key-log-file=$base.keylog" \
+        --chromium-arg="--ignore-certificate-errors-spki-list=$spki" || brc=$?
+    cap_stop
+    if [ "$brc" != 0 ] && [ "$brc" != 3 ]; then
+        log "ERROR: Chromium run over HTTPS FAILED (exit $brc); chromium-https/* not updated"
+        exit 1
+    fi
+    [ "$brc" = 3 ] && log "WARNING: Chromium disagrees with some scenario's expect (see MISMATCH above): fix expect/why"
+    log "Chromium run took $(( $(date +%s) - B0 )) s; key log: $(wc -l <"$base.keylog") lines"
+    [ -s "$base.keylog" ] || { log "ERROR: Chromium wrote no key log"; exit 1; }
+    editcap --inject-secrets "tls,$base.keylog" "$base.pcap" "$base.pcapng"
+    # tshark on the pcapng alone (its Decryption Secrets Block): HTTP/2 HEADERS must decrypt,
+    # and every scenario's ?scenario= request must be in the decrypted traffic.
+    local nh
+    nh=$(tshark -n -r "$base.pcapng" -Y 'http2.type==1' 2>/dev/null | wc -l)
+    log "tshark -r chromium-https.pcapng -Y http2.type==1: $nh frames with HEADERS"
+    if [ "$nh" = 0 ] || ! "$PY" "$HERE/browser/check_capture.py" --tls "$base" >&2; then
+        local keep
+        keep=$(mktemp -d /tmp/corscope-https-failed.XXXXXX)
+        cp "$base".* "$pfx/error.log" "$D"/testserver-*.log "$keep/" 2>/dev/null || true
+        log "ERROR: the HTTPS capture does not decrypt or misses scenario requests (see above);"
+        log "ERROR: chromium-https/* NOT updated; this run's files are kept in $keep"
+        exit 1
+    fi
+    mkdir -p "$HERE/chromium-https"
+    local f
+    for f in pcap keylog pcapng har results.json; do
+        install_capture "$base.$f" "chromium-https/chromium-https.$f"
+    done
+}
+
 # ------------------------------------------------------------------ groups
 ensure_deps
 log "groups: $GROUPS_RUN"
@@ -324,6 +425,10 @@ if want browser; then
     else
         log "Chromium run FAILED (exit $brc); chromium/chromium-cors.* not updated"
     fi
+fi
+
+if want https; then
+    https_group
 fi
 
 if want sll; then

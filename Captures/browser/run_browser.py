@@ -36,6 +36,17 @@ differ (the files are still written), other values on errors.
 
 Usage: run_browser.py [--out results.json] [--har out.har] [--only name,name]
                       [--page URL] [--page-b URL] [--cdp-dump raw.json]
+                      [--url-map FROM=TO,...] [--extra https]
+                      [--host-resolver-rules RULES] [--chromium-arg SWITCH ...]
+
+HTTPS (record.sh https): --url-map rewrites the scenario URLs of scenarios.py
+(origin prefixes, e.g. http://127.0.0.1:24480=https://127.0.0.1:24700 and
+ws://...=wss://...), so the same list runs over TLS; --extra https appends
+scenarios.HTTPS_SCENARIOS (the incidents that live behind TLS); --chromium-arg
+passes --ssl-key-log-file and --ignore-certificate-errors-spki-list.
+A scenario may carry `background`: {url, count, delay, credentials}: that many
+fetches of url (same ?scenario=, plus &bg=i) are started and left in flight
+before the scenario's own request; their statuses are in `background`.
 """
 import argparse
 import datetime
@@ -49,7 +60,7 @@ import time
 from urllib.parse import urlsplit, parse_qsl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scenarios import SCENARIOS  # noqa: E402
+from scenarios import SCENARIOS, HTTPS_SCENARIOS  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -108,16 +119,29 @@ function once() {
   });
 }
 (async () => {
+  // background: requests started (not awaited) before the scenario's own, so that
+  // they are still in flight on the same connection while it runs (HTTP/2 streams)
+  const bg = [];
+  if (sc.background) {
+    for (let i = 0; i < (sc.background.count || 1); i++) {
+      const bu = sc.background.url + (sc.background.url.includes('?') ? '&' : '?') +
+                 'scenario=' + encodeURIComponent(sc.tag || sc.name) + '&bg=' + i;
+      bg.push(fetch(bu, {mode: 'cors', cache: 'no-store', credentials: sc.background.credentials || 'same-origin'})
+        .then(r => r.text().then(() => r.status)).catch(e => String(e)));
+    }
+    if (sc.background.delay) await new Promise(res => setTimeout(res, sc.background.delay));
+  }
   const runs = [];
   for (let i = 0; i < (sc.repeat || 1); i++) runs.push(await once());
   const r = Object.assign({}, runs[runs.length - 1]);
   if (runs.length > 1) r.runs = runs;
+  if (bg.length) r.background = await Promise.all(bg);
   done(r);
 })();
 """
 
 
-def make_driver(profile_dir):
+def make_driver(profile_dir, resolver_rules="MAP localhost 127.0.0.1", extra_args=()):
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -125,7 +149,7 @@ def make_driver(profile_dir):
               "--disable-background-networking", "--disable-component-update", "--disable-sync",
               "--disable-extensions", "--disable-features=Translate,OptimizationHints,MediaRouter",
               "--metrics-recording-only", "--password-store=basic", "--use-mock-keychain",
-              "--host-resolver-rules=MAP localhost 127.0.0.1"]:
+              f"--host-resolver-rules={resolver_rules}", *extra_args]:
         opts.add_argument(a)
     opts.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     opts.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
@@ -335,6 +359,18 @@ def _timings(resp_timing, started_ts, end_ts):
     return tm, total
 
 
+def _http_version(protocol):
+    """HAR httpVersion from CDP's response.protocol: "HTTP/1.1" as before; "h2" for
+    HTTP/2 as current Chrome writes it (older Chrome wrote "http/2.0")."""
+    p = (protocol or "http/1.1").lower()
+    return "h2" if p == "h2" else p.upper()
+
+
+def _origin(url):
+    u = urlsplit(url or "")
+    return f"{u.scheme}://{u.netloc}"
+
+
 def _initiator(ini):
     """Chrome's _initiator, with the JS stack cut to its top frame (keeps the HAR small)."""
     ini = dict(ini or {"type": "other"})
@@ -400,6 +436,14 @@ def build_har(events, version, pages):
                 ref = pid
         return ref
 
+    # protocol per origin (for requests that got no response the page could see:
+    # the same server port always negotiates the same ALPN in these recordings)
+    proto_by_origin = {}
+    for msg in events:
+        if msg["method"] == "Network.responseReceived":
+            r = msg["params"]["response"]
+            if r.get("protocol"):
+                proto_by_origin.setdefault(_origin(r.get("url", "")), r["protocol"])
     entries = []
     for key in order:
         if isinstance(key, tuple):
@@ -446,7 +490,9 @@ def build_har(events, version, pages):
                 cookies.append({k: c[k] for k in ("name", "value", "path", "domain", "httpOnly", "secure", "sameSite")
                                 if k in c})
             split = urlsplit(rq["url"])
-            request = {"method": rq["method"], "url": rq["url"], "httpVersion": "HTTP/1.1",
+            request = {"method": rq["method"], "url": rq["url"],
+                       "httpVersion": _http_version((resp or {}).get("protocol") if resp and not failed
+                                                    else proto_by_origin.get(_origin(rq["url"]))),
                        "headers": _hdr_list(req_headers),
                        "queryString": [{"name": k, "value": v} for k, v in parse_qsl(split.query, keep_blank_values=True)],
                        "cookies": cookies, "headersSize": -1,
@@ -457,7 +503,7 @@ def build_har(events, version, pages):
             tm, total = _timings((resp or {}).get("timing"), rws["timestamp"], hop["end_ts"])
             if resp and not failed:
                 rh = xo["headers"] if xo else resp.get("headers", {})
-                proto = (resp.get("protocol") or "http/1.1").upper()
+                proto = _http_version(resp.get("protocol"))
                 response = {"status": resp["status"], "statusText": resp.get("statusText", ""),
                             "httpVersion": proto, "headers": _hdr_list(rh), "cookies": _set_cookies(rh),
                             "content": {"size": hop.get("size", 0),
@@ -517,9 +563,34 @@ def main():
     ap.add_argument("--page-b", default="http://127.0.0.1:24484/index.html")
     ap.add_argument("--only", default="")
     ap.add_argument("--cdp-dump", default="")
+    ap.add_argument("--url-map", default="",
+                    help="comma-separated FROM=TO URL prefix rewrites applied to every scenario URL "
+                         "(e.g. http://127.0.0.1:24480=https://127.0.0.1:24700): the same scenario list "
+                         "over other origins")
+    ap.add_argument("--extra", default="", help="'https': also run scenarios.HTTPS_SCENARIOS after SCENARIOS")
+    ap.add_argument("--host-resolver-rules", default="MAP localhost 127.0.0.1")
+    ap.add_argument("--chromium-arg", action="append", default=[],
+                    help="extra Chromium switch (repeatable), e.g. --ssl-key-log-file=PATH")
     a = ap.parse_args()
     only = set(filter(None, a.only.split(",")))
-    scenarios = [s for s in SCENARIOS if not only or s["name"] in only]
+    pool = list(SCENARIOS)
+    if a.extra == "https":
+        pool += HTTPS_SCENARIOS
+    elif a.extra:
+        ap.error(f"unknown --extra {a.extra!r}")
+    url_map = [tuple(kv.split("=", 1)) for kv in filter(None, a.url_map.split(","))]
+    scenarios = []
+    for s in pool:
+        if only and s["name"] not in only:
+            continue
+        s = dict(s)
+        for frm, to in url_map:
+            for k in ("url",):
+                if s[k].startswith(frm):
+                    s[k] = to + s[k][len(frm):]
+            if s.get("background") and s["background"]["url"].startswith(frm):
+                s["background"] = dict(s["background"], url=to + s["background"]["url"][len(frm):])
+        scenarios.append(s)
     page_url = {"A": a.page, "B": a.page_b}
 
     profile = tempfile.mkdtemp(prefix="corscope-chromium-")
@@ -527,7 +598,7 @@ def main():
     results = []
     pages = []
     try:
-        drv = make_driver(profile)
+        drv = make_driver(profile, a.host_resolver_rules, a.chromium_arg)
         current = None
         run = []  # (name, URL tag, start ms) in run order
         for sc in scenarios:
@@ -554,6 +625,8 @@ def main():
                 r["credentials"] = "include"  # <img> without crossorigin: no-cors, credentials include
             if sc.get("tag"):
                 r["tag"] = sc["tag"]
+            if sc.get("background"):
+                r["backgroundRequests"] = sc["background"]
             results.append(r)
             time.sleep(0.15)
         time.sleep(0.7)
@@ -577,6 +650,8 @@ def main():
         with open(a.cdp_dump, "w") as f:
             json.dump({"network": events, "browser": browser_log}, f, indent=1)
     report = {"browser": "chromium " + str(version), "page": a.page, "page_b": a.page_b, "results": results}
+    if url_map:
+        report["url_map"] = dict(url_map)
     text = json.dumps(report, indent=1, sort_keys=True) + "\n"
     if a.out == "-":
         sys.stdout.write(text)

@@ -270,3 +270,86 @@ SCENARIOS = [
          why="DELETE forces a preflight; OPTIONS is answered 302 without ACAO: Chromium refuses "
              "the redirected preflight as such (PreflightDisallowedRedirect), not for the missing ACAO"),
 ]
+
+# ==================================================================== HTTPS suite
+# record.sh https runs SCENARIOS above over TLS (run_browser.py --url-map rewrites
+# their origins: API :24480 -> https://127.0.0.1:24700 (h2), localhost:24480 ->
+# https://localhost:24701 (HTTP/1.1 over TLS), :24483 -> https://127.0.0.1:24703
+# (TLS 1.2 only), testserver :24490 -> https://127.0.0.1:24711 (Python ssl, HTTP/1.1),
+# pages A/B -> https://127.0.0.1:24702 / :24704), then HTTPS_SCENARIOS (run_browser.py
+# --extra https): the incidents that live behind TLS, with their https URLs here.
+# Not run by the plaintext suite (nor by Firefox).  nginx config:
+# servers/make_https_conf.py (generated from nginx-cors.conf + these locations).
+SAPI = "https://127.0.0.1:24700"         # API, HTTP/2
+SAPI_H1 = "https://127.0.0.1:24701"      # same API server, HTTP/1.1 over TLS
+SAPI_NAME = "https://api.test:24700"     # same server under a *.test name (cert covers it)
+SPAGE_A = "https://127.0.0.1:24702"
+
+HTTPS_SCENARIOS = [
+    # ---- edge auth in front of the preflight
+    dict(name="https-edge-sso-redirect", api="fetch", url=SAPI + "/edge/sso/orders", credentials="include",
+         headers={"X-Requested-With": "XMLHttpRequest"}, expect="blocked",
+         server="SSO gateway: no session cookie (every preflight) -> 302 to https://sso.test:24703/login, "
+                "no Access-Control-* at all",
+         why="the preflight is redirected to a login page: redirect not allowed for a preflight"),
+    dict(name="https-edge-token-401", api="fetch", url=SAPI + "/edge/token-401",
+         headers={"Authorization": "Bearer t0k3n"}, expect="blocked",
+         server="API gateway: no Authorization (every preflight) -> 401 + WWW-Authenticate, no CORS headers",
+         why="the gateway's 401 comes before the CORS layer: preflight without ACAO"),
+    dict(name="https-edge-waf-403", api="fetch", url=SAPI + "/edge/waf-403", method="PUT",
+         headers={"Content-Type": "application/json"}, body='{"put":true}', expect="blocked",
+         server="WAF rule: OPTIONS -> 403, CORS headers added (always) by the layer in front",
+         why="preflight answered 403: not an ok status although ACAO/ACAM/ACAH match"),
+    # ---- proxies and ACAO
+    dict(name="https-proxy-dup-acao-h2", api="fetch", url=SAPI + "/proxy/cors", credentials="include",
+         expect="blocked",
+         server="proxy_pass: the test server's ACAO and nginx's add_header: two access-control-allow-origin "
+                "fields in one HTTP/2 HEADERS block",
+         why="two HTTP/2 fields are two values: MultipleAllowOriginValues (credentialed connection)"),
+    dict(name="https-proxy-dup-acao-h1tls", api="fetch", url=SAPI_H1 + "/proxy/cors", expect="blocked",
+         server="the same proxy reached over HTTP/1.1 inside TLS (port without http2)",
+         why="same verdict as over HTTP/2: two ACAO lines"),
+    dict(name="https-proxy-strip-acao-ok", api="fetch", url=SAPI + "/edge/strip/ok", expect="ok",
+         server="proxy hides the upstream's ACAO and adds its own without `always`; upstream 200",
+         why="on a 200 nginx's add_header applies: one ACAO, matches"),
+    dict(name="https-proxy-strip-acao-503", api="fetch", url=SAPI + "/edge/strip/unavailable", expect="blocked",
+         server="same proxy; upstream 503 with its ACAO (hidden), nginx's add_header dropped on the error",
+         why="the error response reaches the browser without any ACAO: the page cannot read the 503"),
+    # ---- shared cache without Vary: Origin, both origins over one HTTP/2 connection
+    dict(name="https-shared-cache-prime-b", api="fetch", url=SAPI + "/ts-cached/cors", page="B", expect="ok",
+         server="nginx proxy_cache (key $uri, query ignored) before the test server, which reflects Origin "
+                "without Vary: MISS, upstream reflects page B",
+         why="from page B: the cache stores B's ACAO"),
+    dict(name="https-shared-cache-hit-a", api="fetch", url=SAPI + "/ts-cached/cors", expect="blocked",
+         server="same cache: HIT (X-Cache-Status: HIT) serving page B's ACAO",
+         why="from page A right after B: A gets B's ACAO -> AllowOriginMismatch"),
+    # ---- a preflight and its request among other in-flight HTTP/2 streams
+    dict(name="https-h2-interleaved-preflight", api="fetch", url=SAPI + "/api/preflight-cache-0", method="PUT",
+         headers={"Content-Type": "application/json", "X-Custom-Token": "t0k3n"}, body='{"put":true}',
+         background=dict(url=SAPI + "/slow/poll", count=3), expect="ok",
+         server="three 1 s long polls (reflected ACAO) in flight, then preflight 204 (Max-Age 0) + PUT 200",
+         why="OPTIONS and PUT are answered on the same connection while the three GETs are still pending"),
+    dict(name="https-preflight-cache-max-age", api="fetch", url=SAPI + "/api/preflight-cache-600", method="PUT",
+         headers={"Content-Type": "application/json", "X-Custom-Token": "t0k3n"}, body="{}", repeat=2,
+         cache="default", expect="ok", server="preflight 204 with Access-Control-Max-Age: 600 (HTTP/2)",
+         why="two PUTs, one OPTIONS: the second PUT uses the cached preflight"),
+    # ---- HTTP/2 connection coalescing: another authority on the same connection
+    dict(name="https-h2-coalesced-authority", api="fetch", url=SAPI_NAME + "/api/wildcard", expect="ok",
+         server="ACAO * (the API server reached as api.test, same IP and certificate)",
+         why="https://api.test:24700 may ride on the connection opened for https://127.0.0.1:24700: "
+             ":authority differs from the connection's SNI"),
+    # ---- one request per forced TLS suite (each AEAD suite at least once)
+    dict(name="https-tls12-chacha20", api="fetch", url="https://127.0.0.1:24706/suite", expect="ok",
+         server="TLS 1.2 only, ECDHE-RSA-CHACHA20-POLY1305, h2; ACAO reflected",
+         why="CORS is the same over every suite"),
+    dict(name="https-tls13-chacha20", api="fetch", url="https://127.0.0.1:24707/suite", expect="ok",
+         server="TLS 1.3 only, TLS_CHACHA20_POLY1305_SHA256, h2; ACAO reflected",
+         why="CORS is the same over every suite"),
+    dict(name="https-tls13-aes256", api="fetch", url="https://127.0.0.1:24708/suite", method="PUT",
+         headers={"Content-Type": "application/json"}, body="{}", expect="ok",
+         server="TLS 1.3 only, TLS_AES_256_GCM_SHA384, h2; preflight 204 then ACAO reflected",
+         why="preflighted PUT over TLS 1.3 AES-256-GCM"),
+    dict(name="https-tls12-aes256", api="fetch", url="https://127.0.0.1:24709/suite", expect="ok",
+         server="TLS 1.2 only, ECDHE-RSA-AES256-GCM-SHA384, h2; ACAO reflected",
+         why="CORS is the same over every suite"),
+]

@@ -12,13 +12,19 @@ To add an endpoint: write `def h_name(conn, req)` and add it to ROUTES.
 A handler returns True to keep the connection open, False to close it.
 
 Usage: testserver.py [--host 127.0.0.1] [--port 24490] [--lifetime 300]
+                     [--tls-cert CRT --tls-key KEY] [--page-origin ORIGIN]
 The server exits by itself after --lifetime seconds (bounded).
+--tls-cert/--tls-key: serve HTTPS (Python's ssl module, TLS 1.2/1.3, ALPN
+http/1.1 only: HTTP/1.1 over TLS; record.sh https).  --page-origin: the page
+origin some handlers name when the request has no Origin (default
+http://127.0.0.1:24482).
 """
 import argparse
 import base64
 import gzip
 import hashlib
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -415,15 +421,22 @@ def dispatch(conn, req):
     return h_not_found(conn, req)
 
 
-def serve(sock):
+def serve(sock, tls=None):
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if tls is not None:
+        try:
+            sock.settimeout(10.0)
+            sock = tls.wrap_socket(sock, server_side=True)
+        except (OSError, ssl.SSLError):
+            sock.close()
+            return
     conn = Conn(sock)
     try:
         while True:
             req = read_request(conn)
             if not dispatch(conn, req):
                 break
-    except (EOFError, ConnectionError, socket.timeout, ValueError):
+    except (EOFError, ConnectionError, socket.timeout, ValueError, ssl.SSLError):
         pass
     finally:
         try:
@@ -438,7 +451,19 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=24490)
     ap.add_argument("--lifetime", type=float, default=300.0)
+    ap.add_argument("--tls-cert", default="")
+    ap.add_argument("--tls-key", default="")
+    ap.add_argument("--page-origin", default="")
     a = ap.parse_args()
+    global PAGE_ORIGIN
+    if a.page_origin:
+        PAGE_ORIGIN = a.page_origin
+    tls = None
+    if a.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        tls.load_cert_chain(a.tls_cert, a.tls_key or None)
+        tls.set_alpn_protocols(["http/1.1"])
     fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
     ls = socket.socket(fam, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -446,13 +471,13 @@ def main():
     ls.listen(64)
     ls.settimeout(0.5)
     deadline = time.monotonic() + a.lifetime
-    print(f"testserver listening on {a.host}:{a.port}", flush=True)
+    print(f"testserver listening on {a.host}:{a.port}{' (TLS)' if tls else ''}", flush=True)
     while time.monotonic() < deadline:
         try:
             s, _ = ls.accept()
         except socket.timeout:
             continue
-        threading.Thread(target=serve, args=(s,), daemon=True).start()
+        threading.Thread(target=serve, args=(s, tls), daemon=True).start()
     ls.close()
 
 
