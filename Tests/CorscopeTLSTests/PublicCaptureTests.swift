@@ -1,0 +1,68 @@
+import CorscopeTestSupport
+import XCTest
+
+@testable import CorscopeTLS
+
+/// The pcapFS test captures (../shared/public-captures, with their key logs): TLS 1.2 over 31
+/// suites, HTTP/1.1 or a line of text inside. The AEAD ones decrypt to tshark's bytes; the others (CBC, RC4) are
+/// named and reported `.unsupportedSuite`.
+final class PublicCaptureTests: XCTestCase {
+    func testAllCiphersAEADSuitesDecryptLikeTshark() throws {
+        let capture = try TLSFixtures.publicCapture("pcapfs__all_ciphers.pcap")
+        let keyLog = try TLSFixtures.publicCapture("pcapfs__all_ciphers.keylog")
+        let run = try TLSCaptureRun(keys: TLSFixtures.keys(keyLog)).read(capture)
+        let streams = try TShark.decryptedStreams(capture: capture, keyLog: keyLog)
+        let handshakes = try TShark.handshakes(capture: capture, keyLog: keyLog)
+        XCTAssertEqual(run.connections.count, 31)
+        var decrypted: [String] = []
+        var unsupported = 0
+        for connection in run.connections {
+            let decryptor = connection.decryptor
+            let facts = try XCTUnwrap(handshakes[connection.clientPort])
+            let label = "\(facts.cipherSuite ?? "?") (client port \(connection.clientPort))"
+            XCTAssertEqual(decryptor.session.cipherSuite, facts.cipherSuite, label)
+            XCTAssertEqual(decryptor.session.version, "TLS 1.2", label)
+            switch decryptor.state {
+            case .decrypting:
+                let tshark = try XCTUnwrap(streams[connection.clientPort], label)
+                // Some carry HTTP/1.1, some a line of text ("hello"): tshark's bytes either way.
+                XCTAssertFalse(connection.client.isEmpty, label)
+                assertSameBytes(connection.client, tshark.client)
+                assertSameBytes(connection.server, tshark.server)
+                XCTAssertEqual(decryptor.statistics.authenticationFailures, 0, label)
+                decrypted.append(decryptor.session.cipherSuite ?? "?")
+            case .unsupportedSuite(let name):
+                XCTAssertEqual(name, facts.cipherSuite, label)
+                XCTAssertFalse(name.contains("GCM") || name.contains("CHACHA"), "an AEAD suite left undecrypted: \(label)")
+                XCTAssertNil(decryptor.plaintextHandler, label)
+                XCTAssertGreaterThan(decryptor.statistics.undecryptedBytes, 0, label)
+                unsupported += 1
+            default:
+                XCTFail("\(label): \(decryptor.state)")
+            }
+        }
+        XCTAssertEqual(Set(decrypted), [
+            "TLS_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_DH_anon_WITH_AES_128_GCM_SHA256", "TLS_DH_anon_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        ])
+        XCTAssertEqual(decrypted.count + unsupported, 31)
+    }
+
+    /// Three connections, all CBC or RC4 (and one key given as an RSA pre-master secret, a
+    /// label this module ignores): each reported with its facts, none decrypted.
+    func testFeatureTestIsReportedUnsupported() throws {
+        let capture = try TLSFixtures.publicCapture("pcapfs__feature_test.pcap")
+        let keyLog = try TLSFixtures.publicCapture("pcapfs__feature_test.keylog")
+        let run = try TLSCaptureRun(keys: TLSFixtures.keys(keyLog)).read(capture)
+        let handshakes = try TShark.handshakes(capture: capture, keyLog: keyLog)
+        XCTAssertEqual(run.connections.count, 3)
+        for connection in run.connections {
+            let facts = try XCTUnwrap(handshakes[connection.clientPort])
+            XCTAssertEqual(connection.decryptor.session.cipherSuite, facts.cipherSuite)
+            XCTAssertEqual(connection.decryptor.state, .unsupportedSuite(facts.cipherSuite ?? "?"))
+            XCTAssertEqual(connection.decryptor.session.serverName, facts.serverName)
+        }
+    }
+}
