@@ -1,3 +1,4 @@
+import Foundation
 import CorscopeTestSupport
 import XCTest
 
@@ -64,5 +65,53 @@ final class PublicCaptureTests: XCTestCase {
             XCTAssertEqual(connection.decryptor.state, .unsupportedSuite(facts.cipherSuite ?? "?"))
             XCTAssertEqual(connection.decryptor.session.serverName, facts.serverName)
         }
+    }
+}
+
+/// The project's Chromium HTTPS recording (Captures/chromium-https, recorded by
+/// Captures/record.sh https: Chromium with --ssl-key-log-file against nginx): a real browser's
+/// TLS (GREASE, separate pools, idle connections) decrypts to tshark's bytes.
+final class ChromiumCaptureTests: XCTestCase {
+    func testChromiumConnectionsDecryptLikeTshark() throws {
+        let capture = PackagePaths.path("Captures/chromium-https/chromium-https.pcap")
+        let keyLog = PackagePaths.path("Captures/chromium-https/chromium-https.keylog")
+        guard FileManager.default.fileExists(atPath: capture), FileManager.default.fileExists(atPath: keyLog) else {
+            throw XCTSkip("Captures/chromium-https is absent")
+        }
+        let run = try TLSCaptureRun(keys: TLSFixtures.keys(keyLog)).read(capture)
+        let streams = try TShark.decryptedStreams(capture: capture, keyLog: keyLog)
+        let handshakes = try TShark.handshakes(capture: capture, keyLog: keyLog)
+        XCTAssertGreaterThan(run.connections.count, 10)
+        var withPlaintext = 0
+        var notTLS = 0
+        for connection in run.connections {
+            let label = "port \(connection.serverPort) (client port \(connection.clientPort))"
+            let decryptor = connection.decryptor
+            if handshakes[connection.clientPort] == nil {
+                // nginx's plain HTTP upstreams (24705, 24710) are in the capture too.
+                XCTAssertEqual(decryptor.state, .notTLS, label)
+                XCTAssertTrue([24705, 24710].contains(connection.serverPort), label)
+                notTLS += 1
+                continue
+            }
+            XCTAssertEqual(decryptor.state, .decrypting, label)
+            XCTAssertEqual(decryptor.statistics.authenticationFailures, 0, label)
+            let tshark = try XCTUnwrap(streams[connection.clientPort], label)
+            assertSameBytes(connection.client, tshark.client)
+            assertSameBytes(connection.server, tshark.server)
+            let facts = try XCTUnwrap(handshakes[connection.clientPort], label)
+            XCTAssertEqual(decryptor.session.serverName, facts.serverName, label)
+            XCTAssertEqual(decryptor.session.offeredProtocols, facts.offeredProtocols, label)
+            XCTAssertEqual(decryptor.session.selectedProtocol, facts.selectedProtocol, label)
+            XCTAssertEqual(decryptor.session.version, facts.version, label)
+            XCTAssertEqual(decryptor.session.cipherSuite, facts.cipherSuite, label)
+            if !connection.client.isEmpty {
+                withPlaintext += 1
+                let h2 = connection.client.starts(withASCII: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+                XCTAssertEqual(h2, decryptor.session.selectedProtocol == "h2", label)
+            }
+        }
+        XCTAssertGreaterThan(withPlaintext, 10)
+        XCTAssertGreaterThan(notTLS, 0, "nginx's plain upstream connections")
     }
 }
