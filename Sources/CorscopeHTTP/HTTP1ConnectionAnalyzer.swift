@@ -48,6 +48,11 @@ import CorscopeReassembly
 ///   until the response decides: 101 (`protocol_switched`) or 2xx to CONNECT stops both
 ///   parsers and counts the rest as non-HTTP bytes; any other response resumes parsing of
 ///   the held bytes.
+/// * `onProtocolSwitch` may take the connection over after a 101 (an `h2c` upgrade to the HTTP/2
+///   analyzer): the upgrade exchange is then the new handler's (not emitted here), and every
+///   later byte of both directions — the client bytes held since the upgrade request, the
+///   server bytes after the 101 head — goes to that handler, gaps and ends too. When it returns
+///   nil (WebSocket, anything it does not analyse), the switch is handled as above.
 /// * A head over `maxHeadBytes` or `maxHeaderFields` is reported with the lines that fit
 ///   (`header_too_large`) and the rest of that direction is skipped and counted.
 /// * Memory per connection is bounded by the caps: held bytes ≤ head cap + one segment per
@@ -89,6 +94,22 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
     private var budgetCount = 0
     private var budgetBytes = 0
     private var pendingRequestsEvicted = 0
+
+    /// Asked once per `101 Switching Protocols` whose request is known (and complete): return a
+    /// handler to hand the rest of the connection to (for `Upgrade: h2c`, an HTTP/2 analyzer
+    /// built with the request and the 101), or nil to flag `protocol_switched` and stop as
+    /// before. `isH2CUpgrade(request:response:)` tells the h2c case.
+    public var onProtocolSwitch: ((_ request: HTTPRequest, _ response: HTTPResponseHead) -> (any TCPStreamHandler)?)?
+    /// The handler the connection was handed to, once `onProtocolSwitch` returned one.
+    public private(set) var protocolSwitchHandler: (any TCPStreamHandler)?
+
+    /// Whether a 101 switched the connection to HTTP/2 cleartext (RFC 7540 §3.2): the request
+    /// asked for `Upgrade: h2c` and the response names `h2c` in its `Upgrade`.
+    public static func isH2CUpgrade(request: HTTPRequest, response: HTTPResponseHead) -> Bool {
+        response.status == 101
+            && request.head.headers.listContains("h2c", inFieldsNamed: "Upgrade")
+            && response.headers.listContains("h2c", inFieldsNamed: "Upgrade")
+    }
 
     /// - Parameters:
     ///   - connection: The connection the bytes belong to; copied into every exchange.
@@ -136,17 +157,29 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
     // MARK: TCPStreamHandler
 
     public func receive(_ data: UnsafeRawBufferPointer, direction: FlowDirection, time: Timestamp) {
+        if let handler = protocolSwitchHandler {
+            handler.receive(data, direction: direction, time: time)
+            return
+        }
         parser(for: direction).receive(data, time: time)
         budget.enforce()
     }
 
     public func gap(length: Int, direction: FlowDirection, time: Timestamp) {
+        if let handler = protocolSwitchHandler {
+            handler.gap(length: length, direction: direction, time: time)
+            return
+        }
         parser(for: direction).gap(length: length, time: time)
         budget.enforce()
     }
 
     public func end(direction: FlowDirection, time: Timestamp, reason: StreamEndReason) {
         guard !finished else { return }
+        if let handler = protocolSwitchHandler {
+            let ended = direction == .clientToServer ? clientEnded : serverEnded
+            if !ended { handler.end(direction: direction, time: time, reason: reason) }
+        }
         parser(for: direction).end(time: time)
         if direction == .clientToServer { clientEnded = true } else { serverEnded = true }
         if clientEnded && serverEnded { finish(time: time) }
@@ -292,6 +325,15 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
             let response = HTTPResponse(head: head, body: message.takeBody(), trailers: message.takeTrailers(), firstByte: message.firstByte, lastByte: message.lastByte)
             let uncertain = uncertainFromResponse.map { finalResponses >= $0 } ?? false
             if pendingInterim.isEmpty && !uncertain && !afterClose, var front = queue.takeFrontToAnswer() {
+                if message.disposition == .switchedProtocols, let request = front.request,
+                   let handler = onProtocolSwitch?(request, head) {
+                    // The new protocol's handler owns the upgrade exchange and every later byte.
+                    finalResponses += 1
+                    pendingInterimAnomalies = []
+                    handOff(to: handler)
+                    syncBudget()
+                    return
+                }
                 // Common case: nothing else to merge; emit straight away.
                 for anomaly in message.anomalies { front.anomalies.appendOnce(anomaly) }
                 emitExchange(request: front.request, interim: front.interim, response: response, anomalies: front.anomalies)
@@ -317,6 +359,17 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
                 }
             }
         }
+    }
+
+    /// Routes both directions to `handler`: what the client parser held since the upgrade
+    /// request now, the rest of the server's segment as the response parser returns, then every
+    /// later `receive`, `gap` and `end`.
+    private func handOff(to handler: any TCPStreamHandler) {
+        protocolSwitchHandler = handler
+        requestParser.handOff = { bytes, time in handler.receive(bytes, direction: .clientToServer, time: time) }
+        responseParser.handOff = { bytes, time in handler.receive(bytes, direction: .serverToClient, time: time) }
+        requestParser.stop()
+        if clientEnded { handler.end(direction: .clientToServer, time: requestParser.lastTime, reason: .fin) }
     }
 
     func parserMayHaveLostMessages(role: HTTP1Role) {

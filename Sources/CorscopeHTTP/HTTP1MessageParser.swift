@@ -64,6 +64,10 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     private var pendingAnomalies: [HTTPAnomaly] = []
     private var sawFirstByte = false
 
+    /// Set when the connection was handed to another protocol's handler (an `h2c` upgrade):
+    /// the bytes a stopped parser would skip go to it instead, held bytes included.
+    var handOff: ((UnsafeRawBufferPointer, Timestamp) -> Void)?
+
     private(set) var bytesParsed = 0
     private(set) var skippedBytes = 0
     private(set) var gapBytes = 0
@@ -77,6 +81,9 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         self.delegate = delegate
     }
 
+    /// The time of the last bytes received.
+    var lastTime: Timestamp { lastDataTime }
+
     /// Bytes held across `receive` calls (bounded by the head cap plus one segment).
     var heldBytes: Int { carry.count }
 
@@ -89,7 +96,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         guard data.count > 0 else { return }
         lastDataTime = time
         if case .stopped = state {
-            skippedBytes &+= data.count
+            if let handOff { handOff(data, time) } else { skippedBytes &+= data.count }
             return
         }
         var offset = 0
@@ -201,9 +208,15 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
             message?.flag(.incompleteMessage)
             completeMessage(time: lastDataTime)
         }
+        state = .stopped
+        if let handOff, !carry.isEmpty {
+            let held = carry
+            carry.removeAll()
+            held.withUnsafeBytes { handOff($0, lastDataTime) }
+            return
+        }
         skippedBytes &+= carry.count
         carry.removeAll()
-        state = .stopped
     }
 
     /// Leaves `.paused`: the held bytes are parsed as HTTP.
@@ -367,7 +380,11 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                 return p
 
             case .stopped:
-                skippedBytes &+= end - p
+                if let handOff {
+                    handOff(UnsafeRawBufferPointer(rebasing: buf[p..<end]), time)
+                } else {
+                    skippedBytes &+= end - p
+                }
                 return end
             }
         }
