@@ -5,6 +5,7 @@ enum HandshakeType {
     static let newSessionTicket: UInt8 = 4
     static let encryptedExtensions: UInt8 = 8
     static let certificate: UInt8 = 11
+    static let serverHelloDone: UInt8 = 14
     static let finished: UInt8 = 20
     static let keyUpdate: UInt8 = 24
 

@@ -236,8 +236,9 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
                 return .done
             }
             if facts.isTLS13 { return .done }
-            if direction == .serverToClient, !facts.sawCertificate {
-                // The server changed keys right after its hello: an abbreviated handshake.
+            if direction == .serverToClient, !facts.sawServerHelloDone {
+                // The server changed keys without ending a full hello flight (ServerHelloDone):
+                // an abbreviated handshake. (Not "no Certificate": anonymous and PSK suites send none.)
                 session.resumed = true
             }
             directions[index].epoch = .tls12
@@ -409,8 +410,8 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
             // A HelloRetryRequest asks for another ClientHello; the real ServerHello follows.
             guard !hello.isHelloRetryRequest else { return }
             acceptServerHello(hello)
-        case (HandshakeType.certificate, .serverToClient):
-            facts.sawCertificate = true
+        case (HandshakeType.serverHelloDone, .serverToClient):
+            facts.sawServerHelloDone = true
         case (HandshakeType.newSessionTicket, .serverToClient):
             guard !facts.isTLS13, let body = message.body, let ticket = TLS12NewSessionTicket(body: body) else { return }
             facts.issuedTicket = ticket.ticket
@@ -610,7 +611,8 @@ private struct HandshakeFacts {
     /// The real ServerHello (never a HelloRetryRequest).
     var serverHello: ServerHello?
     var suite: CipherSuite?
-    var sawCertificate = false
+    /// TLS 1.2: the server ended a full handshake's first flight.
+    var sawServerHelloDone = false
     /// TLS 1.2: the ticket this connection's server issued, and the master secret once known.
     var issuedTicket: [UInt8]?
     var masterSecret: [UInt8]?

@@ -70,7 +70,8 @@ public final class TLSKeyStore: @unchecked Sendable {
         var problems: [TLSKeyLogProblem] = []
         var parsed: [(clientRandom: [UInt8], label: KeyLogLabel, secret: [UInt8])] = []
         var lineNumber = firstLineNumber
-        var lineStart = 0
+        // A byte order mark (an editor's) would hide the first line's label.
+        var lineStart = firstLineNumber == 1 && text.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         // A final line without a newline counts as a line too.
         for index in 0...text.count where index == text.count || text[index] == UInt8(ascii: "\n") {
             defer { lineNumber += 1; lineStart = index + 1 }

@@ -49,9 +49,8 @@ public enum TLSDecryptionState: Sendable, Equatable {
     case notTLS
 }
 
-/// What one connection's TLS stage counted; every byte the connection received ends up in
-/// exactly one of `plaintext…` (as record overhead or plaintext), `undecryptedBytes`,
-/// `lostBytes` or the handshake, which is why they are kept apart.
+/// What one connection's TLS stage counted. Byte counts are of the TCP stream (record headers
+/// included) unless they say plaintext.
 public struct TLSStatistics: Sendable, Equatable {
     /// Bytes received from TCP (both directions), TLS or not.
     public var receivedBytes = 0

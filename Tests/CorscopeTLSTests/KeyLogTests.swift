@@ -30,6 +30,13 @@ final class KeyLogTests: XCTestCase {
         XCTAssertEqual(secrets?.serverTrafficSecret0, [UInt8](repeating: 2, count: 32))
     }
 
+    func testByteOrderMarkAndNULPadding() {
+        let store = TLSKeyStore()
+        let text = [0xEF, 0xBB, 0xBF] + Array("CLIENT_RANDOM \(random) \(master)\n".utf8) + [0, 0, 0]
+        XCTAssertEqual(store.add(keyLog: text, source: "dsb"), [])
+        XCTAssertEqual(store.clientRandomCount, 1)
+    }
+
     func testMalformedLinesAreReportedWithTheirNumbers() {
         let text = """
         CLIENT_RANDOM \(random)

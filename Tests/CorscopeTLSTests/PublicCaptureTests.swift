@@ -23,6 +23,7 @@ final class PublicCaptureTests: XCTestCase {
             let label = "\(facts.cipherSuite ?? "?") (client port \(connection.clientPort))"
             XCTAssertEqual(decryptor.session.cipherSuite, facts.cipherSuite, label)
             XCTAssertEqual(decryptor.session.version, "TLS 1.2", label)
+            XCTAssertFalse(decryptor.session.resumed, "full handshakes (anonymous suites send no Certificate): \(label)")
             switch decryptor.state {
             case .decrypting:
                 let tshark = try XCTUnwrap(streams[connection.clientPort], label)
