@@ -64,6 +64,14 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
                                         maximumLength: TLSConfiguration().maximumRecordLength, strict: false)
     }
 
+    /// Tries the records that wait for a secret again. New records and the end of a direction
+    /// do this by themselves; call it after adding key log lines (`watch` following a key log)
+    /// so that a connection that went quiet while waiting is decrypted without waiting for more.
+    public func recheckKeys() {
+        guard bufferedBytes > 0 else { return }
+        retryWaiting()
+    }
+
     // MARK: TCPStreamHandler
 
     public func receive(_ data: UnsafeRawBufferPointer, direction: FlowDirection, time: Timestamp) {
@@ -86,7 +94,7 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
         directions[index].ended = true
         // A record cut by the end of the stream was received but can never be read.
         statistics.undecryptedBytes += directions[index].reader.discardRemainder()
-        if bufferedBytes > 0 { retryWaiting(time: time) }
+        if bufferedBytes > 0 { retryWaiting() }
         giveUpWaiting(direction)
         directions[index].endedAt = (time, reason)
         if let handler = plaintextHandler { passEnd(direction, to: handler) }
@@ -131,7 +139,7 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
                 // record): look for the next record header.
                 directions[index].reader.startResynchronising()
             case .record(let record, let afterResync):
-                if bufferedBytes > 0 { retryWaiting(time: time) }
+                if bufferedBytes > 0 { retryWaiting() }
                 let outcome = directions[index].waiting.isEmpty
                     ? process(record, direction, time: time, resyncCandidate: afterResync)
                     : .wait
@@ -224,7 +232,7 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
             for message in directions[index].handshake.append(Array(record.fragment)) {
                 handlePlaintextHandshake(message, direction)
             }
-            if facts.serverHello != nil, bufferedBytes > 0 { retryWaiting(time: time) }
+            if facts.serverHello != nil, bufferedBytes > 0 { retryWaiting() }
             return .done
         case ContentType.alert:
             statistics.alerts += 1
@@ -558,7 +566,7 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
     /// Handles the waiting records, oldest first per direction, as far as they can be now.
     /// Handling one may make others possible (the ServerHello read, a key installed); a call
     /// made while one runs does nothing, since the running one continues anyway.
-    private func retryWaiting(time: Timestamp) {
+    private func retryWaiting() {
         guard !isRetryingWaiting else { return }
         isRetryingWaiting = true
         defer { isRetryingWaiting = false }
@@ -589,16 +597,20 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
     /// A direction ended with records still waiting: they never will be decrypted.
     private func giveUpWaiting(_ direction: FlowDirection) {
         let index = direction.rawValue
-        guard directions[index].waiting.contains(where: { if case .record = $0 { return true } else { return false } }) else { return }
+        let hadRecords = directions[index].waiting.contains { if case .record = $0 { return true } else { return false } }
         dropWaiting(index)
-        if state == .decrypting { state = facts.serverHello == nil ? .handshakeNotCaptured : .noKey }
+        if hadRecords, state == .decrypting { state = facts.serverHello == nil ? .handshakeNotCaptured : .noKey }
     }
 
+    /// Gives up what waits in a direction: records are counted undecrypted, losses still said.
     private func dropWaiting(_ index: Int) {
         for entry in directions[index].waiting {
-            if case .record(let record, _) = entry {
+            switch entry {
+            case .record(let record, _):
                 statistics.undecryptedBytes += record.count
                 bufferedBytes -= record.count
+            case .loss(let count):
+                directions[index].unreportedLostBytes += count
             }
         }
         directions[index].waiting.removeAll()

@@ -175,6 +175,29 @@ final class RobustnessTests: XCTestCase {
         }
     }
 
+    /// A connection that went quiet while its records waited: adding the key and calling
+    /// `recheckKeys` decrypts them without another record.
+    func testRecheckKeysDecryptsAQuietConnection() throws {
+        let (_, recorded) = try Self.recordings()
+        let keyLog = try String(contentsOfFile: TLSFixtures.loopbackKeyLog, encoding: .utf8)
+        var checked = 0
+        for connection in recorded where connection.reference.decryptor.state == .decrypting && !connection.reference.client.isEmpty {
+            let keys = TLSKeyStore()
+            let withoutEnds = connection.events.filter { if case .end = $0 { return false } else { return true } }
+            let decryptor = replay(withoutEnds, connection: connection.connection, keys: keys)
+            XCTAssertNil(decryptor.plaintextHandler)
+            XCTAssertGreaterThan(decryptor.bufferedCiphertextBytesForTests, 0)
+            let random = Hex.encode(try XCTUnwrap(decryptor.clientRandomForTests))
+            keys.add(keyLog: Array(keyLog.split(separator: "\n").filter { $0.contains(random) }.joined(separator: "\n").utf8), source: "late")
+            decryptor.recheckKeys()
+            XCTAssertEqual(decryptor.bufferedCiphertextBytesForTests, 0)
+            XCTAssertEqual(plaintext(decryptor), [connection.reference.client, connection.reference.server],
+                           "port \(connection.connection.server.port)")
+            checked += 1
+        }
+        XCTAssertEqual(checked, 16)
+    }
+
     func testStartsWithTLSRecord() {
         func check(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { TLSConnectionDecryptor.startsWithTLSRecord($0) } }
         XCTAssertTrue(check([22, 3, 1, 0, 200]))
