@@ -107,9 +107,14 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
     private var orderHead = 0
     private var nextIndex = 0
     private var finished = false
-    /// Highest stream id opened by each side (odd: client; even: server push), so that frames
-    /// for streams already emitted are not taken for new streams.
+    /// Highest stream id opened by each side (odd: client; even: server push).
     private var highestOpened: [UInt32] = [0, 0]
+    /// The last 4,096 stream ids emitted, so that a late frame for one (a response after the
+    /// client's RST_STREAM) is not taken for a stream whose opening was not captured.
+    private var recentlyEmitted: Set<UInt32> = []
+    private var recentlyEmittedOrder: [UInt32] = []
+    private var recentlyEmittedNext = 0
+    private static let recentlyEmittedCap = 4096
     private var serverGoAwayLastStream: UInt32?
     private let allocator = ByteBufferAllocator()
     private let blockLimit: Int
@@ -613,12 +618,12 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         if let existing = streams[id] {
             stream = existing
         } else {
-            let opener: FlowDirection = id % 2 == 1 ? .clientToServer : .serverToClient
-            if id <= highestOpened[opener.rawValue] {
+            if recentlyEmitted.contains(id) {
                 // Already emitted (ended, reset or evicted): a late frame.
                 statistics.anomalies[.frameAfterStreamEnd, default: 0] += 1
                 return
             }
+            // A stream whose opening was not captured (a gap, or a capture begun mid-connection).
             stream = open(id)
         }
         if stream.isClosed(on: side.direction) {
@@ -669,7 +674,7 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
 
     private func pushPromise(on associated: UInt32, promised: UInt32, fields: HTTPHeaderFields?, tooLarge: Bool, afterReset: Bool, time: Timestamp) {
         statistics.pushPromises += 1
-        guard promised != 0, streams[promised] == nil, promised > highestOpened[1] else {
+        guard promised != 0, streams[promised] == nil, !recentlyEmitted.contains(promised) else {
             statistics.malformedFrames += 1
             return
         }
@@ -803,6 +808,14 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
     }
 
     private func emitStream(_ stream: Stream) {
+        if recentlyEmittedOrder.count < Self.recentlyEmittedCap {
+            recentlyEmittedOrder.append(stream.id)
+        } else {
+            recentlyEmitted.remove(recentlyEmittedOrder[recentlyEmittedNext])
+            recentlyEmittedOrder[recentlyEmittedNext] = stream.id
+            recentlyEmittedNext = (recentlyEmittedNext + 1) % Self.recentlyEmittedCap
+        }
+        recentlyEmitted.insert(stream.id)
         let request: HTTPRequest? = stream.requestHead.map { head in
             HTTPRequest(head: head, body: stream.requestBody.finish(codings: Self.codings(head.headers), keep: configuration.keptBodyBytes),
                         trailers: stream.requestTrailers, firstByte: stream.requestFirst ?? connection.firstSeen,
@@ -826,8 +839,10 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         if response != nil && !stream.responseEnded { flag(.incompleteMessage) }
         if stream.headerTooLarge { flag(.headerTooLarge) }
         for anomaly in stream.requestBody.anomalies + stream.responseBody.anomalies { flag(anomaly) }
-        if stream.requestBody.body.isTruncated && stream.requestBody.body.kept.count >= configuration.keptBodyBytes && configuration.keptBodyBytes > 0 { flag(.bodyTruncated) }
-        if stream.responseBody.body.isTruncated && stream.responseBody.body.kept.count >= configuration.keptBodyBytes && configuration.keptBodyBytes > 0 { flag(.bodyTruncated) }
+        // As HTTP/1 does: the kept prefix filled the cap and the body was longer.
+        for body in [request?.body, response?.body] {
+            if let body, body.isTruncated, body.kept.count >= configuration.keptBodyBytes, configuration.keptBodyBytes > 0 { flag(.bodyTruncated) }
+        }
         if let last = serverGoAwayLastStream, stream.id % 2 == 1, stream.id > last, response == nil {
             stream.details.flag(.refusedByGoAway)
         }

@@ -150,7 +150,8 @@ struct Replay {
                 offsets[direction.rawValue] += bytes.count
                 var pieces: [(Range<Int>, Bool)] = [(0..<bytes.count, false)]
                 if let range = cut?(start, direction) {
-                    let local = max(0, range.lowerBound - start)..<min(bytes.count, range.upperBound - start)
+                    let low = min(max(0, range.lowerBound - start), bytes.count)
+                    let local = low..<max(low, min(bytes.count, range.upperBound - start))
                     if !local.isEmpty {
                         pieces = [(0..<local.lowerBound, false), (local, true), (local.upperBound..<bytes.count, false)]
                     }
