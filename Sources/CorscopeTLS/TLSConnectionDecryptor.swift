@@ -301,15 +301,25 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
                 break
             }
         }
-        if opened == nil, directions[index].epoch == .tls13Handshake, let application = applicationProtection(direction) {
+        if opened == nil, directions[index].epoch == .tls13Handshake, let secret = applicationSecret0(direction),
+           let (application, result, offset) = trial(secret, record, trials: trials) {
             // The Finished that moves this direction to its application keys was not seen.
-            for offset in 0...trials where opened == nil {
-                if let result = application.open(record, sequenceNumber: offset) {
-                    statistics.leniencies.insert(.finishedNotSeen)
-                    protection = application
-                    directions[index].epoch = .tls13Application
-                    opened = (result, offset)
-                }
+            statistics.leniencies.insert(.finishedNotSeen)
+            protection = application
+            directions[index].epoch = .tls13Application
+            directions[index].trafficSecret = secret
+            opened = (result, offset)
+        }
+        if opened == nil, trials > 0, directions[index].epoch == .tls13Application, let suite = facts.suite,
+           let secret = directions[index].trafficSecret {
+            // A KeyUpdate may have been in what was lost: try the next generation too.
+            let next = KeySchedule.tls13NextTrafficSecret(secret, suite: suite)
+            if let (updated, result, offset) = trial(next, record, trials: trials) {
+                statistics.leniencies.insert(.keyUpdateNotSeen)
+                statistics.keyUpdates += 1
+                protection = updated
+                directions[index].trafficSecret = next
+                opened = (result, offset)
             }
         }
         guard let (content, sequenceNumber) = opened else {
@@ -340,18 +350,16 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
     private func decryptSkippingHandshake(_ record: TLSRecord, _ direction: FlowDirection, time: Timestamp,
                                           resyncCandidate: Bool) -> Outcome {
         let index = direction.rawValue
-        guard let application = applicationProtection(direction) else { return .wait }
+        guard let secret = applicationSecret0(direction) else { return .wait }
         statistics.leniencies.insert(.handshakeSecretsMissing)
-        directions[index].epoch = .tls13Application
-        directions[index].protection = application
-        if let opened = application.open(record, sequenceNumber: 0) {
-            directions[index].protection?.nextSequenceNumber = 1
+        if let (application, opened, _) = trial(secret, record, trials: 0) {
+            directions[index].epoch = .tls13Application
+            directions[index].protection = application
+            directions[index].trafficSecret = secret
             statistics.decryptedRecords += 1
             handleDecrypted(opened, direction, time: time)
         } else {
-            // Still a handshake record: stay in the handshake epoch, keep trying.
-            directions[index].epoch = .tls13Handshake
-            directions[index].protection = nil
+            // Still a handshake record: nobody here can read it; keep trying the next ones.
             if resyncCandidate { return .rejected }
             statistics.undecryptedBytes += record.count
         }
@@ -529,13 +537,30 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
         return master
     }
 
-    /// TLS 1.3: the application traffic keys of `direction` (generation 0), when logged.
-    private func applicationProtection(_ direction: FlowDirection) -> RecordProtection? {
-        guard let suite = facts.suite, let aead = suite.aead, let client = facts.clientHello,
-              let secrets = keys.secrets(forClientRandom: client.random) else { return nil }
-        let secret = direction == .clientToServer ? secrets.clientTrafficSecret0 : secrets.serverTrafficSecret0
-        guard let secret, let derived = KeySchedule.tls13TrafficKeys(secret: secret, suite: suite) else { return nil }
+    /// TLS 1.3: the application traffic secret of `direction` (generation 0), when logged.
+    private func applicationSecret0(_ direction: FlowDirection) -> [UInt8]? {
+        guard let client = facts.clientHello, let secrets = keys.secrets(forClientRandom: client.random) else { return nil }
+        return direction == .clientToServer ? secrets.clientTrafficSecret0 : secrets.serverTrafficSecret0
+    }
+
+    private func tls13Protection(_ secret: [UInt8]) -> RecordProtection? {
+        guard let suite = facts.suite, let aead = suite.aead,
+              let derived = KeySchedule.tls13TrafficKeys(secret: secret, suite: suite) else { return nil }
         return RecordProtection(layout: .tls13, aead: aead, keys: derived)
+    }
+
+    /// Opens `record` with a TLS 1.3 secret and sequence numbers 0…`trials`: the protection
+    /// (its next sequence number set), the content and the sequence number that verified.
+    private func trial(_ secret: [UInt8], _ record: TLSRecord, trials: UInt64)
+        -> (RecordProtection, RecordProtection.Opened, UInt64)? {
+        guard var protection = tls13Protection(secret) else { return nil }
+        for sequenceNumber in 0...trials {
+            if let opened = protection.open(record, sequenceNumber: sequenceNumber) {
+                protection.nextSequenceNumber = sequenceNumber &+ 1
+                return (protection, opened, sequenceNumber)
+            }
+        }
+        return nil
     }
 
     private func applicationKeysWithoutHandshakeSecrets(_ direction: FlowDirection) -> Bool {

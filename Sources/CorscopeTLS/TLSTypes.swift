@@ -131,6 +131,9 @@ public enum TLSLeniency: String, Sendable, Hashable, CaseIterable {
     /// TLS 1.3: a direction moved to its application keys on a record that did not verify with
     /// the handshake keys but did with the application ones (its Finished was not seen).
     case finishedNotSeen
+    /// TLS 1.3: after a loss, a record verified only with the next generation's secret: a
+    /// KeyUpdate was in what was lost (counted in `keyUpdates` too).
+    case keyUpdateNotSeen
     /// TLS 1.2: the master secret came from the session this connection resumed (session id or
     /// ticket of an earlier connection), not from a CLIENT_RANDOM line of its own.
     case masterSecretFromResumedSession

@@ -198,6 +198,79 @@ final class RobustnessTests: XCTestCase {
         XCTAssertEqual(checked, 16)
     }
 
+    /// The key log has TLS 1.3's application secrets but not the handshake ones: the
+    /// application data still decrypts; the ALPN choice (in EncryptedExtensions) stays unknown.
+    func testTLS13WithoutHandshakeSecrets() throws {
+        let (_, recorded) = try Self.recordings()
+        let keyLog = try String(contentsOfFile: TLSFixtures.loopbackKeyLog, encoding: .utf8)
+        let keys = TLSKeyStore()
+        keys.add(keyLog: Array(keyLog.split(separator: "\n").filter { !$0.contains("HANDSHAKE_TRAFFIC_SECRET") }
+            .joined(separator: "\n").utf8), source: "no handshake secrets")
+        var checked = 0
+        for connection in recorded where connection.reference.decryptor.session.version == "TLS 1.3"
+            && connection.reference.decryptor.state == .decrypting {
+            let decryptor = replay(connection.events, connection: connection.connection, keys: keys)
+            let label = "port \(connection.connection.server.port)"
+            XCTAssertEqual(plaintext(decryptor), [connection.reference.client, connection.reference.server], label)
+            XCTAssertTrue(decryptor.statistics.leniencies.contains(.handshakeSecretsMissing), label)
+            XCTAssertNil(decryptor.session.selectedProtocol, label)
+            XCTAssertEqual(decryptor.statistics.authenticationFailures, 0, label)
+            checked += 1
+        }
+        XCTAssertEqual(checked, 7)
+    }
+
+    /// The client's KeyUpdate record lost: the next record verifies with the next generation's
+    /// secret, and the request after it decrypts.
+    func testLostKeyUpdateIsFoundByTrial() throws {
+        let (keys, recorded) = try Self.recordings()
+        let connection = try XCTUnwrap(recorded.first { $0.connection.server.port == 24611 })
+        var client: [UInt8] = []
+        for case .data(let bytes, .clientToServer, _) in connection.events { client += bytes }
+        // Client records: ClientHello, CCS, Finished, GET /before, KeyUpdate, GET /after, alert.
+        var records: [Range<Int>] = []
+        var offset = 0
+        while offset + 5 <= client.count {
+            let end = offset + 5 + (Int(client[offset + 3]) << 8 | Int(client[offset + 4]))
+            records.append(offset..<end)
+            offset = end
+        }
+        XCTAssertGreaterThanOrEqual(records.count, 6)
+        let keyUpdate = records[4]
+        let run = try TLSCaptureRun(keys: keys) { info, decryptor in
+            info.server.port == 24611
+                ? LossInjector(decryptor, direction: .clientToServer, dropping: keyUpdate) as any TCPStreamHandler
+                : decryptor
+        }.read(TLSFixtures.loopbackCapture)
+        let damaged = try run.connection(serverPort: 24611)
+        XCTAssertTrue(damaged.decryptor.statistics.leniencies.contains(.keyUpdateNotSeen))
+        XCTAssertEqual(damaged.decryptor.statistics.keyUpdates, 2)
+        XCTAssertEqual(damaged.decryptor.statistics.authenticationFailures, 0)
+        XCTAssertEqual(damaged.collector?.gaps[0], [keyUpdate.count])
+        assertSameBytes(damaged.client, connection.reference.client)
+        assertSameBytes(damaged.server, connection.reference.server)
+    }
+
+    /// A capture that starts after the hellos: nothing to look a key up by.
+    func testCaptureStartingAfterTheHandshake() throws {
+        let (keys, recorded) = try Self.recordings()
+        for connection in recorded where connection.reference.decryptor.state == .decrypting {
+            // Drop each direction's first two deliveries (the hellos and what came with them).
+            var seen = [0, 0]
+            let events = connection.events.filter { event in
+                guard case .data(_, let direction, _) = event else { return true }
+                seen[direction.rawValue] += 1
+                return seen[direction.rawValue] > 2
+            }
+            var info = connection.connection
+            info.sawHandshake = false
+            let decryptor = replay(events, connection: info, keys: keys)
+            let label = "port \(info.server.port)"
+            XCTAssertEqual(decryptor.state, .handshakeNotCaptured, label)
+            XCTAssertNil(decryptor.plaintextHandler, label)
+        }
+    }
+
     func testStartsWithTLSRecord() {
         func check(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { TLSConnectionDecryptor.startsWithTLSRecord($0) } }
         XCTAssertTrue(check([22, 3, 1, 0, 200]))
