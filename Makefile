@@ -17,7 +17,7 @@ BASH_COMPLETIONS ?= $(PREFIX)/share/bash-completion/completions
 ZSH_COMPLETIONS ?= $(PREFIX)/share/zsh/site-functions
 FISH_COMPLETIONS ?= $(PREFIX)/share/fish/vendor_completions.d
 
-.PHONY: demo test build deps bench captures variants reports clean man install install-files uninstall docs
+.PHONY: demo test build deps bench captures variants reports clean man install install-files uninstall docs fuzz fuzz-smoke
 
 deps:
 	@scripts/install-deps.sh
@@ -41,6 +41,21 @@ test:
 	@scripts/docs.sh --scratch-path $(SCRATCH) --check
 	@set -o pipefail; $(SWIFT) test --scratch-path $(SCRATCH) --skip-build --disable-swift-testing 2>&1 | tee $(SCRATCH)/test.log
 	@scripts/test-summary.sh $(SCRATCH)/test.log
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+# Coverage-guided fuzzing (README "Fuzzing"): builds every target in Fuzz/Targets with libFuzzer
+# and AddressSanitizer in .build-fuzz and runs each for FUZZ_SECONDS (FUZZ_TARGETS: some of
+# them); prints executions, exec/s, crashes, leaks, timeouts per target; findings go to
+# Fuzz/crashes/<target>/. fuzz-smoke, part of `make test`, runs each for a few seconds and fails
+# on any finding.
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 7
+FUZZ_TARGETS ?=
+fuzz:
+	Fuzz/run.sh --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	Fuzz/run.sh --seconds $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 # corscope(1), from the release build: argument-parser's GenerateManual plugin, then
 # scripts/man.sh's EXIT STATUS, EXAMPLES and SEE ALSO.
@@ -73,12 +88,14 @@ uninstall:
 docs:
 	scripts/docs.sh --scratch-path $(SCRATCH)
 
-# Throughput against tshark on a large generated capture (see scripts/bench.sh).
+# Throughput against tshark on a large generated capture (see scripts/bench.sh), then the
+# hostile-input suite at full size (scripts/hostile/run.sh; HOSTILE_SCALE=0.1 for a tenth).
 bench:
 	@scripts/install-deps.sh bench
 	@scripts/build-info.sh
 	$(SWIFT) build -c release --product corscope
 	scripts/bench.sh
+	CORSCOPE=.build/release/corscope scripts/hostile/run.sh $(or $(HOSTILE_SCALE),1)
 
 # Re-record the sample captures of real traffic, and the edge-case variants derived from them.
 captures:

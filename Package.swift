@@ -79,3 +79,32 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzz targets (`make fuzz`, `make fuzz-smoke`; README "Fuzzing"): only with CORSCOPE_FUZZ set, so
+// a plain `swift build`/`swift test` never sees them: libFuzzer supplies `main`, and they link
+// only with `-sanitize=fuzzer` (their top-level code hands over to libFuzzer's driver, as SwiftPM
+// names an executable's entry point itself). Every folder Fuzz/Targets/<Name>/ is one executable target; it
+// depends on FuzzSupport and on the package's modules its sources import, so adding a target is
+// adding one folder with one file.
+import Foundation
+if Context.environment["CORSCOPE_FUZZ"] != nil {
+    let root = Context.packageDirectory + "/Fuzz/Targets"
+    let modules = Set(package.targets.map(\.name))
+    let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["CorscopeHTTP"], path: "Fuzz/Support"))
+    for name in names where !name.hasPrefix(".") {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + name)) ?? []
+        let text = files.filter { $0.hasSuffix(".swift") }
+            .compactMap { try? String(contentsOfFile: root + "/" + name + "/" + $0, encoding: .utf8) }.joined(separator: "\n")
+        let imported = text.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            guard let at = words.firstIndex(of: "import"), at + 1 < words.count else { return nil }
+            let module = String(words[at + 1])
+            return modules.contains(module) ? module : nil
+        }
+        package.targets.append(.executableTarget(
+            name: name, dependencies: ["FuzzSupport"] + Set(imported).sorted().map { .target(name: $0) },
+            path: "Fuzz/Targets/" + name,
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--undefined=LLVMFuzzerRunDriver", "-Xlinker", "--export-dynamic-symbol=LLVMFuzzerRunDriver"])]))
+    }
+}
