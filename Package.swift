@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "CorscopeCLI",
             dependencies: [
-                "CorscopeExchanges", "CorscopeVerdicts", "BrowserRules", "CorscopeReports",
+                "CorscopeExchanges", "CorscopeTLS", "CorscopeVerdicts", "BrowserRules", "CorscopeReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,11 +67,11 @@ let package = Package(
         .testTarget(name: "CorscopeTLSTests", dependencies: ["CorscopeTLS", "CorscopeCapture", "CorscopeReassembly", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeHTTP2Tests", dependencies: ["CorscopeHTTP2", "CorscopeHTTP", "CorscopeCapture", "CorscopeReassembly", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP", "CZlib", "CorscopeTestSupport"]),
-        .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges", "CorscopeTestSupport"]),
+        .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges", "CorscopeTLS", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopePairingTests", dependencies: ["CorscopePairing", "CorscopeExchanges"]),
         .testTarget(name: "CorscopeHARTests", dependencies: ["CorscopeHAR", "CorscopeHTTP", "CorscopeTestSupport"]),
         .testTarget(name: "BrowserRulesTests", dependencies: ["BrowserRules"]),
-        .testTarget(name: "CorscopeVerdictsTests", dependencies: ["CorscopeVerdicts", "CorscopeTestSupport"]),
+        .testTarget(name: "CorscopeVerdictsTests", dependencies: ["CorscopeVerdicts", "CorscopeTLS", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeCLITests", dependencies: ["CorscopeCLI", "CorscopeTestSupport"]),
         .testTarget(
             name: "CorscopeReportsTests",

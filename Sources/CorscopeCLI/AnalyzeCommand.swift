@@ -68,11 +68,13 @@ struct AnalyzeCommand: ParsableCommand {
         options.inputs = files
         let builder = ReportBuilder(options: options)
         let judge = ExchangeJudge(profile: browser.profile)
-        let (inputs, inputBytes) = Self.sources(for: files, configuration: input.configured(.init()))
+        let (configuration, keyLogProblems) = try input.configured(.init())
+        let (inputs, inputBytes) = Self.sources(for: files, configuration: configuration)
         let sources = inputs.sources
         let showProgress = progress ?? Terminal.stderrIsTerminal
         var unread: [String] = []
-        var warned: [String] = []
+        var warned: [String] = keyLogProblems.map { "key log: \($0)" }
+        for problem in keyLogProblems { Terminal.warn("warning: key log: \(problem)") }
         for source in sources {
             let bar = showProgress ? ProgressBar(label: source.name) : nil
             inputs.progress = bar.map { bar in
@@ -100,8 +102,12 @@ struct AnalyzeCommand: ParsableCommand {
         judge.finish().forEach(builder.add)
         var report = builder.finish()
         report.unreadInputs = unread
-        report.inputWarnings = warned
         let seen = inputs.statistics
+        for problem in seen.keyLogProblems.lines {
+            warned.append("key log: \(problem)")
+            Terminal.warn("warning: key log: \(problem)")
+        }
+        report.inputWarnings = warned
         report.notAnalysed = seen.notAnalysed.traffic
         report.skippedPackets = [
             ("of a link-layer type corscope does not decode", seen.capture.unsupportedLinkType),

@@ -53,7 +53,8 @@ struct ExchangesCommand: ParsableCommand {
         var json = JSONWriter(capacity: 1 << 16)
         let files = input.paths
         let selection = input.selection.selection
-        var configuration = input.configured(ExchangePipeline.Configuration())
+        var (configuration, keyLogProblems) = try input.configured(ExchangePipeline.Configuration())
+        for problem in keyLogProblems { Terminal.warn("warning: key log: \(problem)") }
         configuration.http.keptBodyBytes = keptBodyBytes
         let printEach = !stats
         let asJSON = self.json

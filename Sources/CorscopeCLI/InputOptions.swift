@@ -15,6 +15,8 @@ struct InputOptions: ParsableArguments {
     @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Keep only the capture packets this tcpdump-syntax filter matches, e.g. \"tcp port 8080\" (HAR files have no packets: use --host/--origin).", valueName: "bpf"))
     var filter: String?
 
+    @OptionGroup var tls: TLSKeyLogOptions
+
     @OptionGroup var selection: SelectionOptions
 
     func validate() throws {
@@ -28,10 +30,13 @@ struct InputOptions: ParsableArguments {
     /// Every input, -r ones first.
     var paths: [String] { read + files }
 
-    /// `configuration` with the packet filter set.
-    func configured(_ configuration: ExchangePipeline.Configuration) -> ExchangePipeline.Configuration {
+    /// `configuration` with the packet filter and the TLS keys set, and what was wrong with the
+    /// key logs (line by line, for the report's warnings).
+    func configured(_ configuration: ExchangePipeline.Configuration) throws -> (ExchangePipeline.Configuration, problems: [String]) {
         var configuration = configuration
         configuration.packetFilter = filter
-        return configuration
+        let (keys, problems) = try tls.keyStore()
+        configuration.tlsKeys = keys
+        return (configuration, problems)
     }
 }

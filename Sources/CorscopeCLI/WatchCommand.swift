@@ -29,6 +29,8 @@ struct WatchCommand: ParsableCommand {
 
     @OptionGroup var selection: SelectionOptions
 
+    @OptionGroup var tls: TLSKeyLogOptions
+
     @Option(help: ArgumentHelp("Bytes kept of each packet.", valueName: "bytes"))
     var snaplen: Int32 = LiveCapture.Configuration(interface: "").snapshotLength
 
@@ -129,6 +131,14 @@ struct WatchCommand: ParsableCommand {
         defer { if let eventsDescriptor, eventsDescriptor != STDOUT_FILENO { close(eventsDescriptor) } }
         let liveView = isatty(STDOUT_FILENO) == 1 && events != "-"
         var pipelineConfiguration = ExchangePipeline.Configuration()
+        // Key logs are followed as the browser appends a line per connection; connections whose
+        // key comes after their first records are held (bounded) until it does.
+        let keyLogFollower = KeyLogFollower(paths: tls.paths, store: pipelineConfiguration.tlsKeys) { problem in
+            Terminal.warn("warning: key log: \(problem)")
+        }
+        keyLogFollower.start()
+        defer { keyLogFollower.stop() }
+        if !tls.paths.isEmpty { pipelineConfiguration.lateKeyWait = 2 }
         pipelineConfiguration.http.keptBodyBytes = keptBodyBytes
         pipelineConfiguration.assembler.idleTimeout = idleTimeout
         let session = WatchSession(

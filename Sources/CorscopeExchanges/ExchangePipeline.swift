@@ -1,7 +1,12 @@
 import CorscopeCapture
 import CorscopeHAR
 import CorscopeHTTP
+import CorscopeHTTP2
 import CorscopeReassembly
+import CorscopeTLS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Capture file → decoded segments → TCP reassembly → HTTP/1.x exchanges, streaming: memory
 /// grows with open connections, never with the file.
@@ -13,6 +18,14 @@ public final class ExchangePipeline {
         public var har = HARReaderConfiguration()
         /// A tcpdump-syntax filter every capture's packets go through first (nil: all packets).
         public var packetFilter: String?
+        /// TLS secrets (key logs given by the user; a pcapng's own Decryption Secrets Blocks are
+        /// added as each file is read).
+        public var tlsKeys = TLSKeyStore()
+        public var tls = TLSConfiguration()
+        /// Seconds a closed TLS connection waits for its key before it is judged without one
+        /// (0: no wait, for files whose key logs were all read first). `watch` waits while it
+        /// follows a key log the browser is still appending to.
+        public var lateKeyWait: Double = 0
         public init() {}
     }
 
@@ -62,7 +75,19 @@ public final class ExchangePipeline {
     private func read(_ reader: CaptureFileReader, progress: ((Int64, Int64) -> Void)?) throws -> FileResult {
         let path = reader.path
         if let filter = configuration.packetFilter { try reader.setFilter(filter) }
-        let sink = ExchangeSink(configuration: configuration.http, budget: pendingRequests, onExchange: onExchange)
+        // A pcapng's own secrets (editcap --inject-secrets) join the user's key logs; a stream
+        // cannot be read twice, so only files are walked.
+        var keyLogProblems = BoundedNotes()
+        if !StreamedInput.isStream(path) {
+            let embedded = CaptureSecrets.read(path: path)
+            for keyLog in embedded.tlsKeyLogs {
+                for problem in configuration.tlsKeys.add(keyLog: keyLog, source: "\(path) (Decryption Secrets Block)") {
+                    keyLogProblems.note(problem.description)
+                }
+            }
+            if let problem = embedded.problem { keyLogProblems.note("\(path): decryption secrets: \(problem)") }
+        }
+        let sink = ExchangeSink(configuration: configuration, budget: pendingRequests, onExchange: onExchange)
         let assembler = TCPAssembler(factory: sink, configuration: configuration.assembler,
                                      firstConnectionID: nextConnectionID)
         let decoder = PacketDecoder()
@@ -78,9 +103,11 @@ public final class ExchangePipeline {
             }
         }
         assembler.flushAll()
+        sink.releaseParked(all: true)
         nextConnectionID = assembler.nextConnectionID
 
         var fileStatistics = sink.statistics
+        fileStatistics.keyLogProblems.add(keyLogProblems)
         fileStatistics.capture = decoder.statistics
         fileStatistics.capture.filteredOut = reader.packetsFilteredOut
         fileStatistics.reassembly = assembler.statistics
@@ -90,50 +117,126 @@ public final class ExchangePipeline {
     }
 }
 
-/// Makes one handler per connection (a `ConnectionDispatcher`: HTTP/1.x analysis, or TLS
-/// counted apart) and counts what they emit and what they could not analyse.
+/// Makes one handler per connection (a `ConnectionDispatcher`: TLS, HTTP/2 or HTTP/1.x, found
+/// from the first bytes) and counts what they emit and what they could not analyse.
 final class ExchangeSink: TCPStreamFactory {
-    private let configuration: HTTPConfiguration
+    private let context: ConnectionDispatcher.Context
     private let onExchange: (HTTPExchange) -> Void
-    /// Shared by every connection's analyzer: pending requests are capped over all of them.
-    let budget: PendingRequestBudget
     var statistics = PipelineStatistics()
     /// Connections whose protocol switched after a 101 (or a tunnel, or the HTTP/2 preface),
     /// and to what; only those few are remembered.
     private var switched: [Int: NotAnalysedTraffic.Kind] = [:]
 
-    init(configuration: HTTPConfiguration, budget: PendingRequestBudget? = nil, onExchange: @escaping (HTTPExchange) -> Void) {
-        self.configuration = configuration
-        self.budget = budget ?? PendingRequestBudget(configuration: configuration)
+    init(configuration: ExchangePipeline.Configuration, budget: PendingRequestBudget? = nil, onExchange: @escaping (HTTPExchange) -> Void) {
+        context = ConnectionDispatcher.Context(http: configuration.http, budget: budget ?? PendingRequestBudget(configuration: configuration.http),
+                                               tlsKeys: configuration.tlsKeys, tls: configuration.tls,
+                                               holdEndsForLateKeys: configuration.lateKeyWait > 0)
+        lateKeyWait = configuration.lateKeyWait
         self.onExchange = onExchange
     }
 
+    var budget: PendingRequestBudget { context.budget }
+
     func makeHandler(for connection: ConnectionInfo) -> any TCPStreamHandler {
-        ConnectionDispatcher(http: HTTP1ConnectionAnalyzer(connection: connection, configuration: configuration, budget: budget) { [unowned self] exchange in
+        ConnectionDispatcher(connection: connection, context: context) { [unowned self] exchange in
             statistics.count(exchange)
             if exchange.anomalies.contains(.protocolSwitched) { switched[exchange.connection.id] = Self.switchedKind(exchange) }
             onExchange(exchange)
-        })
+        }
     }
 
     func connectionClosed(_ connection: ConnectionInfo, handler: any TCPStreamHandler) {
         guard let dispatcher = handler as? ConnectionDispatcher else { return }
-        let switchedTo = switched.removeValue(forKey: connection.id)
-        if let hello = dispatcher.clientHello {
-            statistics.notAnalysed.add(NotAnalysedTraffic(
-                kind: .tls, server: connection.server.description, connections: 1, bytes: dispatcher.tlsBytes,
-                serverNames: hello.serverName.map { [$0] } ?? [], protocols: hello.protocols, versions: hello.version.map { [$0] } ?? []))
+        if dispatcher.hasHeldEnds {
+            parked.append((dispatcher, connection, Self.wallClock()))
+            if parked.count > Self.maximumParked { releaseParked(count: 1) }
             return
         }
-        let http = dispatcher.http.statistics
-        statistics.http += http
-        if let switchedTo, http.skippedBytes > 0 {
+        account(dispatcher, connection: connection)
+    }
+
+    /// TLS connections that ended while their key may still come, oldest first.
+    private var parked: [(dispatcher: ConnectionDispatcher, connection: ConnectionInfo, since: Double)] = []
+    private let lateKeyWait: Double
+    /// Each parked connection holds at most `TLSConfiguration.maximumBufferedCiphertextBytes`.
+    static let maximumParked = 256
+
+    /// Judges the parked connections that waited `lateKeyWait` seconds (all of them with `all`):
+    /// decrypted if their key came meanwhile, else listed as having no key.
+    func releaseParked(all: Bool = false) {
+        let now = Self.wallClock()
+        let due = all ? parked.count : parked.prefix { now - $0.since >= lateKeyWait }.count
+        releaseParked(count: due)
+    }
+
+    private func releaseParked(count: Int) {
+        let due = parked.prefix(count)
+        parked.removeFirst(count)
+        for (dispatcher, connection, _) in due {
+            dispatcher.releaseHeldEnds()
+            account(dispatcher, connection: connection)
+        }
+    }
+
+    private static func wallClock() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
+    /// Adds a closed connection's counts, and what of it was not analysed, to the statistics.
+    private func account(_ dispatcher: ConnectionDispatcher, connection: ConnectionInfo) {
+        let server = connection.server.description
+        switch dispatcher.route {
+        case .undecided:
+            break
+        case .tls(let decryptor):
+            statistics.tls.add(decryptor)
+            if let plaintext = dispatcher.decrypted { account(plaintext, connection: connection) }
+            let session = decryptor.session
+            let kind: NotAnalysedTraffic.Kind?
+            switch decryptor.state {
+            case .decrypting: kind = nil
+            case .noKey: kind = .tls
+            case .unsupportedSuite: kind = .tlsUnsupportedSuite
+            case .handshakeNotCaptured: kind = .tlsHandshakeNotCaptured
+            case .notTLS: kind = .nonHTTP
+            }
+            if let kind, decryptor.statistics.undecryptedBytes > 0 || dispatcher.decrypted == nil {
+                statistics.notAnalysed.add(NotAnalysedTraffic(
+                    kind: kind, server: server, connections: 1, bytes: decryptor.statistics.undecryptedBytes,
+                    serverNames: session.serverName.map { [$0] } ?? [],
+                    protocols: session.selectedProtocol.map { [$0] } ?? session.offeredProtocols,
+                    versions: session.version.map { [$0] } ?? []))
+            }
+        case .http2(let analyzer):
+            account(analyzer, server: server)
+        case .http1(let analyzer):
+            let switchedTo = switched.removeValue(forKey: connection.id)
+            let http = analyzer.statistics
+            statistics.http += http
+            if let upgraded = dispatcher.upgradedToHTTP2 {
+                account(upgraded, server: server)
+            } else if let switchedTo, http.skippedBytes > 0 {
+                statistics.notAnalysed.add(NotAnalysedTraffic(
+                    kind: switchedTo, server: server, connections: 1, bytes: http.skippedBytes,
+                    serverNames: [], protocols: [], versions: []))
+            } else if http.exchanges == 0, http.skippedBytes > 0 {
+                statistics.notAnalysed.add(NotAnalysedTraffic(
+                    kind: .nonHTTP, server: server, connections: 1, bytes: http.skippedBytes,
+                    serverNames: [], protocols: [], versions: []))
+            }
+        }
+    }
+
+    private func account(_ analyzer: HTTP2ConnectionAnalyzer, server: String) {
+        let http2 = analyzer.statistics
+        statistics.http2 += http2
+        // Frames skipped while resynchronising, and DATA of streams whose heads were lost.
+        let notAnalysed = http2.skippedBytes + http2.dataBytesOnUnknownStreams
+        if notAnalysed > 0 || http2.headerBlocksLost > 0 {
             statistics.notAnalysed.add(NotAnalysedTraffic(
-                kind: switchedTo, server: connection.server.description, connections: 1, bytes: http.skippedBytes,
-                serverNames: [], protocols: [], versions: []))
-        } else if http.exchanges == 0, http.skippedBytes > 0 {
-            statistics.notAnalysed.add(NotAnalysedTraffic(
-                kind: .nonHTTP, server: connection.server.description, connections: 1, bytes: http.skippedBytes,
+                kind: .http2, server: server, connections: 1, bytes: notAnalysed,
                 serverNames: [], protocols: [], versions: []))
         }
     }

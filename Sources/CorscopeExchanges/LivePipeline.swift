@@ -14,7 +14,7 @@ public final class LivePipeline {
     private let decoder = PacketDecoder()
 
     public init(configuration: ExchangePipeline.Configuration = .init(), onExchange: @escaping (HTTPExchange) -> Void) {
-        sink = ExchangeSink(configuration: configuration.http, onExchange: onExchange)
+        sink = ExchangeSink(configuration: configuration, onExchange: onExchange)
         assembler = TCPAssembler(factory: sink, configuration: configuration.assembler)
     }
 
@@ -27,12 +27,14 @@ public final class LivePipeline {
     /// timeout. Live packets carry kernel wall-clock timestamps, so `now` is the wall clock.
     public func flushIdle(now: Timestamp) {
         assembler.flush(olderThan: now)
+        sink.releaseParked()
     }
 
     /// Ends every open connection: the end of the capture.
     public func finish() {
         decoder.finish()
         assembler.flushAll()
+        sink.releaseParked(all: true)
     }
 
     public var openConnections: Int { assembler.openConnections }

@@ -595,28 +595,42 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
         guard !isRetryingWaiting else { return }
         isRetryingWaiting = true
         defer { isRetryingWaiting = false }
-        var progressed = true
-        while progressed {
-            progressed = false
-            for index in directions.indices {
-                let direction = FlowDirection(rawValue: index) ?? .clientToServer
-                drain: while !directions[index].waiting.isEmpty {
-                    let first = directions[index].waiting.removeFirst()
-                    switch first {
-                    case .loss(let count):
-                        applyLoss(count, direction)
-                    case .record(let record, let recordTime):
-                        bufferedBytes -= record.count
-                        if process(record, direction, time: recordTime, resyncCandidate: false) == .wait {
-                            bufferedBytes += record.count
-                            directions[index].waiting.insert(first, at: 0)
-                            break drain
-                        }
-                        progressed = true
-                    }
+        // Both directions in capture-time order: the server's EncryptedExtensions (ALPN) must be
+        // read before the client's first application data makes the plaintext handler.
+        var blocked: Set<Int> = []
+        while let index = nextWaitingDirection(excluding: blocked) {
+            let direction = FlowDirection(rawValue: index) ?? .clientToServer
+            let first = directions[index].waiting.removeFirst()
+            switch first {
+            case .loss(let count):
+                applyLoss(count, direction)
+            case .record(let record, let recordTime):
+                bufferedBytes -= record.count
+                if process(record, direction, time: recordTime, resyncCandidate: false) == .wait {
+                    bufferedBytes += record.count
+                    directions[index].waiting.insert(first, at: 0)
+                    blocked.insert(index)
+                } else {
+                    blocked.removeAll()  // progress may unblock the other direction
                 }
             }
         }
+    }
+
+    /// The direction whose oldest waiting entry comes first (a loss first of all), skipping
+    /// directions that cannot progress now.
+    private func nextWaitingDirection(excluding blocked: Set<Int>) -> Int? {
+        var best: (index: Int, time: Timestamp)?
+        for index in directions.indices where !blocked.contains(index) {
+            switch directions[index].waiting.first {
+            case nil: continue
+            case .loss?: return index
+            case .record(_, let time)?:
+                if let current = best, current.time <= time { continue }
+                best = (index, time)
+            }
+        }
+        return best?.index
     }
 
     /// A direction ended with records still waiting: they never will be decrypted.

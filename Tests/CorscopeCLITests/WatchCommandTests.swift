@@ -26,6 +26,53 @@ final class WatchCommandTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    // MARK: - HTTPS
+
+    /// HTTPS judged live: curl writes its key log (SSLKEYLOGFILE) as it connects to the test
+    /// server over TLS, and watch follows that file — created only after watch started — so the
+    /// connection's records arrive before its keys and are held until they come.
+    func testWatchDecryptsHTTPSWithAKeyLogThatGrowsWhileItRuns() throws {
+        try Self.requireCapturePermission()
+        let certificate = path("server.crt"), key = path("server.key"), keyLog = path("keys.log")
+        let made = try ChildProcess.run("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+            "-subj", "/CN=localhost", "-keyout", key, "-out", certificate,
+        ], stdout: .discard, stderr: .capture, timeout: 30)
+        assertExit(made, 0, "openssl makes a throwaway certificate")
+        let serverPort = try startTestServer(["--tls-cert", certificate, "--tls-key", key])
+        let events = path("findings.ndjson")
+        let watch = try startWatch(["-i", "lo", "--filter", "tcp port \(serverPort)", "--events", events, "--tls-keylog", keyLog])
+        _ = try waitForLine(watch, containing: "capturing on lo")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: keyLog), "the key log does not exist yet")
+
+        let outcome = try ChildProcess.run("/usr/bin/curl", [
+            "-s", "-k", "-o", "/dev/null", "-m", "5", "--http1.1", "-H", "Origin: \(Self.pageOrigin)",
+            "https://127.0.0.1:\(serverPort)/dup-acao",
+        ], environment: ["SSLKEYLOGFILE": keyLog, "PATH": "/usr/bin:/bin"], stdout: .discard, stderr: .discard, timeout: 10)
+        assertExit(outcome, 0, "curl over TLS")
+
+        // The finding shows up once the key log line was read and the held records decrypted.
+        var finding: [String: Any]?
+        let deadline = Date().addingTimeInterval(20)
+        repeat {
+            let text = (try? String(contentsOfFile: events, encoding: .utf8)) ?? ""
+            finding = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.first
+            if finding != nil { break }
+            usleep(200_000)
+        } while Date() < deadline
+        let note = Self.sendStopSignal(SIGINT, to: watch)
+        assertExit(watch.child.finish(within: 15), 0, "watch ends within 15 s of SIGINT" + note)
+        let judged = try XCTUnwrap(finding, "a finding for the HTTPS request; watch said: \(watch.child.stderrSoFar())")
+        let transport = try XCTUnwrap(judged["transport"] as? [String: Any])
+        XCTAssertEqual(transport["scheme"] as? String, "https")
+        let tls = try XCTUnwrap(transport["tls"] as? [String: Any])
+        XCTAssertEqual(tls["version"] as? String, "TLS 1.3")
+        XCTAssertEqual(tls["alpn"] as? String, "http/1.1")
+        let cors = try XCTUnwrap(judged["cors"] as? [String: Any])
+        XCTAssertEqual(cors["verdict"] as? String, "blocked")
+        XCTAssertEqual(cors["corsError"] as? String, "MultipleAllowOriginValues")
+    }
+
     // MARK: - The whole story
 
     func testWatchJudgesLiveTrafficServesMetricsAndStopsCleanlyOnSIGINT() throws {
@@ -279,12 +326,12 @@ final class WatchCommandTests: XCTestCase {
     }
 
     /// Starts testserver.py on a free port (it ends itself after 60 s in any case).
-    private func startTestServer() throws -> UInt16 {
+    private func startTestServer(_ extra: [String] = []) throws -> UInt16 {
         let script = Self.packageRoot.appendingPathComponent("Captures/servers/testserver.py").path
         for _ in 0..<3 {
             let port = try Self.freePort()
             let server = try ChildProcess("/usr/bin/env", ["python3", script, "--host", "127.0.0.1", "--port", String(port),
-                                                            "--lifetime", "60"], stdout: .discard, stderr: .discard)
+                                                            "--lifetime", "60"] + extra, stdout: .discard, stderr: .discard)
             children.append(server)
             let deadline = Date().addingTimeInterval(30)
             while Date() < deadline && server.isRunning {

@@ -1,6 +1,7 @@
 import BrowserRules
 import CorscopeExchanges
 import CorscopeHTTP
+import CorscopeTLS
 import CorscopeVerdicts
 import Foundation
 import XCTest
@@ -47,10 +48,12 @@ final class ChromiumAgreementTests: XCTestCase {
         }
     }
 
-    /// Recordings: `<name>.results.json` with `<name>.pcapng` beside it.
+    /// Recordings: `<name>.results.json` with `<name>.pcapng` beside it. The HTTPS suite's
+    /// pcapng carries its key log as a Decryption Secrets Block, as `editcap --inject-secrets`
+    /// writes it: read like a user's file, with no key log given.
     static func recordings() throws -> [(results: URL, capture: URL)] {
         var found: [(URL, URL)] = []
-        for folder in ["Captures", "Captures/chromium"] {
+        for folder in ["Captures", "Captures/chromium", "Captures/chromium-https"] {
             let directory = packageRoot.appendingPathComponent(folder)
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { continue }
             for name in names.sorted() where name.hasSuffix(".results.json") {
@@ -72,7 +75,7 @@ final class ChromiumAgreementTests: XCTestCase {
         var notOnTheWire = 0
         for (resultsURL, captureURL) in recordings {
             let chromium = try Self.chromiumOutcomes(resultsURL)
-            let ours = try Self.corscopeVerdicts(captureURL, tags: try Self.tags(resultsURL))
+            let ours = try Self.corscopeVerdicts(captureURL, tags: try Self.tags(resultsURL), browserPorts: try Self.browserPorts(resultsURL))
             for (scenario, expected) in chromium.sorted(by: { $0.key < $1.key }) {
                 if let why = Self.notOnTheWire[scenario] {
                     XCTAssertNil(ours[scenario], "\(scenario) is said not to be on the wire, but the capture has it")
@@ -91,7 +94,44 @@ final class ChromiumAgreementTests: XCTestCase {
             }
         }
         print("Chromium agreement: \(agreed)/\(total) scenarios (\(notOnTheWire) not on the wire)")
-        XCTAssertGreaterThanOrEqual(total, 60)
+        XCTAssertGreaterThanOrEqual(total, 60 + 75)
+    }
+
+    /// The HTTPS suite from the raw pcap and Chromium's key log (`--ssl-key-log-file`), given
+    /// as `--tls-keylog` would: the same verdicts as from the pcapng with embedded secrets, every
+    /// exchange `https`, and none without a key.
+    func testHTTPSVerdictsFromThePcapAndKeyLogEqualChromium() throws {
+        let folder = Self.packageRoot.appendingPathComponent("Captures/chromium-https")
+        let results = folder.appendingPathComponent("chromium-https.results.json")
+        let keys = TLSKeyStore()
+        XCTAssertEqual(try keys.add(contentsOfFile: folder.appendingPathComponent("chromium-https.keylog").path), [])
+        var configuration = ExchangePipeline.Configuration()
+        configuration.tlsKeys = keys
+        let (ours, statistics) = try Self.corscopeVerdictsAndStatistics(folder.appendingPathComponent("chromium-https.pcap"), tags: try Self.tags(results),
+                                                                        browserPorts: try Self.browserPorts(results), configuration: configuration)
+        XCTAssertFalse(ours.isEmpty)
+        var disagreements: [String] = []
+        for (scenario, expected) in try Self.chromiumOutcomes(results).sorted(by: { $0.key < $1.key }) where Self.notOnTheWire[scenario] == nil {
+            let (agrees, text) = ours[scenario].map { Self.agrees($0, with: expected, scenario: scenario) } ?? (false, "no exchange")
+            if !agrees { disagreements.append("\(scenario): Chromium \(expected), corscope \(text)") }
+        }
+        XCTAssertTrue(disagreements.isEmpty, disagreements.joined(separator: "\n"))
+        for judged in ours.values.joined() {
+            XCTAssertEqual(judged.exchange.transport.scheme, "https", judged.exchange.id)
+            XCTAssertEqual(judged.exchange.requestURL?.hasPrefix("https://"), true, judged.exchange.id)
+        }
+        XCTAssertEqual(statistics.tls.connections, statistics.tls.decryptedConnections, "every TLS connection decrypted")
+        XCTAssertEqual(statistics.notAnalysed.traffic.filter { $0.kind == .tls }.count, 0)
+        // HTTP/2 for the h2 ports, HTTP/1.1 inside TLS for the others.
+        let exchanges = ours.values.joined().map(\.exchange)
+        XCTAssertTrue(exchanges.contains { $0.streamID != nil && $0.transport.tls?.alpn == "h2" })
+        XCTAssertTrue(exchanges.contains { $0.streamID == nil && $0.transport.tls != nil })
+        // Without the key log, the pcap holds nothing to judge, and says why.
+        let (none, withoutKeys) = try Self.corscopeVerdictsAndStatistics(folder.appendingPathComponent("chromium-https.pcap"),
+                                                                         browserPorts: try Self.browserPorts(results))
+        XCTAssertTrue(none.isEmpty)
+        XCTAssertEqual(withoutKeys.tls.decryptedConnections, 0)
+        XCTAssertEqual(withoutKeys.notAnalysed.traffic.filter { $0.kind == .tls }.reduce(0) { $0 + $1.connections }, withoutKeys.tls.connections)
     }
 
     /// The HAR of the same run, read like a user's DevTools export: judged from the HAR alone.
@@ -157,6 +197,22 @@ final class ChromiumAgreementTests: XCTestCase {
 
     /// Scenarios that request another scenario's URL on purpose (`tag`: the fetch that must hit
     /// the cache entry an `<img>` made): tag → scenario.
+    /// The server ports Chromium itself connected to (every URL in its DevTools log). A capture
+    /// on the server host also holds the reverse proxy's hops to its upstreams (the HTTPS
+    /// suite's nginx → plain HTTP upstream), which carry the scenario's URL and Origin but were
+    /// never seen by the browser: they are not what Chromium judged.
+    static func browserPorts(_ url: URL) throws -> Set<UInt16> {
+        let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        var ports: Set<UInt16> = []
+        for result in root["results"] as! [[String: Any]] {
+            for event in result["devtools"] as? [[String: Any]] ?? [] {
+                guard let text = event["url"] as? String, let components = URLComponents(string: text) else { continue }
+                ports.insert(UInt16(components.port ?? (components.scheme == "https" || components.scheme == "wss" ? 443 : 80)))
+            }
+        }
+        return ports
+    }
+
     static func tags(_ url: URL) throws -> [String: String] {
         let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         var tags: [String: String] = [:]
@@ -168,19 +224,26 @@ final class ChromiumAgreementTests: XCTestCase {
 
     /// corscope's judged exchanges per scenario (requests carry `?scenario=<name>`), in order. A
     /// HAR entry the browser cache answered, under a tag, is the tagging scenario's.
-    static func corscopeVerdicts(_ capture: URL, tags: [String: String] = [:]) throws -> [String: [JudgedExchange]] {
+    static func corscopeVerdicts(_ capture: URL, tags: [String: String] = [:], browserPorts: Set<UInt16>? = nil) throws -> [String: [JudgedExchange]] {
+        try corscopeVerdictsAndStatistics(capture, tags: tags, browserPorts: browserPorts).verdicts
+    }
+
+    static func corscopeVerdictsAndStatistics(_ capture: URL, tags: [String: String] = [:], browserPorts: Set<UInt16>? = nil,
+                                              configuration: ExchangePipeline.Configuration = .init())
+        throws -> (verdicts: [String: [JudgedExchange]], statistics: PipelineStatistics) {
         let judge = ExchangeJudge(profile: .chromium)
         var byScenario: [String: [JudgedExchange]] = [:]
-        let inputs = ExchangeSources(paths: [capture.path])
+        let inputs = ExchangeSources(paths: [capture.path], configuration: configuration)
         func file(_ judged: JudgedExchange) {
             guard let target = judged.exchange.request?.head.target, let range = target.range(of: "scenario=") else { return }
+            if let browserPorts, !judged.exchange.isFromHAR, !browserPorts.contains(judged.exchange.connection.server.port) { return }
             var name = String(target[range.upperBound...].prefix { $0 != "&" })
             if let tagging = tags[name], judged.exchange.har?.fromCache != nil { name = tagging }
             byScenario[name, default: []].append(judged)
         }
         for source in inputs.sources { _ = try source.read { exchange in judge.judge(exchange).forEach(file) } }
         judge.finish().forEach(file)
-        return byScenario
+        return (byScenario, inputs.statistics)
     }
 
     /// The scenario's verdict is its first blocked exchange (a failed preflight, or the request,
