@@ -145,7 +145,60 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
             if let upgradeResponse { stream.interim.append(upgradeResponse) }
             statistics.requests += 1
             if upgradeResponse != nil { statistics.responses += 1 }
+            // The client's first SETTINGS travelled in the request (RFC 7540 §3.2.1), and the
+            // 101 acknowledged them: they apply from the server's first frame on.
+            if let encoded = upgradedRequest.head.headers.first(named: "HTTP2-Settings"),
+               let payload = Self.base64URLDecoded(encoded), payload.count % 6 == 0 {
+                payload.withUnsafeBytes { applySettings($0, from: client, acknowledged: true) }
+            }
         }
+    }
+
+    /// RFC 4648 §5 base64url without padding (HTTP2-Settings); nil on any other byte.
+    static func base64URLDecoded(_ text: String) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var buffer: UInt32 = 0
+        var bits = 0
+        for character in text.utf8 {
+            let value: UInt8
+            switch character {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = character - UInt8(ascii: "A")
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = character - UInt8(ascii: "a") + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0") + 52
+            case UInt8(ascii: "-"), UInt8(ascii: "+"): value = 62
+            case UInt8(ascii: "_"), UInt8(ascii: "/"): value = 63
+            case UInt8(ascii: "="), UInt8(ascii: " "): continue
+            default: return nil
+            }
+            buffer = (buffer << 6 | UInt32(value)) & 0xFFFF
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                bytes.append(UInt8(truncatingIfNeeded: buffer >> UInt32(bits)))
+            }
+        }
+        return bytes
+    }
+
+    /// A SETTINGS payload sent by `side`: it bounds what the other side sends (frame size, the
+    /// encoder's table). The table maximum applies to the other side's decoder at once when it
+    /// grows or when already acknowledged, else at the other side's ACK.
+    private func applySettings(_ payload: UnsafeRawBufferPointer, from side: Side, acknowledged: Bool) {
+        let peer = sides[side.direction.reversed.rawValue]
+        var tableSize: Int? = nil
+        var i = 0
+        while i + 6 <= payload.count {
+            let identifier = UInt16(payload[i]) << 8 | UInt16(payload[i + 1])
+            let value = FrameHeader.uint32(payload, at: i + 2)
+            switch identifier {
+            case 0x1: tableSize = Int(value)
+            case 0x5: peer.maxFrameSize = min(max(Int(value), 16_384), 16_777_215)
+            default: break
+            }
+            i += 6
+        }
+        if let tableSize { peer.setTableMaximum(tableSize, shrinkNow: acknowledged) }
+        if !acknowledged, peer.settingsToAcknowledge.count < 64 { peer.settingsToAcknowledge.append(tableSize) }
     }
 
     // MARK: TCPStreamHandler
@@ -509,22 +562,7 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
                 return
             }
             guard payload.count % 6 == 0 else { statistics.malformedFrames += 1; return }
-            let peer = sides[side.direction.reversed.rawValue]
-            var tableSize: Int? = nil
-            var i = 0
-            while i + 6 <= payload.count {
-                let identifier = UInt16(payload[i]) << 8 | UInt16(payload[i + 1])
-                let value = FrameHeader.uint32(payload, at: i + 2)
-                switch identifier {
-                case 0x1: tableSize = Int(value)
-                case 0x5: peer.maxFrameSize = min(max(Int(value), 16_384), 16_777_215)
-                default: break
-                }
-                i += 6
-            }
-            // The peer's encoder is bounded by this side's decoder table: larger at once, smaller at its ACK.
-            if let tableSize { peer.setTableMaximum(tableSize, shrinkNow: false) }
-            if peer.settingsToAcknowledge.count < 64 { peer.settingsToAcknowledge.append(tableSize) }
+            applySettings(payload, from: side, acknowledged: false)
         case .goAway:
             guard payload.count >= 8 else { statistics.malformedFrames += 1; return }
             let last = FrameHeader.uint32(payload, at: 0) & 0x7FFF_FFFF

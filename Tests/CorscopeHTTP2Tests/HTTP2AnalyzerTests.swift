@@ -319,3 +319,16 @@ final class HTTP2AnalyzerTests: XCTestCase {
         XCTAssertFalse(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8).withUnsafeBytes(HTTP2ConnectionAnalyzer.startsWithPreface))
     }
 }
+
+@testable import CorscopeHTTP2
+
+final class HTTP2SettingsHeaderTests: XCTestCase {
+    /// The HTTP2-Settings values curl and nghttp sent in the recorded upgrades (base64url, no padding).
+    func testUpgradeSettingsDecode() {
+        XCTAssertEqual(HTTP2ConnectionAnalyzer.base64URLDecoded("AAMAAABkAAQCAAAAAAIAAAAA"),
+                       [0, 3, 0, 0, 0, 100, 0, 4, 2, 0, 0, 0, 0, 2, 0, 0, 0, 0])
+        XCTAssertEqual(HTTP2ConnectionAnalyzer.base64URLDecoded("AAMAAABkAAQAAP__"),
+                       [0, 3, 0, 0, 0, 100, 0, 4, 0, 0, 0xff, 0xff])
+        XCTAssertNil(HTTP2ConnectionAnalyzer.base64URLDecoded("AA*A"))
+    }
+}
