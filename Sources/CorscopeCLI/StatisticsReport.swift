@@ -30,6 +30,25 @@ enum StatisticsReport {
             ("ip_fragments_dropped", s.capture.ipFragmentsDropped),
         ]
         if s.capture.filteredOut > 0 { rows.append(("filtered_out_packets", s.capture.filteredOut)) }
+        if s.tls.connections > 0 {
+            rows += [
+                ("tls.connections", s.tls.connections), ("tls.decrypted_connections", s.tls.decryptedConnections),
+                ("tls.records", s.tls.records), ("tls.decrypted_records", s.tls.decryptedRecords),
+                ("tls.plaintext_bytes", s.tls.plaintextBytes), ("tls.undecrypted_bytes", s.tls.undecryptedBytes),
+                ("tls.lost_bytes", s.tls.lostBytes), ("tls.resynced_records", s.tls.resyncedRecords),
+                ("tls.authentication_failures", s.tls.authenticationFailures),
+            ]
+        }
+        if s.http2.frames > 0 {
+            rows += [
+                ("http2.frames", s.http2.frames), ("http2.streams", s.http2.streams), ("http2.push_promises", s.http2.pushPromises),
+                ("http2.streams_reset", s.http2.streamsReset), ("http2.header_blocks_decoded", s.http2.headerBlocksDecoded),
+                ("http2.header_blocks_lost", s.http2.headerBlocksLost), ("http2.hpack_errors", s.http2.hpackErrors),
+                ("http2.gaps", s.http2.gaps), ("http2.skipped_bytes", s.http2.skippedBytes),
+                ("http2.data_bytes_on_unknown_streams", s.http2.dataBytesOnUnknownStreams), ("http2.streams_lost", s.http2.streamsLost),
+                ("http2.streams_evicted", s.http2.streamsEvicted),
+            ]
+        }
         for total in NotAnalysedText.totals(s.notAnalysed.traffic) {
             rows.append(("not_analysed." + total.kind.rawValue + ".connections", total.connections))
             rows.append(("not_analysed." + total.kind.rawValue + ".bytes", total.bytes))

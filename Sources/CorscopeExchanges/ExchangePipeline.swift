@@ -232,8 +232,10 @@ final class ExchangeSink: TCPStreamFactory {
     private func account(_ analyzer: HTTP2ConnectionAnalyzer, server: String) {
         let http2 = analyzer.statistics
         statistics.http2 += http2
-        // Frames skipped while resynchronising, and DATA of streams whose heads were lost.
-        let notAnalysed = http2.skippedBytes + http2.dataBytesOnUnknownStreams
+        // Frames skipped while resynchronising, and DATA of streams whose heads were lost (DATA
+        // on a stream already closed, as after a browser's RST_STREAM, is no loss).
+        let headsLost = http2.headerBlocksLost > 0 || http2.prefaceMissing || http2.streamsLost > 0
+        let notAnalysed = http2.skippedBytes + (headsLost ? http2.dataBytesOnUnknownStreams : 0)
         if notAnalysed > 0 || http2.headerBlocksLost > 0 {
             statistics.notAnalysed.add(NotAnalysedTraffic(
                 kind: .http2, server: server, connections: 1, bytes: notAnalysed,
