@@ -35,6 +35,23 @@ enum PrometheusText {
         sample(&text, "corscope_interface_drops_total", [], Int(clamping: snapshot.kernel.interfaceDropped))
         header(&text, "corscope_open_connections", "gauge", "TCP connections being reassembled.")
         sample(&text, "corscope_open_connections", [], snapshot.openConnections)
+        header(&text, "corscope_not_analysed_connections_total", "counter",
+               "Closed connections seen but not judged, by kind (tls: no key; websocket; non-http; …).")
+        for (kind, value) in snapshot.notAnalysed.sorted(by: { $0.key < $1.key }) {
+            sample(&text, "corscope_not_analysed_connections_total", [("kind", kind)], value.connections)
+        }
+        header(&text, "corscope_not_analysed_bytes_total", "counter", "Bytes of those connections, by kind.")
+        for (kind, value) in snapshot.notAnalysed.sorted(by: { $0.key < $1.key }) {
+            sample(&text, "corscope_not_analysed_bytes_total", [("kind", kind)], value.bytes)
+        }
+        header(&text, "corscope_dropped_total", "counter",
+               "What a memory cap or a skip dropped: evicted connections, gaps a buffer cap forced, pending requests evicted, packets skipped.")
+        for (what, value) in snapshot.dropped.sorted(by: { $0.key < $1.key }) {
+            sample(&text, "corscope_dropped_total", [("what", what)], value)
+        }
+        header(&text, "corscope_tls_connections_total", "counter", "Closed TLS connections, by whether their plaintext was analysed.")
+        sample(&text, "corscope_tls_connections_total", [("decrypted", "true")], snapshot.tlsDecrypted)
+        sample(&text, "corscope_tls_connections_total", [("decrypted", "false")], snapshot.tlsConnections - snapshot.tlsDecrypted)
         return text
     }
 

@@ -119,10 +119,25 @@ final class WatchSession {
 
     func snapshot(interface: String, filter: String?, startedAt: Double, kernel: LiveCaptureStatistics) -> WatchSnapshot {
         let tally = judging.whilePaused { self.tally }
-        return WatchSnapshot(
+        var snapshot = WatchSnapshot(
             interface: interface, filter: filter, browser: browserName, startedAt: startedAt, takenAt: WallClock.seconds(),
             packets: packets, kernel: kernel, openConnections: pipeline.openConnections, exchanges: tally.exchanges,
             findings: tally.findings, cachePoisoningWarnings: tally.cachePoisoningWarnings, origins: tally.origins)
+        let seen = pipeline.statistics
+        for total in NotAnalysedText.totals(seen.notAnalysed.traffic) {
+            snapshot.notAnalysed[total.kind.rawValue] = (total.connections, total.bytes)
+        }
+        snapshot.dropped = [
+            "evicted_connections": seen.reassembly.evictedConnections,
+            "gaps_forced_by_buffer_cap": seen.reassembly.gapsForcedByBufferCap,
+            "pending_requests_evicted": seen.http.pendingRequestsEvicted,
+            "skipped_packets.non_tcp": seen.capture.nonTCP, "skipped_packets.non_ip": seen.capture.nonIP,
+            "skipped_packets.unsupported_link_type": seen.capture.unsupportedLinkType,
+            "skipped_packets.malformed": seen.capture.malformed, "ip_fragments_dropped": seen.capture.ipFragmentsDropped,
+        ]
+        snapshot.tlsConnections = seen.tls.connections
+        snapshot.tlsDecrypted = seen.tls.decryptedConnections
+        return snapshot
     }
 
     /// The report so far, as `analyze` would write it for the traffic seen (nil without --format).

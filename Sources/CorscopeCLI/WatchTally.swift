@@ -17,6 +17,15 @@ struct OriginTally: Sendable, Equatable {
 /// Everything `watch` shows, serves and reports, as one value: the capture thread builds it and
 /// hands copies to the metrics server and the report writer, so they never touch live state.
 struct WatchSnapshot: Sendable, Equatable {
+    static func == (lhs: WatchSnapshot, rhs: WatchSnapshot) -> Bool {
+        lhs.interface == rhs.interface && lhs.filter == rhs.filter && lhs.browser == rhs.browser && lhs.startedAt == rhs.startedAt
+            && lhs.takenAt == rhs.takenAt && lhs.packets == rhs.packets && lhs.kernel == rhs.kernel
+            && lhs.openConnections == rhs.openConnections && lhs.exchanges == rhs.exchanges && lhs.findings == rhs.findings
+            && lhs.cachePoisoningWarnings == rhs.cachePoisoningWarnings && lhs.origins == rhs.origins
+            && lhs.notAnalysed.mapValues { [$0.connections, $0.bytes] } == rhs.notAnalysed.mapValues { [$0.connections, $0.bytes] }
+            && lhs.dropped == rhs.dropped && lhs.tlsConnections == rhs.tlsConnections && lhs.tlsDecrypted == rhs.tlsDecrypted
+    }
+
     var interface = ""
     var filter: String?
     var browser = "chromium"
@@ -32,6 +41,13 @@ struct WatchSnapshot: Sendable, Equatable {
     var cachePoisoningWarnings = 0
     /// Keyed by the request's `Origin` (`none` without one, `other` past the cardinality cap).
     var origins: [String: OriginTally] = [:]
+    /// Connections and bytes seen but not analysed, by kind (`tls`, `websocket`, …).
+    var notAnalysed: [String: (connections: Int, bytes: Int)] = [:]
+    /// What a cap or a skip dropped, by what (`evicted_connections`, `skipped_packets.non_tcp`, …).
+    var dropped: [String: Int] = [:]
+    /// TLS connections, and of them those decrypted.
+    var tlsConnections = 0
+    var tlsDecrypted = 0
 
     var seconds: Double { max(0, takenAt - startedAt) }
 

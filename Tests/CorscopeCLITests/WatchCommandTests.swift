@@ -41,8 +41,9 @@ final class WatchCommandTests: XCTestCase {
         assertExit(made, 0, "openssl makes a throwaway certificate")
         let serverPort = try startTestServer(["--tls-cert", certificate, "--tls-key", key])
         let events = path("findings.ndjson")
-        let watch = try startWatch(["-i", "lo", "--filter", "tcp port \(serverPort)", "--events", events, "--tls-keylog", keyLog])
-        _ = try waitForLine(watch, containing: "capturing on lo")
+        let watch = try startWatch(["-i", "lo", "--filter", "tcp port \(serverPort)", "--events", events, "--tls-keylog", keyLog,
+                                    "--metrics", "127.0.0.1:0"])
+        let metricsURL = try waitForMetricsURL(watch)
         XCTAssertFalse(FileManager.default.fileExists(atPath: keyLog), "the key log does not exist yet")
 
         let outcome = try ChildProcess.run("/usr/bin/curl", [
@@ -60,6 +61,14 @@ final class WatchCommandTests: XCTestCase {
             if finding != nil { break }
             usleep(200_000)
         } while Date() < deadline
+        // The monitoring says the TLS connection was decrypted.
+        var metrics = ""
+        repeat {
+            metrics = Self.httpGet(metricsURL) ?? ""
+            if metrics.contains(#"corscope_tls_connections_total{decrypted="true"} 1"#) { break }
+            usleep(200_000)
+        } while Date() < deadline
+        XCTAssertTrue(metrics.contains(#"corscope_tls_connections_total{decrypted="true"} 1"#), metrics)
         let note = Self.sendStopSignal(SIGINT, to: watch)
         assertExit(watch.child.finish(within: 15), 0, "watch ends within 15 s of SIGINT" + note)
         let judged = try XCTUnwrap(finding, "a finding for the HTTPS request; watch said: \(watch.child.stderrSoFar())")

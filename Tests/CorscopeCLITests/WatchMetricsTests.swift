@@ -37,6 +37,23 @@ final class WatchMetricsTests: XCTestCase {
         XCTAssertTrue(text.hasSuffix("\n"))
     }
 
+    /// What was not analysed or dropped is on the monitoring too, not only in --stats.
+    func testNotAnalysedDroppedAndTLSAreMetrics() {
+        var snapshot = snapshot()
+        snapshot.notAnalysed = ["tls": (3, 4096), "websocket": (1, 99)]
+        snapshot.dropped = ["evicted_connections": 7, "skipped_packets.non_tcp": 2]
+        snapshot.tlsConnections = 5
+        snapshot.tlsDecrypted = 2
+        let lines = Set(PrometheusText.render(snapshot).split(separator: "\n").map(String.init))
+        XCTAssertTrue(lines.contains(#"corscope_not_analysed_connections_total{kind="tls"} 3"#))
+        XCTAssertTrue(lines.contains(#"corscope_not_analysed_bytes_total{kind="websocket"} 99"#))
+        XCTAssertTrue(lines.contains(#"corscope_dropped_total{what="evicted_connections"} 7"#))
+        XCTAssertTrue(lines.contains(#"corscope_dropped_total{what="skipped_packets.non_tcp"} 2"#))
+        XCTAssertTrue(lines.contains(#"corscope_tls_connections_total{decrypted="true"} 2"#))
+        XCTAssertTrue(lines.contains(#"corscope_tls_connections_total{decrypted="false"} 3"#))
+        XCTAssertTrue(lines.contains("# TYPE corscope_dropped_total counter"))
+    }
+
     func testMetricsAddressDefaultsToLoopbackAndKnowsWhatIsRemote() throws {
         XCTAssertEqual(try MetricsAddress(parsing: "9464"), MetricsAddress(host: "127.0.0.1", port: 9464))
         XCTAssertEqual(try MetricsAddress(parsing: ":9464"), MetricsAddress(host: "127.0.0.1", port: 9464))
