@@ -166,9 +166,12 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
         }
     }
 
+    /// Records after a loss that are tried with the whole window of sequence numbers.
+    private static let recordsSearchedAfterLoss: UInt64 = 8
+
     /// Bounds the trial decryptions one resynchronisation may cost (each candidate may be tried
     /// with `maximumRecordsLostInGap` sequence numbers): past it, the direction stops decrypting.
-    private static let maximumRejectedCandidates = 64
+    private static let maximumRejectedCandidates = 16
 
     /// Ciphertext lost (a gap, a cut record, bytes skipped looking for a header): counted, said
     /// downstream before the next plaintext, in order with the records still waiting.
@@ -187,7 +190,43 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
         let index = direction.rawValue
         directions[index].unreportedLostBytes += count
         directions[index].handshake.reset()
-        directions[index].tryLaterSequenceNumbers = true
+        let earlier = directions[index].loss
+        directions[index].loss = LossEstimate(bytes: (earlier?.bytes ?? 0) + count, recordsSince: earlier?.recordsSince ?? 0)
+    }
+
+    /// The sequence numbers to try on `record`, most likely first: `next` when nothing was lost;
+    /// after a loss, around the number of records the lost bytes held (at the size of the
+    /// largest record seen, which is what bulk transfers send), from the fewest records they
+    /// can have held (at the largest size allowed), and right after `next` — each within
+    /// `maximumRecordsLostInGap`. TLS 1.2 GCM senders (OpenSSL, BoringSSL, NSS, Go) put the
+    /// sequence number in the explicit nonce: that one is tried first.
+    private func sequenceNumberCandidates(_ direction: FlowDirection, record: TLSRecord, after next: UInt64,
+                                          layout: RecordProtection.Layout) -> [UInt64] {
+        let index = direction.rawValue
+        guard let loss = directions[index].loss else { return [next] }
+        var candidates: [UInt64] = []
+        var seen = Set<UInt64>()
+        func add(_ sequenceNumber: UInt64) {
+            if seen.insert(sequenceNumber).inserted { candidates.append(sequenceNumber) }
+        }
+        if layout == .tls12, facts.suite?.aead != .chaCha20Poly1305, record.fragment.count >= 8 {
+            let explicit = record.fragment.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            if explicit >= next { add(explicit) }
+        }
+        let base = next &+ loss.recordsSince
+        // Past a few records that verified with none of them, the search is not worth its cost
+        // (a lost KeyUpdate of TLS 1.2's renegotiation, a key that is wrong): one guess each.
+        guard loss.recordsSince <= Self.recordsSearchedAfterLoss else { add(base); return candidates }
+        let window = max(0, configuration.maximumRecordsLostInGap)
+        let estimate = loss.bytes / max(1, directions[index].largestRecord)
+        let fewest = loss.bytes / (configuration.maximumRecordLength + RecordHeader.length)
+        for distance in 0...window {
+            add(base &+ UInt64(estimate + distance))
+            if distance <= estimate { add(base &+ UInt64(estimate - distance)) }
+        }
+        for offset in 0...window { add(base &+ UInt64(fewest + offset)) }
+        for offset in 0...window { add(base &+ UInt64(offset)) }
+        return candidates
     }
 
     private enum Outcome {
@@ -259,7 +298,7 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
                 return .done
             }
             if facts.serverHello == nil { return waitForServerHello() }
-            if !facts.isTLS13, directions[index].tryLaterSequenceNumbers {
+            if !facts.isTLS13, directions[index].loss != nil {
                 // TLS 1.2 data after a loss, before any ChangeCipherSpec from this side: the CCS
                 // (and maybe the Finished) was in what was lost.
                 statistics.leniencies.insert(.changeCipherSpecNotSeen)
@@ -293,16 +332,17 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
         }
         guard var protection = directions[index].protection else { return .wait }
         let expected = protection.nextSequenceNumber
-        let trials = directions[index].tryLaterSequenceNumbers ? UInt64(max(0, configuration.maximumRecordsLostInGap)) : 0
+        let loss = directions[index].loss
+        directions[index].largestRecord = max(directions[index].largestRecord, record.count)
         var opened: (RecordProtection.Opened, UInt64)?
-        for offset in 0...trials {
-            if let result = protection.open(record, sequenceNumber: expected &+ offset) {
-                opened = (result, expected &+ offset)
+        for sequenceNumber in sequenceNumberCandidates(direction, record: record, after: expected, layout: protection.layout) {
+            if let result = protection.open(record, sequenceNumber: sequenceNumber) {
+                opened = (result, sequenceNumber)
                 break
             }
         }
         if opened == nil, directions[index].epoch == .tls13Handshake, let secret = applicationSecret0(direction),
-           let (application, result, offset) = trial(secret, record, trials: trials) {
+           let (application, result, offset) = trial(secret, record, direction) {
             // The Finished that moves this direction to its application keys was not seen.
             statistics.leniencies.insert(.finishedNotSeen)
             protection = application
@@ -310,11 +350,11 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
             directions[index].trafficSecret = secret
             opened = (result, offset)
         }
-        if opened == nil, trials > 0, directions[index].epoch == .tls13Application, let suite = facts.suite,
+        if opened == nil, loss != nil, directions[index].epoch == .tls13Application, let suite = facts.suite,
            let secret = directions[index].trafficSecret {
             // A KeyUpdate may have been in what was lost: try the next generation too.
             let next = KeySchedule.tls13NextTrafficSecret(secret, suite: suite)
-            if let (updated, result, offset) = trial(next, record, trials: trials) {
+            if let (updated, result, offset) = trial(next, record, direction) {
                 statistics.leniencies.insert(.keyUpdateNotSeen)
                 statistics.keyUpdates += 1
                 protection = updated
@@ -327,11 +367,12 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
             statistics.authenticationFailures += 1
             statistics.undecryptedBytes += record.count
             statistics.leniencies.insert(.failedRecordSkipped)
-            directions[index].tryLaterSequenceNumbers = true
+            // This record took a sequence number too (whichever): the next one is one later.
+            directions[index].loss = LossEstimate(bytes: loss?.bytes ?? 0, recordsSince: (loss?.recordsSince ?? 0) + 1)
             return .done
         }
-        if directions[index].tryLaterSequenceNumbers {
-            directions[index].tryLaterSequenceNumbers = false
+        if loss != nil {
+            directions[index].loss = nil
             if resyncCandidate {
                 statistics.resyncedRecords += 1
                 statistics.leniencies.insert(.resynchronised)
@@ -352,7 +393,7 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
         let index = direction.rawValue
         guard let secret = applicationSecret0(direction) else { return .wait }
         statistics.leniencies.insert(.handshakeSecretsMissing)
-        if let (application, opened, _) = trial(secret, record, trials: 0) {
+        if let (application, opened, _) = trial(secret, record, direction) {
             directions[index].epoch = .tls13Application
             directions[index].protection = application
             directions[index].trafficSecret = secret
@@ -549,12 +590,13 @@ public final class TLSConnectionDecryptor: TCPStreamHandler {
         return RecordProtection(layout: .tls13, aead: aead, keys: derived)
     }
 
-    /// Opens `record` with a TLS 1.3 secret and sequence numbers 0…`trials`: the protection
-    /// (its next sequence number set), the content and the sequence number that verified.
-    private func trial(_ secret: [UInt8], _ record: TLSRecord, trials: UInt64)
+    /// Opens `record` with a TLS 1.3 secret of a generation just begun (sequence numbers from
+    /// 0): the protection (its next sequence number set), the content and the sequence number
+    /// that verified.
+    private func trial(_ secret: [UInt8], _ record: TLSRecord, _ direction: FlowDirection)
         -> (RecordProtection, RecordProtection.Opened, UInt64)? {
         guard var protection = tls13Protection(secret) else { return nil }
-        for sequenceNumber in 0...trials {
+        for sequenceNumber in sequenceNumberCandidates(direction, record: record, after: 0, layout: .tls13) {
             if let opened = protection.open(record, sequenceNumber: sequenceNumber) {
                 protection.nextSequenceNumber = sequenceNumber &+ 1
                 return (protection, opened, sequenceNumber)
@@ -682,6 +724,14 @@ private enum Epoch: Equatable {
     case tls13Application
 }
 
+/// What was lost since the last record that verified.
+private struct LossEstimate {
+    /// Ciphertext bytes lost (gaps, cut records, skipped bytes).
+    var bytes: Int
+    /// Records read since that did not verify (each took a sequence number).
+    var recordsSince: UInt64
+}
+
 private enum WaitingEntry {
     case record(TLSRecord, Timestamp)
     /// Bytes lost between the records around it.
@@ -698,8 +748,11 @@ private struct DirectionState {
     var waiting: [WaitingEntry] = []
     /// Ciphertext lost since the last plaintext handed downstream.
     var unreportedLostBytes = 0
-    /// After a loss, the next protected record is tried with later sequence numbers too.
-    var tryLaterSequenceNumbers = false
+    /// Set by a loss (or a record that did not verify) until a record verifies again: the next
+    /// protected record is tried with later sequence numbers too.
+    var loss: LossEstimate?
+    /// The largest protected record seen (header included): the size bulk data comes in.
+    var largestRecord = 0
     var rejectedCandidates = 0
     /// Records read (accepted) in this direction.
     var records = 0

@@ -102,9 +102,11 @@ public struct TLSConfiguration: Sendable, Hashable {
     /// NewSessionTicket); larger messages of the types not read (certificates) are skipped
     /// without being kept.
     public var maximumHandshakeMessageLength = 65_536
-    /// After a gap, how many sequence numbers past the expected one a protected record is tried
-    /// with (each record lost moves the sequence number by one; AEAD tags make trial safe).
-    public var maximumRecordsLostInGap = 64
+    /// After a loss, how far from each guess of the number of records lost the sequence numbers
+    /// are tried (AEAD tags make trial safe; each try costs one record's decryption). The guesses:
+    /// the lost bytes at the size of the largest record seen, at the largest size allowed, and
+    /// none. Only the first few records after a loss are searched so.
+    public var maximumRecordsLostInGap = 32
 
     public init() {}
 }
