@@ -52,6 +52,8 @@ public struct CacheFinding: Sendable, Equatable {
     public var id: String
     public var kind: Kind
     public var severity: Severity { kind.severity }
+    /// `http`, or `https` for exchanges decrypted from TLS (or a HAR's https URLs).
+    public var scheme: String = "http"
     public var host: String
     public var urlTemplate: String
     public var count: Int
@@ -83,6 +85,7 @@ final class CachePoisoningAnalyzer {
 
     private struct FindingKey: Hashable {
         var kind: CacheFinding.Kind
+        var scheme: String
         var host: String
         var template: String
     }
@@ -107,6 +110,8 @@ final class CachePoisoningAnalyzer {
     /// URLs not tracked once the table was full (their static single-response checks still run).
     private(set) var untrackedURLs = 0
 
+    /// The scheme of the exchange being observed (set for the length of `observe`).
+    private var scheme = "http"
     private let maxFindings: Int
     /// Occurrences not recorded because `maxFindings` distinct findings were already kept.
     private(set) var droppedFindings = 0
@@ -117,15 +122,18 @@ final class CachePoisoningAnalyzer {
         self.maxFindings = maxFindings
     }
 
-    func observe(exchangeID: () -> String, host: String, target: String, requestOrigin: String?,
+    /// `scheme`: a cache keys `http` and `https` answers apart, even for one host name.
+    func observe(exchangeID: () -> String, scheme: String, host: String, target: String, requestOrigin: String?,
                  response facts: ResponseFacts, time: Timestamp) {
+        self.scheme = scheme
+        defer { self.scheme = "http" }
         let varies = facts.variesOnOrigin
         let hitSignal = facts.cacheHitSignal
         // An answer that varies on Origin, not from a cache, can only mark a URL already
         // tracked; with none tracked (a well-configured API) there is nothing to do.
         if varies && hitSignal == nil && urls.isEmpty { return }
         let allowOrigin = facts.hasAllowOrigin ? facts.allowOrigin.map { $0.trimmingSpaces } : nil
-        let urlKey = host + target
+        let urlKey = (scheme == "http" ? "" : scheme + "://") + host + target
         var state = urls[urlKey]
         // A URL first seen varying on Origin is keyed correctly by every cache: nothing to
         // remember about it (this keeps the table small on well-configured APIs).
@@ -142,7 +150,7 @@ final class CachePoisoningAnalyzer {
 
         // Priming: an answer to a request without Origin (a no-cors load: no ACAO) is stored
         // and later replayed to a CORS request — by a hit signal, or its very Date.
-        let pathKey = host + Self.path(of: target)
+        let pathKey = (scheme == "http" ? "" : scheme + "://") + host + Self.path(of: target)
         if requestOrigin == nil, allowOrigin == nil, !varies {
             if answersWithoutOrigin.count >= maxTrackedURLs { answersWithoutOrigin.removeAll(keepingCapacity: true) }
             answersWithoutOrigin[pathKey] = UnoriginedAnswer(exchangeID: exchangeID(), date: facts.date)
@@ -219,7 +227,7 @@ final class CachePoisoningAnalyzer {
 
     private func record(_ kind: CacheFinding.Kind, host: String, template: String, id: String, facts: ResponseFacts,
                         time: Timestamp, evidence: @autoclosure () -> String, extraIDs: [String] = []) {
-        let key = FindingKey(kind: kind, host: host, template: template)
+        let key = FindingKey(kind: kind, scheme: scheme, host: host, template: template)
         if var existing = findings[key] {
             existing.tally.add([id] + extraIDs, at: time, keeping: evidencePerFinding)
             if existing.cdn == nil { existing.cdn = facts.cdnHint }
@@ -239,7 +247,10 @@ final class CachePoisoningAnalyzer {
                 summary: "Send `Vary: Origin` on every answer of \(key.template) whose CORS headers depend on Origin (also on answers without them), or make the cache key include Origin\(value.cdn.map { " in \($0)" } ?? "").",
                 // Low findings (nothing says a cache stores the answer) get the sentence only.
                 snippets: key.kind.severity == .low && value.cdn == nil ? [] : [Fixes.cdnCacheKey(cdn: value.cdn)])
-            return CacheFinding(id: StableID.make("C", key.kind.rawValue, key.host, key.template), kind: key.kind,
+            // Plain-HTTP ids stay what they were before HTTPS was read.
+            let id = key.scheme == "http" ? StableID.make("C", key.kind.rawValue, key.host, key.template)
+                : StableID.make("C", key.kind.rawValue, key.scheme, key.host, key.template)
+            return CacheFinding(id: id, kind: key.kind, scheme: key.scheme,
                                 host: key.host, urlTemplate: key.template, count: value.tally.count, exchangeIDs: value.tally.exchangeIDs,
                                 cdn: value.cdn, evidence: redactor.text(value.evidence), firstSeen: value.tally.firstSeen,
                                 lastSeen: value.tally.lastSeen, fix: fix)

@@ -112,7 +112,7 @@ public enum JSONReportWriter {
     static func cacheFinding(_ c: CacheFinding) -> JSONValue {
         .object([
             "id": .string(c.id), "kind": .string(c.kind.rawValue), "severity": .string(c.severity.rawValue),
-            "title": .string(c.kind.title), "host": .string(c.host), "urlTemplate": .string(c.urlTemplate),
+            "title": .string(c.kind.title), "scheme": .string(c.scheme), "host": .string(c.host), "urlTemplate": .string(c.urlTemplate),
             "count": .int(c.count), "exchangeIds": .array(c.exchangeIDs.map(JSONValue.string)),
             "cdn": .optional(c.cdn), "evidence": .string(c.evidence),
             "firstSeen": .string(TextFormatting.iso(c.firstSeen)), "lastSeen": .string(TextFormatting.iso(c.lastSeen)),
@@ -122,7 +122,7 @@ public enum JSONReportWriter {
 
     static func websocketFinding(_ w: WebSocketFinding) -> JSONValue {
         .object([
-            "id": .string(w.id), "origin": .string(w.origin), "host": .string(w.host), "pathTemplate": .string(w.pathTemplate),
+            "id": .string(w.id), "origin": .string(w.origin), "scheme": .string(w.scheme), "host": .string(w.host), "pathTemplate": .string(w.pathTemplate),
             "status": .int(w.status), "count": .int(w.count), "exchangeIds": .array(w.exchangeIDs.map(JSONValue.string)),
             "evidence": .string(w.evidence),
             "firstSeen": .string(TextFormatting.iso(w.firstSeen)), "lastSeen": .string(TextFormatting.iso(w.lastSeen)),

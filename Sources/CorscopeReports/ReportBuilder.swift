@@ -78,7 +78,7 @@ public final class ReportBuilder {
             let exchangeHost = requestFacts.host ?? Self.host(of: exchange)
             host = exchangeHost
             if cacheRelevant {
-                cache.observe(exchangeID: { exchange.id }, host: exchangeHost, target: head.target,
+                cache.observe(exchangeID: { exchange.id }, scheme: Self.scheme(of: exchange), host: exchangeHost, target: head.target,
                               requestOrigin: requestOrigin, response: facts, time: time)
             }
             if isCORS, (200..<300).contains(facts.status), facts.hasAllowOrigin, facts.serverContains("nginx"),
@@ -88,7 +88,8 @@ public final class ReportBuilder {
         }
 
         if verdict.notCORSReason == .websocket {
-            websockets.observe(exchange, origin: requestOrigin, host: requestFacts.host ?? Self.host(of: exchange), time: time)
+            websockets.observe(exchange, origin: requestOrigin, scheme: Self.scheme(of: exchange),
+                               host: requestFacts.host ?? Self.host(of: exchange), time: time)
         }
         guard isCORS else {
             totals.notCORS += 1
@@ -312,6 +313,15 @@ public final class ReportBuilder {
     }
 
     static func url(of exchange: HTTPExchange) -> String { exchange.requestURL ?? "" }
+
+    /// `http` or `https` (`ws`/`wss` URLs of a HAR as `http`/`https`).
+    static func scheme(of exchange: HTTPExchange) -> String {
+        guard let url = exchange.requestURL, let end = url.firstRange(of: "://") else { return exchange.transport.scheme }
+        switch url[..<end.lowerBound].lowercased() {
+        case "https", "wss": return "https"
+        default: return "http"
+        }
+    }
 
     /// `https://app.example:8443/page?x` → `https://app.example:8443`.
     static func origin(ofURL url: String) -> String? { HTTPURL.origin(of: url) }

@@ -106,7 +106,7 @@ public enum SARIFWriter {
                                   location: location(origin: nil, resource: c.host + c.urlTemplate), fingerprint: c.id,
                                   properties: ["severity": .string(c.severity.rawValue), "count": .int(c.count),
                                                "cdn": .optional(c.cdn),
-                                               "url": .string(locationURI("http://" + c.host + c.urlTemplate)),
+                                               "url": .string(locationURI(c.scheme + "://" + c.host + c.urlTemplate)),
                                                "exchangeIds": .array(c.exchangeIDs.map(JSONValue.string))]))
         }
         for w in report.websocketFindings {
@@ -115,7 +115,7 @@ public enum SARIFWriter {
                                   text: "\(w.evidence) Fix: \(w.fix.summary)",
                                   location: location(origin: w.origin, resource: "GET " + w.host + w.pathTemplate), fingerprint: w.id,
                                   properties: ["origin": .string(w.origin), "status": .int(w.status), "count": .int(w.count),
-                                               "url": .string(locationURI("http://" + w.host + w.pathTemplate)),
+                                               "url": .string(locationURI(w.scheme + "://" + w.host + w.pathTemplate)),
                                                "exchangeIds": .array(w.exchangeIDs.map(JSONValue.string))]))
         }
 

@@ -14,6 +14,8 @@ public struct WebSocketFinding: Sendable, Equatable {
     public var id: String
     /// The `Origin` the browser sent.
     public var origin: String
+    /// `ws`, or `wss` for a handshake decrypted from TLS.
+    public var scheme: String = "ws"
     public var host: String
     public var pathTemplate: String
     /// The server's answer instead of 101 Switching Protocols.
@@ -30,6 +32,7 @@ public struct WebSocketFinding: Sendable, Equatable {
 final class WebSocketOriginAnalyzer {
     private struct Key: Hashable {
         var origin: String
+        var scheme: String
         var host: String
         var template: String
         var status: Int
@@ -47,11 +50,11 @@ final class WebSocketOriginAnalyzer {
 
     /// A WebSocket handshake (the engine's `.websocket` not-CORS reason) with its answer: the
     /// captured status, or the status Chrome names in a HAR's error ("Unexpected response code: 403").
-    func observe(_ exchange: HTTPExchange, origin: String?, host: String, time: Timestamp) {
+    func observe(_ exchange: HTTPExchange, origin: String?, scheme: String, host: String, time: Timestamp) {
         guard let origin, let head = exchange.requestHead,
               let status = exchange.responseHead?.status ?? exchange.har?.error.flatMap(Self.statusInHandshakeError),
               status != 101, status >= 300 else { return }
-        let key = Key(origin: origin, host: host, template: EndpointTemplate.template(of: Self.path(head.target)), status: status)
+        let key = Key(origin: origin, scheme: scheme == "https" ? "wss" : "ws", host: host, template: EndpointTemplate.template(of: Self.path(head.target)), status: status)
         guard findings[key] != nil || findings.count < maxFindings else {
             droppedFindings += 1
             return
@@ -74,8 +77,9 @@ final class WebSocketOriginAnalyzer {
     func finish(redactor: Redactor) -> [WebSocketFinding] {
         findings.map { key, value in
             WebSocketFinding(
-                id: StableID.make("S", key.origin, key.host, key.template, String(key.status)),
-                origin: key.origin, host: key.host, pathTemplate: key.template, status: key.status, count: value.count,
+                id: key.scheme == "ws" ? StableID.make("S", key.origin, key.host, key.template, String(key.status))
+                    : StableID.make("S", key.origin, key.scheme, key.host, key.template, String(key.status)),
+                origin: key.origin, scheme: key.scheme, host: key.host, pathTemplate: key.template, status: key.status, count: value.count,
                 exchangeIDs: value.exchangeIDs, firstSeen: value.firstSeen, lastSeen: value.lastSeen,
                 evidence: redactor.text("The browser asked to open a WebSocket at \(key.template) on \(key.host) with Origin \(key.origin); the server answered \(key.status) instead of 101 Switching Protocols, so the page saw only an error and a close (1006). CORS headers play no part in WebSocket handshakes: the server's own origin check refused it."),
                 fix: FixAdvice(

@@ -313,7 +313,7 @@ final class CIFormatTests: XCTestCase {
                 assert entry["name"] == entry["fullyQualifiedName"], entry
             properties = result["properties"]
             if "url" in properties:
-                assert properties["url"].startswith("http") and "?" not in properties["url"] and "{" not in properties["url"], properties
+                assert properties["url"].split("://")[0] in ("http", "https", "ws", "wss") and "?" not in properties["url"] and "{" not in properties["url"], properties
             family = rule_id.split("/")[0]
             if family == "cors":
                 assert set(logical) == {"module", "resource"}, location

@@ -20,6 +20,22 @@ final class FindingTests: XCTestCase {
         XCTAssertEqual(blocked?.reason, "MissingAllowOriginHeader")
     }
 
+    /// Over HTTPS (the same scenarios recorded over TLS and HTTP/2) the findings name https URLs:
+    /// a cache keys http and https apart, and a refused WebSocket handshake is a wss one.
+    func testHTTPSFindingsCarryTheirScheme() throws {
+        let report = try Support.report(capture: "chromium-https/chromium-https.pcapng")
+        let primed = try XCTUnwrap(report.cacheFindings.first { $0.kind == .cachedAnswerToRequestWithoutOrigin })
+        XCTAssertEqual(primed.scheme, "https")
+        XCTAssertEqual(primed.host, "127.0.0.1:24700")
+        let otherOrigin = try XCTUnwrap(report.cacheFindings.first { $0.kind == .cachedAllowOriginForOtherOrigin && $0.urlTemplate == "/cached/resource" })
+        XCTAssertEqual(otherOrigin.scheme, "https", "nginx proxy_cache served page B's answer to page A over one HTTP/2 connection")
+        let websocket = try XCTUnwrap(report.websocketFindings.first)
+        XCTAssertEqual(websocket.scheme, "wss")
+        XCTAssertEqual(websocket.origin, "https://127.0.0.1:24702")
+        // The plain upstream hops behind nginx stay http.
+        XCTAssertTrue(report.cacheFindings.contains { $0.scheme == "http" && $0.host == "127.0.0.1:24710" })
+    }
+
     /// The two exchanges of the primed-cache scenario, in capture order.
     private func primedPair() throws -> (all: [HTTPExchange], prime: Int, hit: Int) {
         let all = try Support.exchanges("chromium/chromium-cors.pcapng")
