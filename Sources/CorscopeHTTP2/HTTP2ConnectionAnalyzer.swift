@@ -41,8 +41,9 @@ import NIOHPACK
 /// responses; a HEADERS block after the final head is the trailers.
 ///
 /// ### Leniencies (a passive reader keeps reading where an endpoint would fail the connection)
-/// * **missing-preface**: a client side that does not start with the preface (capture begun
-///   mid-connection) is read as frames (`prefaceMissing`).
+/// * **mid-connection**: a connection whose TCP handshake was not captured, or a client side that
+///   does not start with the preface (`prefaceMissing`), starts by scanning for a plausible frame
+///   header, and its header blocks are decoded as after an HPACK loss (hpack-rebuild), both sides.
 /// * **oversized-frame**: a frame larger than the announced SETTINGS_MAX_FRAME_SIZE is still read
 ///   when it is DATA, skipped (and its header block lost) otherwise (`frame_too_large`).
 /// * **early-table-growth**: a larger SETTINGS_HEADER_TABLE_SIZE applies before its ACK (a larger
@@ -136,6 +137,15 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         let client = Side(direction: .clientToServer, state: .preface, headerListLimit: headerListLimit, allocator: allocator)
         let server = Side(direction: .serverToClient, state: .frames, headerListLimit: headerListLimit, allocator: allocator)
         sides = [client, server]
+        if upgradedRequest == nil && !connection.sawHandshake {
+            // Picked up mid-connection: neither side's frame boundaries nor HPACK context are
+            // known (see mid-connection).
+            statistics.startedMidConnection = true
+            for side in sides {
+                side.state = .resync
+                side.hpackLost = true
+            }
+        }
         if let upgradedRequest {
             let stream = open(1)
             stream.request = upgradedRequest
@@ -299,6 +309,11 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         }
         var offset = 0
         while offset < data.count {
+            if case .resync = side.state {
+                // Lost on the way (a preface that was not one): scan the rest with what is held.
+                feed(side, UnsafeRawBufferPointer(rebasing: data[offset...]), time: time)
+                return
+            }
             if side.carry.isEmpty {
                 let rest = UnsafeRawBufferPointer(rebasing: data[offset...])
                 let consumed = run(side, rest, time: time, unitTime: time)
@@ -362,8 +377,12 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
                     p += n
                     side.state = .frames
                 } else {
+                    // Not the preface: where the frames begin is not known, nor the HPACK context.
                     statistics.prefaceMissing = true
-                    side.state = .frames
+                    side.state = .resync
+                    side.hpackLost = true
+                    sides[1].hpackLost = true
+                    return self.run(side, UnsafeRawBufferPointer(rebasing: buf[p...]), time: time, unitTime: frameTime) + p
                 }
 
             case .frames:
@@ -789,7 +808,8 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
 
     private func reset(_ id: UInt32, code: UInt32, by direction: FlowDirection, time: Timestamp) {
         statistics.streamsReset += 1
-        statistics.resetsByErrorCode[code, default: 0] += 1
+        // Codes past HTTP_1_1_REQUIRED are counted under one key (0xFFFFFFFF): bounded by design.
+        statistics.resetsByErrorCode[code <= 0xd ? code : UInt32.max, default: 0] += 1
         guard let stream = streams[id], !stream.wasReset else { return }
         stream.wasReset = true
         stream.details.flag(.streamReset)

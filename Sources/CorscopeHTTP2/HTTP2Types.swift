@@ -127,7 +127,7 @@ public struct HTTP2Statistics: Sendable, Hashable {
     /// Final and interim (1xx) responses.
     public var responses = 0
     public var streamsReset = 0
-    /// RST_STREAM counts by error code.
+    /// RST_STREAM counts by error code (codes above 0xd under 0xFFFFFFFF).
     public var resetsByErrorCode: [UInt32: Int] = [:]
     public var goAways = 0
     /// The last GOAWAY's error code and last stream id.
@@ -162,8 +162,10 @@ public struct HTTP2Statistics: Sendable, Hashable {
     /// when not DATA and over the buffer cap).
     public var framesTooLarge = 0
     public var malformedFrames = 0
-    /// The client did not start with the connection preface (capture began mid-connection).
+    /// The client did not start with the connection preface.
     public var prefaceMissing = false
+    /// The TCP handshake was not captured: read from the first plausible frame header on.
+    public var startedMidConnection = false
     /// HTTP2Anomaly counts over emitted exchanges.
     public var anomalies: [HTTP2Anomaly: Int] = [:]
 
@@ -206,6 +208,7 @@ public struct HTTP2Statistics: Sendable, Hashable {
         lhs.framesTooLarge += rhs.framesTooLarge
         lhs.malformedFrames += rhs.malformedFrames
         lhs.prefaceMissing = lhs.prefaceMissing || rhs.prefaceMissing
+        lhs.startedMidConnection = lhs.startedMidConnection || rhs.startedMidConnection
         lhs.anomalies.merge(rhs.anomalies, uniquingKeysWith: +)
     }
 }

@@ -67,4 +67,35 @@ final class HTTP2RobustnessTests: XCTestCase {
             }
         }
     }
+
+    /// A capture that begins mid-connection (no handshake, no preface): the analyzer scans for
+    /// frame boundaries and decodes only the heads it can decode exactly.
+    func testPickedUpMidConnection() throws {
+        let result = try CaptureHarness.run(PackagePaths.path("Captures/h2c/nginx-prior-knowledge.pcap"))
+        let events = try XCTUnwrap(result.events[0])
+        var connection = try XCTUnwrap(result.exchanges.first?.connection)
+        connection.sawHandshake = false
+        let whole = result.exchanges.filter { $0.connection.id == 0 }
+        for (skipClient, skipServer) in [(100, 100), (300, 700), (0, 40_000), (24, 0)] {
+            var dropped = [skipClient, skipServer]
+            var late: [StreamEvent] = []
+            for event in events {
+                guard case .data(let bytes, let direction, let time) = event else { late.append(event); continue }
+                let skip = min(dropped[direction.rawValue], bytes.count)
+                dropped[direction.rawValue] -= skip
+                if skip < bytes.count { late.append(.data(Array(bytes[skip...]), direction, time)) }
+            }
+            let replay = Replay(segment: 1448).run(late, connection: connection)
+            XCTAssertTrue(replay.statistics.startedMidConnection)
+            for exchange in replay.exchanges {
+                let original = try XCTUnwrap(whole.first { $0.streamID == exchange.streamID }, "stream \(exchange.streamID ?? 0) invented")
+                if let head = exchange.requestHead { XCTAssertEqual(head, original.requestHead) }
+                if let head = exchange.responseHead { XCTAssertEqual(head, original.responseHead) }
+            }
+            if skipClient == 24 && skipServer == 0 {
+                // Only the preface was missed: frames and the first blocks are read as they were.
+                XCTAssertEqual(replay.exchanges.count, 4)
+            }
+        }
+    }
 }
