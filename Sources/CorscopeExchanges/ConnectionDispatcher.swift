@@ -132,10 +132,19 @@ final class ConnectionDispatcher: TCPStreamHandler {
     private func makeHTTP2(upgradedRequest: HTTPRequest? = nil, upgradeResponse: HTTPResponseHead? = nil) -> HTTP2ConnectionAnalyzer {
         var transport = transport
         transport.isHTTP2 = true
-        return HTTP2ConnectionAnalyzer(connection: connection, transport: transport, configuration: context.http,
-                                       upgradedRequest: upgradedRequest, upgradeResponse: upgradeResponse) { [unowned self] exchange in
-            emit(exchange)
+        // The analyzer hands each stream's HTTP/2 facts out just before the exchange itself:
+        // its anomalies go onto the exchange, named as HTTP/1's are.
+        var details: HTTP2StreamDetails?
+        let analyzer = HTTP2ConnectionAnalyzer(connection: connection, transport: transport, configuration: context.http,
+                                               upgradedRequest: upgradedRequest, upgradeResponse: upgradeResponse) { [unowned self] exchange in
+            guard let facts = details, facts.streamID == exchange.streamID, !facts.anomalies.isEmpty else { return emit(exchange) }
+            details = nil
+            var flagged = exchange
+            for anomaly in facts.anomalies { if let named = HTTPAnomaly(rawValue: anomaly.rawValue) { flagged.flag(named) } }
+            emit(flagged)
         }
+        analyzer.onStreamDetails = { _, facts in details = facts }
+        return analyzer
     }
 
     /// HTTP/1 exchanges behind TLS carry the TLS facts (the analyzer knows nothing of TLS).

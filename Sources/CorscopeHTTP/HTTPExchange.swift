@@ -66,6 +66,30 @@ public enum HTTPAnomaly: String, Sendable, Hashable, CaseIterable, Codable {
     /// connection or over all connections) ran out; it is reported without one, and a later
     /// response on its connection may be paired with the wrong request.
     case pendingRequestEvicted = "pending_request_evicted"
+
+    // HTTP/2 (the analyzer in Sources/CorscopeHTTP2 names them the same way).
+    /// RST_STREAM ended the stream; reset before its response, the exchange has none.
+    case streamReset = "stream_reset"
+    /// A header block of this stream could not be decoded (HPACK context lost after a gap, a
+    /// decoding error, a block cut short): that side's head is missing.
+    case hpackContextLost = "hpack_context_lost"
+    /// Decoded with an HPACK table rebuilt after a loss (exact: blocks that need an entry from
+    /// before the loss are not used).
+    case decodedAfterHPACKReset = "decoded_after_hpack_reset"
+    /// More streams were open than the per-connection cap: emitted before it ended.
+    case streamEvicted = "stream_evicted"
+    /// The request came from the server's PUSH_PROMISE, not from the client.
+    case serverPush = "server_push"
+    /// The stream's id is above the last one a GOAWAY let through: not processed by the server.
+    case refusedByGoAway = "refused_by_goaway"
+    /// A frame was larger than the SETTINGS_MAX_FRAME_SIZE its receiver announced.
+    case frameTooLarge = "frame_too_large"
+    /// A frame broke HTTP/2 framing rules (padding, CONTINUATION order).
+    case malformedFrame = "malformed_frame"
+    /// Frames arrived after the stream was reset or had ended on that side.
+    case frameAfterStreamEnd = "frame_after_stream_end"
+    /// `:method`, `:path` or `:status` was missing.
+    case missingPseudoHeader = "missing_pseudo_header"
 }
 
 public struct HTTPVersion: Hashable, Sendable, CustomStringConvertible {

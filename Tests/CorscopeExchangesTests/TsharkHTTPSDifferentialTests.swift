@@ -1,5 +1,6 @@
 import CorscopeExchanges
 import CorscopeHTTP
+import CorscopeHTTP2
 import CorscopeTLS
 import CorscopeTestSupport
 import Foundation
@@ -145,5 +146,27 @@ final class TsharkHTTPSDifferentialTests: XCTestCase {
             }
         }
         return (requests, responses)
+    }
+}
+
+/// HTTP/2's own anomalies reach the exchange under the same names as in the analyzer, so none is
+/// lost between the stages.
+final class HTTP2AnomalyHandOffTests: XCTestCase {
+    func testEveryHTTP2AnomalyHasAnExchangeAnomaly() {
+        for anomaly in HTTP2Anomaly.allCases {
+            XCTAssertNotNil(HTTPAnomaly(rawValue: anomaly.rawValue), anomaly.rawValue)
+        }
+    }
+
+    /// Chromium resets the streams of the loads it abandons (a failed CORS check, a cancelled load):
+    /// those exchanges say so.
+    func testResetStreamsAreFlaggedOnTheirExchanges() throws {
+        var exchanges: [HTTPExchange] = []
+        let pipeline = ExchangePipeline { exchanges.append($0) }
+        let result = try pipeline.read(file: PackagePaths.path("Captures/chromium-https/chromium-https.pcapng"))
+        let reset = exchanges.filter { $0.anomalies.contains(.streamReset) }
+        XCTAssertFalse(reset.isEmpty)
+        XCTAssertTrue(reset.allSatisfy { $0.streamID != nil })
+        XCTAssertEqual(reset.count, result.statistics.anomalies[.streamReset])
     }
 }
