@@ -14,6 +14,8 @@
 #                               connection (a gzip'd JSON, a duplicated Access-Control-Allow-Origin,
 #                               a 300 KB body: flow control, WINDOW_UPDATE), then a preflight OPTIONS
 #                               and its PUT (with a body) on one connection (preflight_put.py, h2)
+#   nginx-reset.pcap            reset_client.py (h2) against nginx: stream 3 cancelled (RST_STREAM CANCEL)
+#                               before its response, between two answered streams; PING, GOAWAY
 #   nghttpd-push.pcap           nghttp (prior knowledge) against nghttpd: PUSH_PROMISE, padded DATA and
 #                               HEADERS, response trailers
 #   h2c-upgrade-curl.pcap       curl --http2 http://… against h2c_upgrade_server.py: Upgrade: h2c, 101,
@@ -156,6 +158,7 @@ nginx_clients() {
     timeout 30 python3 "$HERE/preflight_put.py" 127.0.0.1 $NGINX_PORT "$ORIGIN"
 }
 capture nginx-prior-knowledge.pcap $NGINX_PORT nginx_clients
+capture nginx-reset.pcap $NGINX_PORT timeout 30 python3 "$HERE/reset_client.py" 127.0.0.1 $NGINX_PORT "$ORIGIN"
 
 # ------------------------------------------------------------------ nghttpd: push, padding, trailers, upgrade
 nghttpd --no-tls -a 127.0.0.1 -d "$WORK/www" -p/index.html=/style.css -b 7 --trailer "x-checksum: 1234" \
@@ -175,7 +178,7 @@ capture h2c-upgrade-curl.pcap $UPGRADE_PORT \
 capture h2c-upgrade-nghttp.pcap $UPGRADE_PORT \
     timeout 30 nghttp -n -u -H "origin: $ORIGIN" "http://127.0.0.1:$UPGRADE_PORT/plain.txt" "http://127.0.0.1:$UPGRADE_PORT/style.css"
 
-for f in nginx-prior-knowledge.pcap nghttpd-push.pcap h2c-upgrade-curl.pcap h2c-upgrade-nghttp.pcap; do
+for f in nginx-prior-knowledge.pcap nginx-reset.pcap nghttpd-push.pcap h2c-upgrade-curl.pcap h2c-upgrade-nghttp.pcap; do
     mv "$WORK/$f" "$HERE/$f"
 done
 log "done: $(cd "$HERE" && ls *.pcap | tr '\n' ' ')"

@@ -94,6 +94,29 @@ final class HTTP2AnalyzerTests: XCTestCase {
         XCTAssertEqual(second.flatMap(\.anomalies), [])
     }
 
+    func testStreamResetBeforeItsResponse() throws {
+        let result = try Self.recorded("nginx-reset")
+        XCTAssertEqual(result.exchanges.map(\.streamID), [1, 3, 5])
+        XCTAssertEqual(result.exchanges.map { $0.requestHead?.target }, ["/plain.txt", "/api/data.json", "/dup.txt"])
+        let reset = result.exchanges[1]
+        XCTAssertNil(reset.response)
+        XCTAssertEqual(reset.anomalies, [.requestWithoutResponse])
+        let details = try XCTUnwrap(result.details[reset.id])
+        XCTAssertEqual(details.resetErrorCode, 0x8)
+        XCTAssertEqual(HTTP2ErrorCode.name(details.resetErrorCode ?? 0), "CANCEL")
+        XCTAssertEqual(details.resetBy, .clientToServer)
+        XCTAssertEqual(details.anomalies, [.streamReset])
+        XCTAssertEqual(result.exchanges.map { $0.responseHead?.status }, [200, nil, 200])
+        XCTAssertEqual(result.exchanges[0].anomalies + result.exchanges[2].anomalies, [])
+        XCTAssertEqual(result.exchanges[2].responseHead?.headers.values(named: "access-control-allow-origin").count, 2)
+        let stats = try XCTUnwrap(result.http2[0])
+        XCTAssertEqual(stats.resetsByErrorCode[0x8], 1)
+        XCTAssertGreaterThan(stats.resetsByErrorCode[0x5] ?? 0, 0, "the client's STREAM_CLOSED for nginx's late DATA")
+        XCTAssertGreaterThan(stats.anomalies[.frameAfterStreamEnd] ?? 0, 0, "nginx's late 200 head on stream 3")
+        XCTAssertGreaterThan(stats.frames(of: .ping), 0)
+        XCTAssertGreaterThan(stats.frames(of: .goAway), 0)
+    }
+
     // MARK: nghttpd: push, padding, trailers
 
     func testServerPushPaddingAndTrailers() throws {
