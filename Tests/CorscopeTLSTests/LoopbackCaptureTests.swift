@@ -202,6 +202,8 @@ final class LoopbackCaptureTests: XCTestCase {
         for (late, expected) in zip(run.connections, reference.connections) {
             let label = "port \(late.serverPort)"
             XCTAssertEqual(late.decryptor.state, expected.decryptor.state, label)
+            // Replayed in capture order over both directions: the ALPN was read before the handler was made.
+            XCTAssertEqual(late.collector?.session.selectedProtocol, expected.collector?.session.selectedProtocol, label)
             assertSameBytes(late.client, expected.client)
             assertSameBytes(late.server, expected.server)
         }
