@@ -667,6 +667,7 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
     /// A header block of `side` was read (fields) or lost (nil).
     private func headerBlock(_ block: HeaderBlock, fields: HTTPHeaderFields?, tooLarge: Bool, afterReset: Bool, side: Side, time: Timestamp) {
         let id = block.streamID
+        guard id != 0 else { return }   // a block on the connection stream: counted as malformed
         if let promised = block.promisedID {
             pushPromise(on: id, promised: promised, fields: fields, tooLarge: tooLarge, afterReset: afterReset, time: time)
             return
