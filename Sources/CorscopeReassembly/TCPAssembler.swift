@@ -218,6 +218,11 @@ public final class TCPAssembler {
         if let handler = connection.handler { return handler }
         let handler = factory.makeHandler(for: connection.info)
         connection.handler = handler
+        // A direction that ended before the connection had a handler (a FIN, or a close, with
+        // no byte or gap yet) is told to the new handler first: every handler sees both ends.
+        for (index, half) in connection.halves.enumerated() where half.hasEnded {
+            handler.end(direction: FlowDirection(rawValue: index)!, time: now, reason: half.endReason)
+        }
         statistics.connections += 1
         if !connection.info.sawHandshake { statistics.connectionsWithoutHandshake += 1 }
         return handler
@@ -233,6 +238,8 @@ public final class TCPAssembler {
         for (index, half) in connection.halves.enumerated() where !half.hasEnded {
             let direction = FlowDirection(rawValue: index)!
             while !half.pending.isEmpty { skipHole(on: half, of: connection, direction: direction) }
+            // Skipping the holes may have delivered up to the FIN, which ended this direction.
+            if half.hasEnded { continue }
             // Bytes the FIN or the peer's ACK prove were sent but never captured.
             if half.isInitialised, connection.handler != nil {
                 var end = half.finSequence ?? half.nextSequence
@@ -244,10 +251,8 @@ public final class TCPAssembler {
                 if missing > 0 { declareGap(missing, on: half, of: connection, direction: direction) }
             }
             half.hasEnded = true
-            if let handler = connection.handler {
-                handler.end(direction: direction, time: now,
-                            reason: reason == .reset || half.finSequence == nil ? reason : .fin)
-            }
+            half.endReason = reason == .reset || half.finSequence == nil ? reason : .fin
+            connection.handler?.end(direction: direction, time: now, reason: half.endReason)
         }
         remove(connection)
     }
@@ -493,6 +498,8 @@ final class HalfStream {
     var isInitialised = false
     var hasDelivered = false
     var hasEnded = false
+    /// Why this direction ended, for a handler made after it did.
+    var endReason = StreamEndReason.fin
     var finSequence: UInt32?
     var highestAcknowledged: UInt32?
     /// When (in connection packets) the peer first acknowledged data beyond the current hole.
