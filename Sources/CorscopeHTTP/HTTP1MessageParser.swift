@@ -127,8 +127,13 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     }
 
     private func runCarry(time: Timestamp) {
-        let consumed = carry.withUnsafeBytes { run($0, time: time) }
-        carry.removeFirst(consumed)
+        // The held bytes are taken out while they are parsed: a message completed here can make
+        // the analyzer resume or stop this parser (an upgrade decided by the other side), which
+        // would otherwise parse, hand off or drop the same bytes again underneath this call.
+        let held = carry
+        carry = []
+        let consumed = held.withUnsafeBytes { run($0, time: time) }
+        carry.insert(contentsOf: held[consumed...], at: 0)
     }
 
     func gap(length: Int, time: Timestamp) {
