@@ -48,7 +48,7 @@ if [ $BUILD = 1 ]; then
         if ! CORSCOPE_FUZZ=1 "$SWIFT" build --scratch-path "$SCRATCH" "${FLAGS[@]}" --product "$target" \
                 >"$SCRATCH/fuzz/build-$target.log" 2>&1; then
             grep -v "Cannot export local symbol" "$SCRATCH/fuzz/build-$target.log" | tail -40 >&2
-            echo "fuzz: building $target failed (log: $SCRATCH.build-$target.log)" >&2
+            echo "fuzz: building $target failed (log: $SCRATCH/fuzz/build-$target.log)" >&2
             exit 2
         fi
         echo "built $target ($(( $(date +%s) - start )) s)"
