@@ -3,7 +3,10 @@
 # each for a while; prints per target: executions, executions per second, crashes, leaks,
 # timeouts, out-of-memory. Exit status 1 when any target found something, 2 on a build error.
 #
-#   Fuzz/run.sh [--seconds N] [--no-build] [--build-only] [Target ...]   (default: every target, 600 s)
+#   Fuzz/run.sh [--seconds N | --total-seconds N] [--no-build] [--build-only] [Target ...]
+#
+# Default: every target, 600 s each; --total-seconds shares N seconds out among the targets
+# (at least 3 s each), as make fuzz-smoke does.
 #
 # Environment: SCRATCH (default .build-fuzz), SWIFT (swift), FUZZ_CONFIGURATION (release:
 # optimised with debug info; debug), FUZZ_JOBS (swift build -j), FUZZ_ARGS (more libFuzzer flags).
@@ -19,20 +22,26 @@ SCRATCH=${SCRATCH:-.build-fuzz}
 SWIFT=${SWIFT:-swift}
 CONFIGURATION=${FUZZ_CONFIGURATION:-release}
 SECONDS_PER_TARGET=600
+TOTAL_SECONDS=
 BUILD=1
 RUN=1
 TARGETS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) SECONDS_PER_TARGET=$2; shift 2 ;;
+        --total-seconds) TOTAL_SECONDS=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --build-only) RUN=0; shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) TARGETS+=("$1"); shift ;;
     esac
 done
 if [ ${#TARGETS[@]} -eq 0 ]; then
     for d in Fuzz/Targets/*/; do TARGETS+=("$(basename "$d")"); done
+fi
+if [ -n "$TOTAL_SECONDS" ]; then
+    SECONDS_PER_TARGET=$(( TOTAL_SECONDS / ${#TARGETS[@]} ))
+    [ "$SECONDS_PER_TARGET" -ge 3 ] || SECONDS_PER_TARGET=3
 fi
 
 FLAGS=(-c "$CONFIGURATION" -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -use-ld=lld)
