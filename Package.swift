@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "CorscopeReassemblyTests", dependencies: ["CorscopeReassembly", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeTLSTests", dependencies: ["CorscopeTLS", "CorscopeCapture", "CorscopeReassembly", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeHTTP2Tests", dependencies: ["CorscopeHTTP2", "CorscopeHTTP", "CorscopeCapture", "CorscopeReassembly", "CorscopeTestSupport"]),
-        .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP", "CZlib", "CorscopeTestSupport"]),
+        .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP", "CorscopeCapture", "CorscopeReassembly", "CZlib", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges", "CorscopeTLS", "CorscopeHTTP2", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopePairingTests", dependencies: ["CorscopePairing", "CorscopeExchanges"]),
         .testTarget(name: "CorscopeHARTests", dependencies: ["CorscopeHAR", "CorscopeHTTP", "CorscopeTestSupport"]),

@@ -196,7 +196,7 @@ final class ExchangeSink: TCPStreamFactory {
             let session = decryptor.session
             let kind: NotAnalysedTraffic.Kind?
             switch decryptor.state {
-            case .decrypting: kind = nil
+            case .decrypting: kind = dispatcher.decrypted == nil ? .tlsWithoutApplicationData : nil
             case .noKey: kind = .tls
             case .unsupportedSuite: kind = .tlsUnsupportedSuite
             case .handshakeNotCaptured: kind = .tlsHandshakeNotCaptured

@@ -12,6 +12,9 @@ public struct NotAnalysedTraffic: Sendable, Equatable {
         case tlsUnsupportedSuite = "tls-unsupported-suite"
         /// TLS picked up after its handshake: the keys cannot be matched to the connection.
         case tlsHandshakeNotCaptured = "tls-handshake-not-captured"
+        /// TLS that never carried application data (a handshake left unanswered or unfinished,
+        /// a connection opened ahead of need and closed unused).
+        case tlsWithoutApplicationData = "tls-without-application-data"
         /// HTTP/2 frames that could not be analysed (after a gap lost the HPACK context).
         case http2
         /// A WebSocket after its handshake (the handshake itself is judged).
@@ -26,6 +29,7 @@ public struct NotAnalysedTraffic: Sendable, Equatable {
             case .tls: return "TLS without a key (give the browser's key log: --tls-keylog)"
             case .tlsUnsupportedSuite: return "TLS with a cipher suite corscope does not decrypt"
             case .tlsHandshakeNotCaptured: return "TLS whose handshake was not captured"
+            case .tlsWithoutApplicationData: return "TLS without application data (handshake only)"
             case .http2: return "HTTP/2 frames not analysed (HPACK context lost to a gap)"
             case .websocket: return "WebSocket frames after the handshake"
             case .tunnel: return "tunnel or other protocol after an upgrade"

@@ -68,6 +68,23 @@ final class NotAnalysedTests: XCTestCase {
         XCTAssertEqual(after["non-http"]?.first?["connections"] as? Int, 4)
     }
 
+    /// A TLS connection whose handshake is all there is (here the first 7 packets of a real
+    /// recording: hellos, no request) is listed as such, with its key log given, not dropped.
+    func testATLSConnectionWithoutApplicationDataIsListed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("corscope-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cut = folder.appendingPathComponent("handshake-only.pcap").path
+        let editcap = "/usr/bin/editcap"
+        guard FileManager.default.isExecutableFile(atPath: editcap) else { throw XCTSkip("editcap (tshark's package) is not installed: run `make test`") }
+        _ = try ChildProcess.run(editcap, ["-r", PackagePaths.path("Captures/tls/loopback-tls.pcap"), cut, "1-7"], timeout: 60).requireExit()
+        let json = try report(cut, extra: ["--tls-keylog", PackagePaths.path("Captures/tls/loopback-tls.keylog")]).json
+        let entry = try XCTUnwrap(connections(json).first)
+        XCTAssertEqual(entry["kind"] as? String, "tls-without-application-data")
+        XCTAssertEqual(entry["connections"] as? Int, 1)
+        XCTAssertEqual(entry["versions"] as? [String], ["TLS 1.3"])
+    }
+
     /// HTTP/2, by prior knowledge and by an h2c upgrade, is analysed: nothing left to list.
     func testHTTP2IsAnalysedNotListed() throws {
         let folder = try PackagePaths.publicCaptures()
