@@ -166,9 +166,10 @@ final class BodyDecoder {
     }
 }
 
-/// Collects one message body: exact wire counts, the kept prefix, and content decoding.
-struct BodyAccumulator {
-    var body = HTTPBody()
+/// Collects one message body: exact wire counts, the kept prefix, and content decoding. Public
+/// for the HTTP/2 analyzer, which frames bodies its own way and decodes them like HTTP/1.
+public struct BodyAccumulator {
+    public private(set) var body = HTTPBody()
     private var decoder: BodyDecoder?
     private let keepLimit: Int
     /// After a gap the kept bytes would no longer be a true prefix, so keeping stops.
@@ -176,10 +177,10 @@ struct BodyAccumulator {
     /// Raw prefix kept alongside decoding, used when decoding fails before any output.
     private var rawPrefix: [UInt8] = []
     private var decodingAbandoned = false
-    private(set) var anomalies: [HTTPAnomaly] = []
+    public private(set) var anomalies: [HTTPAnomaly] = []
 
     /// `expectedLength` (a Content-Length) sizes the kept buffer once instead of growing it.
-    init(contentEncoding: [String], configuration: HTTPConfiguration, expectedLength: Int? = nil) {
+    public init(contentEncoding: [String], configuration: HTTPConfiguration, expectedLength: Int? = nil) {
         keepLimit = configuration.keptBodyBytes
         body.contentEncoding = contentEncoding
         guard !contentEncoding.isEmpty else {
@@ -196,7 +197,7 @@ struct BodyAccumulator {
         }
     }
 
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         body.wireLength &+= bytes.count
         if let decoder, !decodingAbandoned {
             if rawPrefix.count < keepLimit && !keepingStopped {
@@ -211,7 +212,7 @@ struct BodyAccumulator {
         }
     }
 
-    mutating func noteGap(_ length: Int) {
+    public mutating func noteGap(_ length: Int) {
         body.missingBytes &+= length
         keepingStopped = true
         // A hole in compressed data cannot be decoded across; keep what was decoded before it.
@@ -224,7 +225,7 @@ struct BodyAccumulator {
     }
 
     /// The finished body and the anomalies seen while collecting it.
-    mutating func finish() -> HTTPBody {
+    public mutating func finish() -> HTTPBody {
         if let decoder {
             if decoder.failed && decoder.decodedCount == 0 {
                 body.kept = rawPrefix

@@ -73,8 +73,8 @@ import NIOHPACK
 /// and `keptBodyBytes` per body; at most `maxPendingRequests` streams.
 ///
 /// Bodies: `wireLength` counts DATA payload bytes without padding; `kept` is the first
-/// `keptBodyBytes` of them as sent. `Content-Encoding` is recorded, not decoded: CorscopeHTTP's
-/// body decoder is internal to that module.
+/// `keptBodyBytes` of them, decoded by `content-encoding` (gzip, deflate) through CorscopeHTTP's
+/// `BodyAccumulator`, with the same caps and anomalies as HTTP/1.
 ///
 /// Not thread-safe: feed one connection from one thread.
 public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
@@ -696,7 +696,9 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
                 stream.requestHeadSeen = true
                 stream.requestFirst = time
                 if let fields {
-                    stream.requestHead = Self.requestHead(fields, details: &stream.details)
+                    let head = Self.requestHead(fields, details: &stream.details)
+                    stream.requestHead = head
+                    stream.requestBody.start(codings: Self.codings(head.headers), configuration: configuration)
                     statistics.requests += 1
                 }
             } else if let fields {
@@ -714,6 +716,7 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
                     } else {
                         stream.finalResponseSeen = true
                         stream.responseHead = head
+                        stream.responseBody.start(codings: Self.codings(head.headers), configuration: configuration)
                         stream.responseFirst = time
                     }
                 } else {
@@ -1064,28 +1067,48 @@ final class Side {
     }
 }
 
-/// Collects one body: exact wire counts and the kept prefix.
+/// Collects one body: exact wire counts, the kept prefix and, once the head named its
+/// `content-encoding`, content decoding — through CorscopeHTTP's `BodyAccumulator`, as HTTP/1.
+/// Bytes that come before any head (its HEADERS lost) are only counted and kept raw.
 struct BodyCollector {
-    var body = HTTPBody()
-    var anomalies: [HTTPAnomaly] = []
+    private var accumulator: BodyAccumulator?
+    private var raw = HTTPBody()
+    private var rawAnomalies: [HTTPAnomaly] = []
     private var keepingStopped = false
 
+    /// The head is known: decode what follows by its codings.
+    mutating func start(codings: [String], configuration: HTTPConfiguration) {
+        guard accumulator == nil, raw.wireLength == 0, raw.missingBytes == 0 else { return }
+        accumulator = BodyAccumulator(contentEncoding: codings, configuration: configuration)
+    }
+
+    var anomalies: [HTTPAnomaly] { accumulator?.anomalies ?? rawAnomalies }
+
     mutating func append(_ bytes: UnsafeRawBufferPointer, keep: Int) {
-        body.wireLength &+= bytes.count
-        if !keepingStopped && body.kept.count < keep {
-            let take = min(bytes.count, keep - body.kept.count)
-            body.kept.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<take]))
+        if accumulator != nil {
+            accumulator!.append(bytes)
+            return
+        }
+        raw.wireLength &+= bytes.count
+        if !keepingStopped && raw.kept.count < keep {
+            let take = min(bytes.count, keep - raw.kept.count)
+            raw.kept.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<take]))
         }
     }
 
     mutating func noteGap(_ length: Int) {
-        body.missingBytes &+= length
+        if accumulator != nil {
+            accumulator!.noteGap(length)
+            return
+        }
+        raw.missingBytes &+= length
         keepingStopped = true
-        if !anomalies.contains(.contentGap) { anomalies.append(.contentGap) }
+        if !rawAnomalies.contains(.contentGap) { rawAnomalies.append(.contentGap) }
     }
 
-    func finish(codings: [String], keep: Int) -> HTTPBody {
-        var finished = body
+    mutating func finish(codings: [String], keep: Int) -> HTTPBody {
+        if accumulator != nil { return accumulator!.finish() }
+        var finished = raw
         finished.contentEncoding = codings
         finished.isTruncated = finished.kept.count < finished.wireLength || finished.missingBytes > 0
         return finished

@@ -1,3 +1,4 @@
+import Foundation
 import CorscopeCapture
 import CorscopeHTTP
 import CorscopeHTTP2
@@ -68,8 +69,12 @@ final class HTTP2AnalyzerTests: XCTestCase {
         let gzipped = try XCTUnwrap(result.exchanges.first { $0.requestHead?.target == "/api/data.json" }?.response)
         XCTAssertEqual(gzipped.body.contentEncoding, ["gzip"])
         XCTAssertEqual(gzipped.body.wireLength, 1028)
-        XCTAssertEqual(Array(gzipped.body.kept.prefix(2)), [0x1f, 0x8b], "kept as sent (gzip magic): not decoded here yet")
-        XCTAssertNil(gzipped.body.decodedLength)
+        // Decoded like an HTTP/1 body: the JSON document record.sh served ({"items": [...]}), whole.
+        XCTAssertEqual(gzipped.body.decodedLength, gzipped.body.kept.count)
+        XCTAssertGreaterThan(gzipped.body.kept.count, gzipped.body.wireLength)
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(gzipped.body.kept)) as? [String: Any])
+        XCTAssertNotNil(document["items"] as? [Any])
+        XCTAssertFalse(gzipped.body.isTruncated)
         let large = try XCTUnwrap(result.exchanges.first { $0.requestHead?.target == "/large.bin" })
         XCTAssertEqual(large.response?.body.wireLength, 300_000)
         XCTAssertEqual(large.response?.body.kept.count, HTTPConfiguration().keptBodyBytes)
