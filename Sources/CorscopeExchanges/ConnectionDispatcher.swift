@@ -137,10 +137,15 @@ final class ConnectionDispatcher: TCPStreamHandler {
         var details: HTTP2StreamDetails?
         let analyzer = HTTP2ConnectionAnalyzer(connection: connection, transport: transport, configuration: context.http,
                                                upgradedRequest: upgradedRequest, upgradeResponse: upgradeResponse) { [unowned self] exchange in
-            guard let facts = details, facts.streamID == exchange.streamID, !facts.anomalies.isEmpty else { return emit(exchange) }
+            guard let facts = details, facts.streamID == exchange.streamID,
+                  !facts.anomalies.isEmpty || facts.resetErrorCode != nil || facts.promisedOn != nil else { return emit(exchange) }
             details = nil
             var flagged = exchange
             for anomaly in facts.anomalies { if let named = HTTPAnomaly(rawValue: anomaly.rawValue) { flagged.flag(named) } }
+            if facts.resetErrorCode != nil || facts.promisedOn != nil {
+                flagged.http2 = HTTP2StreamFacts(resetCode: facts.resetErrorCode.map(HTTP2ErrorCode.name),
+                                                 resetByClient: facts.resetBy.map { $0 == .clientToServer }, promisedOn: facts.promisedOn)
+            }
             emit(flagged)
         }
         analyzer.onStreamDetails = { _, facts in details = facts }

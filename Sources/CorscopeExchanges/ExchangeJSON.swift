@@ -88,6 +88,20 @@ public enum ExchangeJSON {
         json.key("http2"); json.bool(transport.isHTTP2 || exchange.requestHead?.version.major == 2)
         json.key("stream")
         if let stream = exchange.streamID { json.int(Int(stream)) } else { json.null() }
+        if let http2 = exchange.http2 {
+            json.key("reset")
+            if let code = http2.resetCode {
+                json.beginObject()
+                json.key("code"); json.string(code)
+                json.key("by")
+                if let byClient = http2.resetByClient { json.string(byClient ? "client" : "server") } else { json.null() }
+                json.endObject()
+            } else {
+                json.null()
+            }
+            json.key("promisedOn")
+            if let stream = http2.promisedOn { json.int(Int(stream)) } else { json.null() }
+        }
         json.key("tls")
         if let tls = transport.tls {
             json.beginObject()

@@ -325,8 +325,9 @@ public struct HTTPExchange: Sendable {
         let anomalies: [HTTPAnomaly]
         let transport: HTTPTransport
         let streamID: UInt32?
+        let http2: HTTP2StreamFacts?
 
-        init(connection: ConnectionInfo, har: HAREvidence?, index: Int, request: HTTPRequest?, interimResponses: [HTTPResponseHead], response: HTTPResponse?, anomalies: [HTTPAnomaly], transport: HTTPTransport, streamID: UInt32?) {
+        init(connection: ConnectionInfo, har: HAREvidence?, index: Int, request: HTTPRequest?, interimResponses: [HTTPResponseHead], response: HTTPResponse?, anomalies: [HTTPAnomaly], transport: HTTPTransport, streamID: UInt32?, http2: HTTP2StreamFacts?) {
             self.connection = connection
             self.har = har
             self.index = index
@@ -336,6 +337,7 @@ public struct HTTPExchange: Sendable {
             self.anomalies = anomalies
             self.transport = transport
             self.streamID = streamID
+            self.http2 = http2
         }
     }
 
@@ -346,7 +348,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.connection
             yield &value
-            storage = Storage(connection: value, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID)
+            storage = Storage(connection: value, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID, http2: storage.http2)
         }
     }
 
@@ -356,7 +358,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.har
             yield &value
-            storage = Storage(connection: storage.connection, har: value, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID)
+            storage = Storage(connection: storage.connection, har: value, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID, http2: storage.http2)
         }
     }
 
@@ -366,7 +368,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.index
             yield &value
-            storage = Storage(connection: storage.connection, har: storage.har, index: value, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID)
+            storage = Storage(connection: storage.connection, har: storage.har, index: value, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID, http2: storage.http2)
         }
     }
 
@@ -375,7 +377,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.request
             yield &value
-            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: value, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID)
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: value, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID, http2: storage.http2)
         }
     }
 
@@ -385,7 +387,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.interimResponses
             yield &value
-            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: value, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID)
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: value, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID, http2: storage.http2)
         }
     }
 
@@ -394,7 +396,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.response
             yield &value
-            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: value, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID)
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: value, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID, http2: storage.http2)
         }
     }
 
@@ -404,7 +406,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.anomalies
             yield &value
-            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: value, transport: storage.transport, streamID: storage.streamID)
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: value, transport: storage.transport, streamID: storage.streamID, http2: storage.http2)
         }
     }
 
@@ -414,7 +416,7 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.transport
             yield &value
-            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: value, streamID: storage.streamID)
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: value, streamID: storage.streamID, http2: storage.http2)
         }
     }
 
@@ -424,7 +426,17 @@ public struct HTTPExchange: Sendable {
         _modify {
             var value = storage.streamID
             yield &value
-            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: value)
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: value, http2: storage.http2)
+        }
+    }
+
+    /// HTTP/2's facts about the stream (reset code, pushed-by), when there are any.
+    public var http2: HTTP2StreamFacts? {
+        _read { yield storage.http2 }
+        _modify {
+            var value = storage.http2
+            yield &value
+            storage = Storage(connection: storage.connection, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID, http2: value)
         }
     }
 
@@ -465,7 +477,7 @@ public struct HTTPExchange: Sendable {
                 anomalies: [HTTPAnomaly] = [], har: HAREvidence? = nil, transport: HTTPTransport = .plain, streamID: UInt32? = nil) {
         storage = Storage(connection: connection, har: har, index: index, request: request,
                           interimResponses: interimResponses, response: response, anomalies: anomalies,
-                          transport: transport, streamID: streamID)
+                          transport: transport, streamID: streamID, http2: nil)
     }
 
     public mutating func flag(_ anomaly: HTTPAnomaly) { anomalies.appendOnce(anomaly) }

@@ -64,3 +64,20 @@ public enum HTTPURL {
         return String(url[..<end]).lowercased()
     }
 }
+
+/// What HTTP/2 says about one exchange's stream beyond its messages: how it was reset, or which
+/// stream's PUSH_PROMISE carried its request.
+public struct HTTP2StreamFacts: Sendable, Hashable {
+    /// The RST_STREAM error code's name (`CANCEL`, `REFUSED_STREAM`, …), when the stream was reset.
+    public var resetCode: String?
+    /// Whether the client sent the RST_STREAM (a browser abandoning the load) or the server.
+    public var resetByClient: Bool?
+    /// For a pushed response: the stream whose PUSH_PROMISE carried the request.
+    public var promisedOn: UInt32?
+
+    public init(resetCode: String? = nil, resetByClient: Bool? = nil, promisedOn: UInt32? = nil) {
+        self.resetCode = resetCode
+        self.resetByClient = resetByClient
+        self.promisedOn = promisedOn
+    }
+}

@@ -169,4 +169,21 @@ final class HTTP2AnomalyHandOffTests: XCTestCase {
         XCTAssertTrue(reset.allSatisfy { $0.streamID != nil })
         XCTAssertEqual(reset.count, result.statistics.anomalies[.streamReset])
     }
+
+    /// The RST_STREAM code and side, and the stream a pushed request was promised on, are on the
+    /// exchange (nginx recordings: curl cancels one stream; nghttpd pushes a stylesheet).
+    func testResetCodeAndPushedOnAreOnTheExchange() throws {
+        var exchanges: [HTTPExchange] = []
+        let pipeline = ExchangePipeline { exchanges.append($0) }
+        _ = try pipeline.read(file: PackagePaths.path("Captures/h2c/nginx-reset.pcap"))
+        let cancelled = try XCTUnwrap(exchanges.first { $0.anomalies.contains(.streamReset) })
+        XCTAssertEqual(cancelled.http2?.resetCode, "CANCEL")
+        XCTAssertEqual(cancelled.http2?.resetByClient, true)
+        XCTAssertNil(cancelled.response, "reset before its response")
+        exchanges = []
+        _ = try pipeline.read(file: PackagePaths.path("Captures/h2c/nghttpd-push.pcap"))
+        let pushed = try XCTUnwrap(exchanges.first { $0.anomalies.contains(.serverPush) })
+        XCTAssertEqual(pushed.http2?.promisedOn.map { $0 % 2 }, 1, "promised on a client stream")
+        XCTAssertEqual(pushed.streamID.map { $0 % 2 }, 0, "pushed streams are even")
+    }
 }
