@@ -26,7 +26,8 @@ public final class Redactor {
     /// when their name contains a fragment such as `credentials`).
     private static func isProtocolHeader(_ lowercasedName: String) -> Bool {
         lowercasedName.hasPrefix("access-control-") || lowercasedName == "vary" || lowercasedName == "origin"
-            || lowercasedName == "host"
+            || lowercasedName == "host" || lowercasedName == ":authority" || lowercasedName == ":scheme"
+            || lowercasedName == ":method" || lowercasedName == ":status"
     }
 
     // MARK: Headers
@@ -95,7 +96,9 @@ public final class Redactor {
         return decided
     }
     private static let secretNames = ["cookie", "set-cookie", "authorization", "proxy-authorization"].map { Array($0.utf8) }
-    private static let protocolNames = ["vary", "origin", "host"].map { Array($0.utf8) }
+    /// HTTP/2's pseudo-headers too: `:authority` is the Host of HTTP/2 (its name holds "auth", which
+    /// would otherwise mark it secret); `:path` is judged like a target, by its value.
+    private static let protocolNames = ["vary", "origin", "host", ":authority", ":scheme", ":method", ":status"].map { Array($0.utf8) }
     private static let accessControlPrefix = Array("access-control-".utf8)
     private static let secretFragments = secretNameFragments.map { Array($0.utf8) }
     private static let bearer = Array("bearer ".utf8), basic = Array("basic ".utf8)

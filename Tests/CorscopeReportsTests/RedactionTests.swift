@@ -43,7 +43,7 @@ final class RedactionTests: XCTestCase {
     }
 
     func testNoCanaryInAnyFormat() throws {
-        for capture in ["nginx-cors.pcap", "chromium/chromium-cors.pcapng"] {
+        for capture in ["nginx-cors.pcap", "chromium/chromium-cors.pcapng", "chromium-https/chromium-https.pcapng"] {
             let report = Support.report(try Self.plantedExchanges(capture))
             XCTAssertGreaterThan(report.totals.blocked, 0)
             XCTAssertTrue(report.redacted)
@@ -152,5 +152,17 @@ final class RedactionTests: XCTestCase {
         XCTAssertEqual(redactor.text("token k8Jq2LmZ0pXr7VtY4nWc9sQe1bHf6dGa seen"), "token [redacted] seen")
         XCTAssertEqual(redactor.url("/x?scenario=preflight-405-static&page=2"), "/x?scenario=preflight-405-static&page=2")
         XCTAssertEqual(Redactor(enabled: false).header(name: "Cookie", value: "a=b"), "a=b")
+        // HTTP/2's pseudo-headers: `:authority` is the host (not a credential for its "auth"), `:path` a target.
+        XCTAssertEqual(redactor.header(name: ":authority", value: "api.example:8443"), "api.example:8443")
+        XCTAssertFalse(redactor.mayHideSecret(name: Array(":authority".utf8)[...], value: Array("api.example:8443".utf8)[...]))
+        XCTAssertEqual(redactor.header(name: ":path", value: "/x?token=abc&page=2"), "/x?token=[redacted]&page=2")
+    }
+
+    /// Over HTTP/2 the host is shown, not taken for a secret and scrubbed from every message.
+    func testHTTPSReportShowsTheHost() throws {
+        let report = try Support.report(capture: "chromium-https/chromium-https.pcapng")
+        let markdown = String(decoding: ReportFormat.markdown.render(report), as: UTF8.self)
+        XCTAssertFalse(markdown.contains("https://[redacted]/"), "the authority is no secret")
+        XCTAssertTrue(markdown.contains("Access to fetch at 'https://127.0.0.1:24700/api/"), "console messages name the URL")
     }
 }
