@@ -15,13 +15,26 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// A capture record's time as libpcap gives it (seconds, and a fraction field that a
     /// hostile or broken file may fill with any value): whole seconds in the fraction are carried
-    /// into `seconds`, so every later stage sees 0 ≤ nanoseconds < 10⁹.
+    /// into `seconds`, so every later stage sees 0 ≤ nanoseconds < 10⁹; a time outside the years
+    /// 0000–9999 (a pcapng's 64-bit timestamp reaches year 586,000) is held at the nearest end of
+    /// that range, so every later stage can write it as RFC 3339.
     public init(captureSeconds seconds: Int64, fraction: Int64) {
         var carry = fraction / 1_000_000_000
         var rest = fraction % 1_000_000_000
         if rest < 0 { rest += 1_000_000_000; carry -= 1 }
-        self.init(seconds: seconds &+ carry, nanoseconds: Int32(rest))
+        let total = seconds.addingReportingOverflow(carry)
+        if total.overflow ? carry > 0 : total.partialValue > Timestamp.latest.seconds {
+            self = Timestamp.latest
+        } else if total.overflow || total.partialValue < Timestamp.earliest.seconds {
+            self = Timestamp.earliest
+        } else {
+            self.init(seconds: total.partialValue, nanoseconds: Int32(rest))
+        }
     }
+
+    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999999Z: the times RFC 3339 can write.
+    public static let earliest = Timestamp(seconds: -62_167_219_200, nanoseconds: 0)
+    public static let latest = Timestamp(seconds: 253_402_300_799, nanoseconds: 999_999_999)
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
         lhs.seconds != rhs.seconds ? lhs.seconds < rhs.seconds : lhs.nanoseconds < rhs.nanoseconds
