@@ -57,6 +57,13 @@ enum StatisticsReport {
         for (name, value) in skipped where value > 0 { rows.append(("skipped_packets." + name, value)) }
         if s.capture.truncatedBySnaplen > 0 { rows.append(("truncated_by_snaplen", s.capture.truncatedBySnaplen)) }
         if s.capture.ipDatagramsReassembled > 0 { rows.append(("ip_datagrams_reassembled", s.capture.ipDatagramsReassembled)) }
+        // What reassembly's caps cut, when they cut anything.
+        let reassembly: [(String, Int)] = [
+            ("evicted_connections", s.reassembly.evictedConnections),
+            ("gaps_forced_by_buffer_cap", s.reassembly.gapsForcedByBufferCap),
+            ("gaps_forced_by_total_buffer_cap", s.reassembly.gapsForcedByTotalBufferCap),
+        ]
+        for (name, value) in reassembly where value > 0 { rows.append((name, value)) }
         for anomaly in HTTPAnomaly.allCases {
             if let count = s.anomalies[anomaly] { rows.append(("anomaly." + anomaly.rawValue, count)) }
         }

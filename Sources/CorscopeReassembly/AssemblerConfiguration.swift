@@ -8,8 +8,13 @@ public struct AssemblerConfiguration: Sendable, Hashable {
     /// Out-of-order segments buffered per connection (both directions) before the oldest hole is
     /// skipped: tiny segments cost far more memory than their bytes.
     public var maxBufferedSegmentsPerConnection: Int = 65_536
-    /// Out-of-order bytes buffered across all connections before holes are skipped.
+    /// Out-of-order bytes buffered across all connections; past it, the connection whose buffer
+    /// costs the most (its bytes plus `bufferedSegmentCost` per segment) skips its first hole,
+    /// again until the total is back under the cap.
     public var maxBufferedBytesTotal: Int = 64 << 20
+    /// Out-of-order segments buffered across all connections, enforced the same way: a flood of
+    /// tiny segments over many connections costs memory that a cap in bytes does not see.
+    public var maxBufferedSegmentsTotal: Int = 262_144
     /// Open connections before the least recently active one is evicted.
     public var maxConnections: Int = 200_000
     /// A connection with no packet for this long (capture time) is flushed and closed.
@@ -45,6 +50,8 @@ public struct AssemblerStatistics: Sendable, Hashable {
     public var gapBytes = 0
     /// Holes skipped because a buffer cap was reached (a subset of `gaps`).
     public var gapsForcedByBufferCap = 0
+    /// Of those, holes skipped because a total cap over all connections was reached.
+    public var gapsForcedByTotalBufferCap = 0
     /// Connections closed because they were idle, or evicted by the connection cap.
     public var idleConnections = 0
     public var evictedConnections = 0
@@ -65,6 +72,7 @@ public struct AssemblerStatistics: Sendable, Hashable {
         gaps += other.gaps
         gapBytes += other.gapBytes
         gapsForcedByBufferCap += other.gapsForcedByBufferCap
+        gapsForcedByTotalBufferCap += other.gapsForcedByTotalBufferCap
         idleConnections += other.idleConnections
         evictedConnections += other.evictedConnections
         peakBufferedBytes = max(peakBufferedBytes, other.peakBufferedBytes)

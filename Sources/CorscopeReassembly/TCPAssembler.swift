@@ -13,6 +13,9 @@ import CorscopeCapture
 ///   byte seen; the server is guessed from the ports (a well-known or lower port).
 /// - **Time:** idle connections are flushed by capture time, never by wall clock, so a capture
 ///   analyses the same way however fast it is read.
+/// - **Cost:** no event looks at every connection. Eviction and the idle sweep take the front of
+///   the least-recently-active list; a total buffer cap takes the top of a heap of connections by
+///   buffer cost; the hole timeout takes the top of a heap by oldest buffered segment.
 public final class TCPAssembler {
     public let configuration: AssemblerConfiguration
     public private(set) var statistics = AssemblerStatistics()
@@ -24,6 +27,11 @@ public final class TCPAssembler {
     /// The id the next new connection gets; ids count up from `firstConnectionID`.
     public private(set) var nextConnectionID: Int
     private var bufferedBytesTotal = 0
+    private var bufferedSegmentsTotal = 0
+    /// Connections holding out-of-order segments, the costliest buffer on top.
+    private var byBufferCost = ConnectionHeap<LargestBufferFirst>()
+    /// The same connections, the one whose oldest segment arrived first on top.
+    private var byOldestPending = ConnectionHeap<OldestPendingFirst>()
     private var lastSweep: Timestamp?
     private var now = Timestamp.zero
     /// Consecutive packets usually belong to the same connection: skip the hash lookup then.
@@ -39,7 +47,18 @@ public final class TCPAssembler {
         self.nextConnectionID = firstConnectionID
     }
 
-    deinit { activity.removeAll() }
+    deinit {
+        activity.removeAll()
+        byBufferCost.removeAll()
+        byOldestPending.removeAll()
+    }
+
+    /// What a buffered segment costs beyond its payload (its bookkeeping and allocation), in the
+    /// cost that picks the connection a total cap forces to skip a hole.
+    static let bufferedSegmentCost = 64
+
+    /// Out-of-order bytes and segments buffered now, over all connections.
+    public var bufferedTotals: (bytes: Int, segments: Int) { (bufferedBytesTotal, bufferedSegmentsTotal) }
 
     /// Connections currently open.
     public var openConnections: Int { connections.count }
@@ -98,16 +117,28 @@ public final class TCPAssembler {
 
     /// Closes connections idle since before `time` and gives up on holes older than the hole
     /// timeout; called automatically as capture time advances, and by live capture on a timer.
+    ///
+    /// Neither looks at every connection: idle ones are the front of the least-recently-active
+    /// list (ordered by last packet), and holes old enough are in connections at the top of the
+    /// heap ordered by their oldest buffered segment.
     public func flush(olderThan time: Timestamp) {
         if time > now { now = time }
         let idleCutoff = now.adding(seconds: -configuration.idleTimeout)
         let holeCutoff = now.adding(seconds: -configuration.holeTimeout)
         var idle: [Connection] = []
-        for connection in connections.values {
-            if connection.lastSeen < idleCutoff {
-                idle.append(connection)
-                continue
-            }
+        var current = activity.front
+        while let connection = current, connection.lastSeen < idleCutoff {
+            idle.append(connection)
+            current = connection.activityNext
+        }
+        var expired: [Connection] = []
+        while let connection = byOldestPending.top, connection.oldestPendingTime < holeCutoff {
+            byOldestPending.remove(connection)
+            expired.append(connection)
+        }
+        for connection in expired {
+            // An idle connection is closed below, every hole skipped then.
+            if connection.lastSeen < idleCutoff { continue }
             for (index, half) in connection.halves.enumerated() {
                 // Skipping holes until no segment older than the cutoff waits is skipping them
                 // up to the last such segment in stream order.
@@ -115,6 +146,11 @@ public final class TCPAssembler {
                 while let first = half.pending.first, TCPSequence.distance(from: first.sequence, to: last) >= 0 {
                     skipHole(on: half, of: connection, direction: FlowDirection(rawValue: index)!)
                 }
+            }
+            // What is left arrived after the cutoff: back in the heap by its oldest segment.
+            if let oldest = connection.halves.compactMap({ $0.oldestPendingTime }).min(), connections[connection.key] === connection {
+                connection.oldestPendingTime = oldest
+                byOldestPending.update(connection)
             }
         }
         for connection in idle.sorted(by: { $0.info.id < $1.info.id }) {
@@ -261,7 +297,13 @@ public final class TCPAssembler {
         guard connections.removeValue(forKey: connection.key) != nil else { return }
         activity.remove(connection)
         recentlyClosed.remember(connection, at: now)
-        for half in connection.halves { bufferedBytesTotal -= half.pendingBytes; half.dropPending() }
+        for half in connection.halves {
+            bufferedBytesTotal -= half.pendingBytes
+            bufferedSegmentsTotal -= half.pending.count
+            half.dropPending()
+        }
+        byBufferCost.remove(connection)
+        byOldestPending.remove(connection)
         if lastConnection === connection { lastConnection = nil }
         if let handler = connection.handler { factory.connectionClosed(connection.info, handler: handler) }
     }
@@ -303,11 +345,14 @@ public final class TCPAssembler {
 
     /// Delivers buffered segments that have become contiguous.
     private func drain(_ half: HalfStream, of connection: Connection, direction: FlowDirection) {
+        guard let first = half.pending.first, TCPSequence.distance(from: half.nextSequence, to: first.sequence) <= 0 else { return }
+        defer { bufferChanged(connection) }
         while let first = half.pending.first {
             let offset = TCPSequence.distance(from: half.nextSequence, to: first.sequence)
             if offset > 0 { return }
             half.removeFirstPending()
             bufferedBytesTotal -= first.bytes.count
+            bufferedSegmentsTotal -= 1
             let alreadyDelivered = -offset
             if alreadyDelivered >= first.bytes.count {
                 statistics.retransmittedBytes += first.bytes.count
@@ -326,7 +371,13 @@ public final class TCPAssembler {
         statistics.outOfOrderSegments += 1
         half.insertPending(PendingSegment(sequence: sequence, bytes: Array(payload), time: now))
         bufferedBytesTotal += payload.count
+        bufferedSegmentsTotal += 1
         statistics.peakBufferedBytes = max(statistics.peakBufferedBytes, bufferedBytesTotal)
+        if !byOldestPending.contains(connection) {
+            connection.oldestPendingTime = now
+            byOldestPending.update(connection)
+        }
+        bufferChanged(connection)
 
         while connection.bufferedBytes > configuration.maxBufferedBytesPerConnection
                 || connection.bufferedSegments > configuration.maxBufferedSegmentsPerConnection,
@@ -334,20 +385,32 @@ public final class TCPAssembler {
             statistics.gapsForcedByBufferCap += 1
             skipHole(on: half, of: connection, direction: direction)
         }
-        if bufferedBytesTotal > configuration.maxBufferedBytesTotal {
-            // Least recently active connections first.
-            var current = activity.front
-            while let other = current {
-                current = other.activityNext
-                for (index, otherHalf) in other.halves.enumerated() {
-                    while !otherHalf.pending.isEmpty && bufferedBytesTotal > configuration.maxBufferedBytesTotal {
-                        statistics.gapsForcedByBufferCap += 1
-                        skipHole(on: otherHalf, of: other, direction: FlowDirection(rawValue: index)!)
-                    }
-                }
-                if bufferedBytesTotal <= configuration.maxBufferedBytesTotal { break }
-            }
+        // Over a total cap: the connection whose buffer costs the most skips its first hole (in
+        // the direction holding more), until the totals are back under the caps. Each skip
+        // delivers or drops at least one segment, so the work is paid for by the buffering.
+        while bufferedBytesTotal > configuration.maxBufferedBytesTotal
+                || bufferedSegmentsTotal > configuration.maxBufferedSegmentsTotal,
+              let victim = byBufferCost.top {
+            let costs = victim.halves.map { $0.pendingBytes + Self.bufferedSegmentCost * $0.pending.count }
+            let index = costs[1] > costs[0] ? 1 : 0
+            statistics.gapsForcedByBufferCap += 1
+            statistics.gapsForcedByTotalBufferCap += 1
+            skipHole(on: victim.halves[index], of: victim, direction: FlowDirection(rawValue: index)!)
         }
+    }
+
+    /// Puts a connection whose buffered segments changed where its cost belongs in the heaps
+    /// (out of them when nothing is buffered any more).
+    private func bufferChanged(_ connection: Connection) {
+        let segments = connection.bufferedSegments
+        guard segments > 0 else {
+            connection.bufferCost = 0
+            byBufferCost.remove(connection)
+            byOldestPending.remove(connection)
+            return
+        }
+        connection.bufferCost = connection.bufferedBytes + Self.bufferedSegmentCost * segments
+        byBufferCost.update(connection)
     }
 
     /// Gives up on the hole before the first buffered segment.
@@ -508,6 +571,13 @@ final class HalfStream {
     private(set) var pending = PendingSegments()
     var pendingBytes: Int { pending.bytes }
 
+    /// When the oldest buffered segment arrived (capture time).
+    var oldestPendingTime: Timestamp? {
+        var oldest: Timestamp?
+        for segment in pending.unordered where oldest == nil || segment.time < oldest! { oldest = segment.time }
+        return oldest
+    }
+
     /// Of the segments buffered before `time`, the sequence number of the last in the stream.
     func lastPendingSequence(arrivedBefore time: Timestamp) -> UInt32? {
         var last: UInt32?
@@ -543,6 +613,14 @@ final class Connection {
     var clientInitialSequence: UInt32?
     /// Packets seen on this connection.
     var packets = 0
+    /// Buffered bytes plus a fixed cost per buffered segment, and the place in the assembler's
+    /// heap ordered by it (-1: nothing buffered).
+    var bufferCost = 0
+    var bufferHeapIndex = -1
+    /// No later than the arrival of the oldest buffered segment, and the place in the assembler's
+    /// heap ordered by it (-1: nothing buffered).
+    var oldestPendingTime = Timestamp.zero
+    var holeHeapIndex = -1
 
     init(key: FlowKey, info: ConnectionInfo, time: Timestamp) {
         self.key = key
