@@ -136,11 +136,13 @@ public final class ExchangeSources {
     /// every entry read was delivered.
     static func skippedEntries(_ statistics: HARReadStatistics, maximumEntryBytes: Int) -> String? {
         let oversized = statistics.oversizedEntriesSkipped, invalid = statistics.invalidEntriesSkipped
-        guard oversized + invalid > 0 else { return nil }
+        let deep = statistics.deeplyNestedEntriesSkipped
+        guard oversized + invalid + deep > 0 else { return nil }
         var reasons: [String] = []
         if oversized > 0 { reasons.append("\(oversized) over the \(byteSize(maximumEntryBytes)) entry limit") }
         if invalid > 0 { reasons.append("\(invalid) not an object with a request") }
-        let total = oversized + invalid
+        if deep > 0 { reasons.append("\(deep) nested deeper than 512 levels") }
+        let total = oversized + invalid + deep
         return "\(total) \(total == 1 ? "entry" : "entries") skipped: " + reasons.joined(separator: ", ")
     }
 

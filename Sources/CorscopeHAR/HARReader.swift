@@ -97,6 +97,9 @@ public final class HARReader {
             case .oversizedEntry:
                 statistics.entriesRead += 1
                 statistics.oversizedEntriesSkipped += 1
+            case .tooDeepEntry:
+                statistics.entriesRead += 1
+                statistics.deeplyNestedEntriesSkipped += 1
             case .end:
                 return .complete(entriesRead: statistics.entriesRead)
             case .stopped(let stop):
@@ -140,6 +143,9 @@ struct HARStructureWalker {
     enum Step {
         case entry(JSONDocument)
         case oversizedEntry
+        /// An entry nested deeper than `JSONDocument.maximumDepth` (its bytes were walked whole,
+        /// so the next entry is read as usual).
+        case tooDeepEntry
         case end
         case stopped(JSONScanStop)
     }
@@ -259,6 +265,10 @@ struct HARStructureWalker {
                 do {
                     return .entry(try JSONDocument.parse(entryBytes))
                 } catch {
+                    if error.nestingTooDeep {
+                        entryBytes = []
+                        return .tooDeepEntry
+                    }
                     throw JSONScanStop.malformed(offset: entryStart + Int64(error.offset), expected: error.expected)
                 }
 

@@ -77,6 +77,8 @@ public struct HARReadStatistics: Sendable, Hashable {
     public var oversizedEntriesSkipped = 0
     /// Entries that are valid JSON but not an object with a `request` object, skipped.
     public var invalidEntriesSkipped = 0
+    /// Entries nested deeper than 512 levels (legal JSON that no HAR needs), skipped.
+    public var deeplyNestedEntriesSkipped = 0
 
     public init() {}
 }

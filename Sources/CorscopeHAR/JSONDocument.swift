@@ -4,6 +4,9 @@ import CorscopeHTTP
 struct JSONSyntaxError: Error {
     var offset: Int
     var expected: String
+    /// Legal JSON nested deeper than `JSONDocument.maximumDepth`: the value is whole, only too
+    /// deep to parse (a HAR entry like that is skipped, not the end of the file).
+    var nestingTooDeep = false
 }
 
 /// One JSON value (a HAR entry, `log.creator`, `log.pages`) parsed into a flat node list.
@@ -191,7 +194,8 @@ struct JSONValueParser {
     private mutating func openContainer(_ kind: JSONDocument.Kind) throws(JSONSyntaxError) -> Int {
         depth += 1
         guard depth <= JSONDocument.maximumDepth else {
-            throw JSONSyntaxError(offset: i, expected: "nesting deeper than \(JSONDocument.maximumDepth) levels is not supported")
+            throw JSONSyntaxError(offset: i, expected: "nesting deeper than \(JSONDocument.maximumDepth) levels is not supported",
+                                  nestingTooDeep: true)
         }
         nodes.append(.init(kind: kind, hasEscape: false, start: Int32(i), end: 0, next: 0))
         i += 1
