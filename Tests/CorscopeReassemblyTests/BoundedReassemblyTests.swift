@@ -105,7 +105,7 @@ final class BoundedReassemblyTests: XCTestCase {
     /// forces one hole to be skipped. Walking the connections from the least recently active for
     /// each (the way before the heap) is 50,000 steps per segment; the heap finds it at once.
     func testTheTotalCapFindsItsVictimWithoutWalkingEveryConnection() {
-        let connections = 50_000, segments = 20_000, cap = 1_000
+        let connections = 50_000, segments = 10_000, cap = 1_000
         var configuration = AssemblerConfiguration()
         configuration.maxBufferedSegmentsTotal = cap
         let factory = RecordingFactory()
