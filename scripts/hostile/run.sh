@@ -87,7 +87,8 @@ dropped_keys = ["evicted_connections", "gaps", "gap_bytes", "gaps_forced_by_buff
 dropped = [f"{k}={stats[k]}" for k in dropped_keys if stats.get(k)]
 warnings = [l for l in open(f"{work}/stats.err").read().split("\n") if "warning" in l]
 if warnings:
-    dropped.append("warning: " + warnings[0].strip()[:120])
+    text = warnings[0].strip().split(".input: ", 1)[-1]
+    dropped.append("warning: " + text[:110])
 bound = max(1.0, 10.0 * nbytes / 100e6)
 problems = []
 if rss >= 256 << 20: problems.append("RSS")
