@@ -81,7 +81,7 @@ except Exception:
     stats = {}
 dropped_keys = ["evicted_connections", "gaps", "gap_bytes", "gaps_forced_by_buffer_cap",
                 "gaps_forced_by_total_buffer_cap", "retransmitted_bytes", "skipped_http_bytes",
-                "ip_fragments_dropped", "skipped_packets", "anomaly.header_too_large",
+                "skipped_packets.ip_fragments_dropped", "anomaly.header_too_large",
                 "anomaly.decompression_cap_reached", "anomaly.pending_request_evicted",
                 "anomaly.non_utf8_header_bytes"]
 dropped = [f"{k}={stats[k]}" for k in dropped_keys if stats.get(k)]
