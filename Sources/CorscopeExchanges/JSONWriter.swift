@@ -64,9 +64,14 @@ public struct JSONWriter {
 
     public mutating func int(_ value: Int) {
         separate()
-        if value == 0 { bytes.append(UInt8(ascii: "0")); return }
-        var magnitude = value.magnitude
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(UInt64(value.magnitude))
+    }
+
+    /// The decimal digits of `magnitude`, no sign, no separator.
+    private mutating func appendDigits(_ magnitude: UInt64) {
+        if magnitude == 0 { bytes.append(UInt8(ascii: "0")); return }
+        var magnitude = magnitude
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -93,10 +98,23 @@ public struct JSONWriter {
         let normalized = (0..<1_000_000_000).contains(nanoseconds)
             ? Timestamp(seconds: seconds, nanoseconds: nanoseconds)
             : Timestamp(captureSeconds: seconds, fraction: Int64(nanoseconds))
-        int(Int(normalized.seconds))
+        // A time before 1970 is seconds < 0 plus a positive fraction: -0.5 s is (-1, 500000000)
+        // and must read "-0.500000000", so the digits are those of its magnitude.
+        var whole = normalized.seconds
+        var rest = normalized.nanoseconds
+        if whole < 0 {
+            if rest > 0 {
+                whole += 1
+                rest = 1_000_000_000 - rest
+            }
+            separate()
+            bytes.append(UInt8(ascii: "-"))
+            appendDigits(UInt64(-whole))
+        } else {
+            int(Int(whole))
+        }
         bytes.append(UInt8(ascii: "."))
         var divisor: Int32 = 100_000_000
-        var rest = normalized.nanoseconds
         for _ in 0..<9 {
             bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
             rest %= divisor

@@ -55,4 +55,20 @@ final class HostileTimestampTests: XCTestCase {
         json.timestamp(seconds: 1_700_000_000, nanoseconds: -1_294_967_296)
         XCTAssertEqual(String(decoding: json.bytes, as: UTF8.self), "1699999998.705032704")
     }
+
+    /// Before 1970 (capture times go back to the year 0000): -0.5 s is stored as -1 s plus
+    /// 0.5 s and must read as -0.5, and a list of times keeps its separators.
+    func testTimesBefore1970ReadAsTheirValue() throws {
+        var json = JSONWriter(capacity: 64)
+        json.beginArray()
+        json.timestamp(seconds: -1, nanoseconds: 500_000_000)
+        json.timestamp(seconds: -2, nanoseconds: 0)
+        json.timestamp(seconds: -3, nanoseconds: 1)
+        json.timestamp(seconds: 0, nanoseconds: 250_000_000)
+        json.endArray()
+        let text = String(decoding: json.bytes, as: UTF8.self)
+        XCTAssertEqual(text, "[-0.500000000,-2.000000000,-2.999999999,0.250000000]")
+        let values = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Double])
+        XCTAssertEqual(values, [-0.5, -2, -2.999999999, 0.25])
+    }
 }
