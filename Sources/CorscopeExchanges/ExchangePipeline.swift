@@ -102,6 +102,8 @@ public final class ExchangePipeline {
                 }
             }
         }
+        // Fragments still waiting for the rest of their datagram are dropped and counted.
+        decoder.finish()
         assembler.flushAll()
         sink.releaseParked(all: true)
         nextConnectionID = assembler.nextConnectionID
