@@ -118,6 +118,8 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
     private static let recentlyEmittedCap = 4096
     private var serverGoAwayLastStream: UInt32?
     private let allocator = ByteBufferAllocator()
+    /// Set while the held bytes of a direction that ended are scanned one last time.
+    private var scanningAtEnd = false
     private let blockLimit: Int
     private let headerListLimit: Int
 
@@ -281,6 +283,13 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         if let block = side.block {
             side.block = nil
             abandon(block, side: side, time: time)
+        }
+        if case .resync = side.state, !side.carry.isEmpty {
+            // Nothing more will come: a candidate frame ending with the held bytes is one.
+            scanningAtEnd = true
+            let consumed = side.carry.withUnsafeBytes { run(side, $0, time: side.carryTime, unitTime: side.carryTime) }
+            scanningAtEnd = false
+            side.carry.removeFirst(min(consumed, side.carry.count))
         }
         if !side.carry.isEmpty {
             statistics.skippedBytes += side.carry.count
@@ -457,7 +466,13 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
                 while q + 9 <= end {
                     if let header = plausibleHeader(buf, at: q, side: side) {
                         let next = q + 9 + header.length
-                        if next == end { found = true; break }
+                        // A candidate that ends exactly where the held bytes end is taken only at the
+                        // end of the direction; before that, the bytes that follow decide (so where a
+                        // segment happens to end cannot change the result).
+                        if next == end {
+                            if scanningAtEnd { found = true }
+                            break
+                        }
                         if next + 9 <= end {
                             if plausibleHeader(buf, at: next, side: side) != nil { found = true; break }
                         } else if end - q < Side.resyncWindow / 2 {
