@@ -39,6 +39,18 @@ public struct HTTPHeaderFields: Sendable, Hashable {
         spans.append(Span(nameStart: nameStart, nameEnd: valueStart, valueStart: valueStart, valueEnd: Int32(storage.count)))
     }
 
+    /// Appends a field given as strings (HTTP/2's decoded headers) by copying their UTF-8
+    /// storage: the generic `append(name:value:)` walks a `String.UTF8View` byte by byte through
+    /// an unspecialised path when called from another module.
+    public mutating func append(name: String, value: String) {
+        var name = name, value = value
+        let nameStart = Int32(storage.count)
+        name.withUTF8 { storage.append(contentsOf: $0) }
+        let valueStart = Int32(storage.count)
+        value.withUTF8 { storage.append(contentsOf: $0) }
+        spans.append(Span(nameStart: nameStart, nameEnd: valueStart, valueStart: valueStart, valueEnd: Int32(storage.count)))
+    }
+
     /// Builds the fields from byte ranges of one buffer in a single pass: one allocation for
     /// the bytes, one for the spans (the parser's fast path).
     ///

@@ -662,6 +662,7 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         statistics.headerBlocksDecoded += 1
         if rebuilt { statistics.headerBlocksDecodedAfterReset += 1 }
         var fields = HTTPHeaderFields()
+        fields.reserveCapacity(bytes: headers.count * 40, fields: headers.count)
         var bytes = 0
         var tooLarge = false
         for field in headers {
@@ -670,7 +671,7 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
                 tooLarge = true
                 break
             }
-            fields.append(name: field.name.utf8, value: field.value.utf8)
+            fields.append(name: field.name, value: field.value)
             bytes += size
         }
         statistics.headerFields += fields.count
