@@ -46,7 +46,8 @@ public enum HTTPURL {
     /// `https://app.example:8443/x?y` → `app.example:8443`; nil when `url` is not absolute
     /// (`http`, `https`, `ws`, `wss`).
     public static func authority(of url: String) -> String? {
-        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
+        // Origin-form targets (`/path`), nearly every request: no search.
+        guard url.utf8.first != UInt8(ascii: "/"), let schemeEnd = url.firstRange(of: "://") else { return nil }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         guard ["http", "https", "ws", "wss"].contains(scheme) else { return nil }
         let rest = url[schemeEnd.upperBound...]
