@@ -132,24 +132,10 @@ final class ConnectionDispatcher: TCPStreamHandler {
     private func makeHTTP2(upgradedRequest: HTTPRequest? = nil, upgradeResponse: HTTPResponseHead? = nil) -> HTTP2ConnectionAnalyzer {
         var transport = transport
         transport.isHTTP2 = true
-        // The analyzer hands each stream's HTTP/2 facts out just before the exchange itself:
-        // its anomalies go onto the exchange, named as HTTP/1's are.
-        var details: HTTP2StreamDetails?
-        let analyzer = HTTP2ConnectionAnalyzer(connection: connection, transport: transport, configuration: context.http,
-                                               upgradedRequest: upgradedRequest, upgradeResponse: upgradeResponse) { [unowned self] exchange in
-            guard let facts = details, facts.streamID == exchange.streamID,
-                  !facts.anomalies.isEmpty || facts.resetErrorCode != nil || facts.promisedOn != nil else { return emit(exchange) }
-            details = nil
-            var flagged = exchange
-            for anomaly in facts.anomalies { if let named = HTTPAnomaly(rawValue: anomaly.rawValue) { flagged.flag(named) } }
-            if facts.resetErrorCode != nil || facts.promisedOn != nil {
-                flagged.http2 = HTTP2StreamFacts(resetCode: facts.resetErrorCode.map(HTTP2ErrorCode.name),
-                                                 resetByClient: facts.resetBy.map { $0 == .clientToServer }, promisedOn: facts.promisedOn)
-            }
-            emit(flagged)
+        return HTTP2ConnectionAnalyzer(connection: connection, transport: transport, configuration: context.http,
+                                       upgradedRequest: upgradedRequest, upgradeResponse: upgradeResponse) { [unowned self] exchange in
+            emit(exchange)
         }
-        analyzer.onStreamDetails = { _, facts in details = facts }
-        return analyzer
     }
 
     /// HTTP/1 exchanges behind TLS carry the TLS facts (the analyzer knows nothing of TLS).

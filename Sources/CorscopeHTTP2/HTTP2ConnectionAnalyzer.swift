@@ -96,8 +96,9 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
     public let transport: HTTPTransport
     public let configuration: HTTPConfiguration
     public private(set) var statistics = HTTP2Statistics()
-    /// Called for each exchange just before it is emitted, with what HTTP/2 adds to it (reset
-    /// code, pushed-by, HTTP/2 anomalies) that `HTTPExchange` cannot carry yet.
+    /// Called for each exchange just before it is emitted, with the stream's own counts (DATA and
+    /// padding bytes per side) beside what the exchange already carries (its HTTP/2 anomalies,
+    /// `HTTPExchange.http2`).
     public var onStreamDetails: ((HTTPExchange, HTTP2StreamDetails) -> Void)?
 
     private let emit: (HTTPExchange) -> Void
@@ -924,8 +925,15 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         if let last = serverGoAwayLastStream, stream.id % 2 == 1, stream.id > last, response == nil {
             stream.details.flag(.refusedByGoAway)
         }
-        let exchange = HTTPExchange(connection: connection, index: nextIndex, request: request, interimResponses: stream.interim,
+        // HTTP/2's own anomalies (reset, push, HPACK loss…) join the message ones on the exchange.
+        for anomaly in stream.details.anomalies { flag(anomaly) }
+        var exchange = HTTPExchange(connection: connection, index: nextIndex, request: request, interimResponses: stream.interim,
                                     response: response, anomalies: anomalies, transport: transport, streamID: stream.id)
+        if stream.details.resetErrorCode != nil || stream.details.promisedOn != nil {
+            exchange.http2 = HTTP2StreamFacts(resetCode: stream.details.resetErrorCode.map(HTTP2ErrorCode.name),
+                                              resetByClient: stream.details.resetBy.map { $0 == .clientToServer },
+                                              promisedOn: stream.details.promisedOn)
+        }
         nextIndex += 1
         statistics.exchanges += 1
         for anomaly in stream.details.anomalies { statistics.anomalies[anomaly, default: 0] += 1 }

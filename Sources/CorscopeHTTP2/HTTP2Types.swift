@@ -1,6 +1,7 @@
 // The HTTP/2 analyzer's own vocabulary: frame types, error codes, what it flags per stream, and
 // what it counts per connection (issue #12).
 import CorscopeReassembly
+import CorscopeHTTP
 
 /// HTTP/2 frame types (RFC 9113 §6). Other values are extension frames: counted and skipped.
 public enum HTTP2FrameType: UInt8, Sendable, CaseIterable {
@@ -55,38 +56,10 @@ public enum HTTP2ErrorCode {
     }
 }
 
-/// What HTTP/2 adds to a stream's story that `HTTPAnomaly` has no case for (yet). Kept on
-/// `HTTP2StreamDetails`, handed out beside each exchange, and counted in `HTTP2Statistics`.
-public enum HTTP2Anomaly: String, Sendable, Hashable, CaseIterable, Codable {
-    /// RST_STREAM ended the stream (the code and the side are in `HTTP2StreamDetails`).
-    case streamReset = "stream_reset"
-    /// A header block of this stream could not be decoded: HPACK context lost after a gap, a
-    /// decoding error, or a block cut by a gap or the end. The side's head is missing.
-    case hpackContextLost = "hpack_context_lost"
-    /// Decoded after the HPACK context was lost, with a table rebuilt from the blocks seen since
-    /// (exact: a block that refers to an entry added before the loss fails and is not used).
-    case decodedAfterHPACKReset = "decoded_after_hpack_reset"
-    /// More streams were open or waiting than the per-connection cap: emitted before it ended.
-    case streamEvicted = "stream_evicted"
-    /// The request came from a PUSH_PROMISE (`HTTP2StreamDetails.promisedOn` is its stream).
-    case serverPush = "server_push"
-    /// The stream's id is above the last stream id of a GOAWAY the server sent: not processed.
-    case refusedByGoAway = "refused_by_goaway"
-    /// A frame of this stream was larger than the SETTINGS_MAX_FRAME_SIZE its receiver announced.
-    case frameTooLarge = "frame_too_large"
-    /// A frame of this stream broke framing rules (padding longer than the payload, a
-    /// CONTINUATION without its HEADERS, HEADERS interleaved into a header block).
-    case malformedFrame = "malformed_frame"
-    /// Frames arrived on the stream after it was reset or had ended on that side.
-    case frameAfterStreamEnd = "frame_after_stream_end"
-    /// A pseudo-header the message needs was missing (`:method`, `:path` or `:status`).
-    case missingPseudoHeader = "missing_pseudo_header"
-}
-
 /// HTTP/2 facts of one emitted exchange that the exchange model does not carry yet.
 public struct HTTP2StreamDetails: Sendable, Hashable {
     public var streamID: UInt32
-    public var anomalies: [HTTP2Anomaly] = []
+    public var anomalies: [HTTPAnomaly] = []
     /// The RST_STREAM error code, when the stream was reset.
     public var resetErrorCode: UInt32?
     /// Which side sent the RST_STREAM.
@@ -100,7 +73,7 @@ public struct HTTP2StreamDetails: Sendable, Hashable {
 
     public init(streamID: UInt32) { self.streamID = streamID }
 
-    mutating func flag(_ anomaly: HTTP2Anomaly) {
+    mutating func flag(_ anomaly: HTTPAnomaly) {
         if !anomalies.contains(anomaly) { anomalies.append(anomaly) }
     }
 }
@@ -166,8 +139,8 @@ public struct HTTP2Statistics: Sendable, Hashable {
     public var prefaceMissing = false
     /// The TCP handshake was not captured: read from the first plausible frame header on.
     public var startedMidConnection = false
-    /// HTTP2Anomaly counts over emitted exchanges.
-    public var anomalies: [HTTP2Anomaly: Int] = [:]
+    /// HTTPAnomaly counts over emitted exchanges.
+    public var anomalies: [HTTPAnomaly: Int] = [:]
 
     public init() {}
 
