@@ -78,13 +78,8 @@ public enum ExchangeJSON {
         let transport = exchange.transport
         json.key("transport")
         json.beginObject()
-        json.key("scheme")
-        if exchange.isFromHAR {
-            // The HAR's URL says; the entry does not describe its connection.
-            if let url = exchange.har?.url, let end = url.firstRange(of: "://") { json.string(url[..<end.lowerBound].lowercased()) } else { json.null() }
-        } else {
-            json.string(transport.scheme)
-        }
+        // A HAR entry's URL says (the entry does not describe its connection).
+        json.key("scheme"); json.string(exchange.requestScheme)
         json.key("http2"); json.bool(transport.isHTTP2 || exchange.requestHead?.version.major == 2)
         json.key("stream")
         if let stream = exchange.streamID { json.int(Int(stream)) } else { json.null() }

@@ -501,6 +501,16 @@ public struct HTTPExchange: Sendable {
         return head.headers.first(named: ":authority") ?? head.headers.first(named: "Host") ?? storage.connection.server.description
     }
 
+    /// The request URL's scheme, lower-cased (`http`, `https`, `ws`, `wss`): a HAR entry's or an
+    /// absolute-form target's own, else the transport's (`https` when decrypted from TLS). No URL
+    /// is built for it.
+    public var requestScheme: String {
+        let absolute = storage.har?.url ?? storage.request.flatMap { $0.head.target.hasPrefix("/") ? nil : $0.head.target }
+        guard let url = absolute, let end = url.utf8.prefix(6).firstIndex(of: UInt8(ascii: ":")),
+              url.utf8[end...].starts(with: "://".utf8) else { return storage.transport.scheme }
+        return String(url[..<end]).lowercased()  // `*` and a CONNECT's host:port fall back above
+    }
+
     /// The request's absolute URL: a HAR entry's own; an absolute-form target as sent; else the
     /// transport's scheme (`https` when decrypted from TLS), the authority and the target. The
     /// one place that derives it.

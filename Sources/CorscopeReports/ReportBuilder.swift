@@ -316,14 +316,10 @@ public final class ReportBuilder {
 
     /// `http` or `https` (`ws`/`wss` URLs of a HAR as `http`/`https`).
     static func scheme(of exchange: HTTPExchange) -> String {
-        // Captured exchanges: the transport says (no URL is built for it). HAR entries and
-        // absolute-form targets: the URL's own scheme.
-        let absolute = exchange.har?.url ?? exchange.requestHead.flatMap { $0.target.hasPrefix("/") ? nil : $0.target }
-        guard let url = absolute else { return exchange.transport.scheme }
-        let lower = url.prefix(6).lowercased()
-        if lower.hasPrefix("https:") || lower.hasPrefix("wss:") { return "https" }
-        if lower.hasPrefix("http:") || lower.hasPrefix("ws:") { return "http" }
-        return exchange.transport.scheme  // `*`, or a CONNECT's host:port
+        switch exchange.requestScheme {
+        case "https", "wss": return "https"
+        default: return "http"
+        }
     }
 
     /// `https://app.example:8443/page?x` → `https://app.example:8443`.
