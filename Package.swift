@@ -15,7 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // AEAD, HKDF, HMAC and SHA-2 for TLS decryption (BoringSSL underneath): no cipher by hand.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        // NIOHPACK: HPACK decoding for HTTP/2 header blocks.
+        // NIOHPACK: the independent HPACK encoder the tests check our HPACK decoder against.
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
@@ -36,14 +36,7 @@ let package = Package(
         // the plaintext on to the HTTP analyzers as a byte stream of its own.
         .target(name: "CorscopeTLS", dependencies: ["CorscopeReassembly", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CorscopeHTTP", dependencies: ["CorscopeReassembly", "CZlib"]),
-        .target(
-            name: "CorscopeHTTP2",
-            dependencies: [
-                "CorscopeHTTP",
-                .product(name: "NIOHPACK", package: "swift-nio-http2"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ]
-        ),
+        .target(name: "CorscopeHTTP2", dependencies: ["CorscopeHTTP"]),
         .target(name: "CorscopeHAR", dependencies: ["CorscopeHTTP"]),
         // Secrets out of every output (reports, NDJSON, terminal lines), decided on header bytes.
         .target(name: "CorscopeRedaction", dependencies: ["CorscopeHTTP"]),
@@ -65,7 +58,10 @@ let package = Package(
         .testTarget(name: "CorscopeCaptureTests", dependencies: ["CorscopeCapture", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeReassemblyTests", dependencies: ["CorscopeReassembly", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeTLSTests", dependencies: ["CorscopeTLS", "CorscopeCapture", "CorscopeReassembly", "CorscopeTestSupport"]),
-        .testTarget(name: "CorscopeHTTP2Tests", dependencies: ["CorscopeHTTP2", "CorscopeHTTP", "CorscopeCapture", "CorscopeReassembly", "CorscopeTestSupport"]),
+        // NIOHPACK's encoder is the independent side the HPACK decoder is checked against.
+        .testTarget(name: "CorscopeHTTP2Tests", dependencies: ["CorscopeHTTP2", "CorscopeHTTP", "CorscopeCapture", "CorscopeReassembly", "CorscopeTestSupport",
+                                                              .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                                                              .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "CorscopeHTTPTests", dependencies: ["CorscopeHTTP", "CorscopeCapture", "CorscopeReassembly", "CZlib", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopeExchangesTests", dependencies: ["CorscopeExchanges", "CorscopeTLS", "CorscopeHTTP2", "CorscopeTestSupport"]),
         .testTarget(name: "CorscopePairingTests", dependencies: ["CorscopePairing", "CorscopeExchanges"]),
@@ -90,20 +86,25 @@ import Foundation
 if Context.environment["CORSCOPE_FUZZ"] != nil {
     let root = Context.packageDirectory + "/Fuzz/Targets"
     let modules = Set(package.targets.map(\.name))
+    // Packages' products a target may import too (FuzzHPACK checks corscope's HPACK against NIOHPACK's).
+    let products: [String: Target.Dependency] = [
+        "NIOHPACK": .product(name: "NIOHPACK", package: "swift-nio-http2"),
+        "NIOCore": .product(name: "NIOCore", package: "swift-nio"),
+    ]
     let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
     package.targets.append(.target(name: "FuzzSupport", dependencies: ["CorscopeHTTP"], path: "Fuzz/Support"))
     for name in names where !name.hasPrefix(".") {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + name)) ?? []
         let text = files.filter { $0.hasSuffix(".swift") }
             .compactMap { try? String(contentsOfFile: root + "/" + name + "/" + $0, encoding: .utf8) }.joined(separator: "\n")
-        let imported = text.split(separator: "\n").compactMap { line -> String? in
+        let imported = Set(text.split(separator: "\n").compactMap { line -> String? in
             let words = line.split(separator: " ")
             guard let at = words.firstIndex(of: "import"), at + 1 < words.count else { return nil }
-            let module = String(words[at + 1])
-            return modules.contains(module) ? module : nil
-        }
+            return String(words[at + 1])
+        }).sorted()
         package.targets.append(.executableTarget(
-            name: name, dependencies: ["FuzzSupport"] + Set(imported).sorted().map { .target(name: $0) },
+            name: name,
+            dependencies: ["FuzzSupport"] + imported.filter(modules.contains).map { .target(name: $0) } + imported.compactMap { products[$0] },
             path: "Fuzz/Targets/" + name,
             linkerSettings: [.unsafeFlags(["-Xlinker", "--undefined=LLVMFuzzerRunDriver", "-Xlinker", "--export-dynamic-symbol=LLVMFuzzerRunDriver"])]))
     }

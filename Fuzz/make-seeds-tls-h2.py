@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Writes the seeds of the TLS and HTTP/2 fuzz targets (Fuzz/corpus/FuzzTLSRecords, FuzzTLSKeyLog,
-FuzzHTTP2) from committed captures: Captures/tls/loopback-tls.pcap and
+FuzzHTTP2, FuzzHPACK) from committed captures: Captures/tls/loopback-tls.pcap and
 Captures/chromium-https/chromium-https.pcap with their key logs, Captures/h2c/*.pcap and, when
 present, ../shared/public-captures/*http2*.pcap. Each seed is one connection's TCP payloads in
 the targets' chunk format (`[config]` then `[op][length: u16 BE][bytes]`, op bit 0 the direction),
-cut to a few KB; never the files themselves. Deterministic. Uses Fuzz/make-seeds.py's pcap readers.
+cut to a few KB; never the files themselves. FuzzHPACK's seeds are one direction's header
+blocks (`[config]` then `[0][length: u16 BE][block]`), and RFC 7541's examples C.4 and C.6.
+Deterministic. Uses Fuzz/make-seeds.py's pcap readers.
 
     python3 Fuzz/make-seeds-tls-h2.py            write the seeds
     python3 Fuzz/make-seeds-tls-h2.py --keys     print the key log lines of the TLS seeds' client
@@ -103,11 +105,56 @@ def h2_seeds():
                     if payload[cut:]: rest.append((from_client, payload[cut:]))
                 write("FuzzHTTP2", encode([1], rest, 12000))
 
+def header_blocks(data):
+    """The header blocks of one direction's HTTP/2 frames (HEADERS or PUSH_PROMISE + CONTINUATION)."""
+    blocks, current, at = [], None, 0
+    while at + 9 <= len(data):
+        length = int.from_bytes(data[at:at + 3], "big"); kind, flags = data[at + 3], data[at + 4]
+        payload = data[at + 9:at + 9 + length]; at += 9 + length
+        if len(payload) < length: break
+        if kind in (1, 5):
+            pad = payload[0] if flags & 0x8 and payload else 0
+            start = (1 if flags & 0x8 else 0) + (5 if kind == 1 and flags & 0x20 else 0) + (4 if kind == 5 else 0)
+            current = payload[start:len(payload) - pad]
+        elif kind == 9 and current is not None:
+            current += payload
+        else:
+            continue
+        if flags & 0x4 and current is not None:
+            blocks.append(current); current = None
+    return blocks
+
+def hpack_seeds():
+    def seed(config, blocks):
+        out = bytes([config])
+        for block in blocks:
+            if len(out) + 3 + len(block) > 8192: break
+            out += bytes([0]) + struct.pack(">H", len(block)) + block
+        write("FuzzHPACK", out)
+    # RFC 7541 C.4 (requests, Huffman) and C.6 (responses, a 256-byte table: configuration 1).
+    seed(0, [bytes.fromhex(h) for h in ("828684418cf1e3c2e5f23a6ba0ab90f4ff", "828684be5886a8eb10649cbf",
+                                        "828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf")])
+    seed(1, [bytes.fromhex(h) for h in (
+        "488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad171863c78f0b97c8e9ae82ae43d3",
+        "4883640effc1c0bf",
+        "88c16196d07abe941054d444a8200595040b8166e084a62d1bffc05a839bd9ab77ad94e7821dd7f2e6c7b335dfdfcd5b3960d5af27087f3672c1ab270fb5291f9587316065c003ed4ee5b1063d5007")])
+    paths = sorted(glob.glob(os.path.join(ROOT, "Captures", "h2c", "*.pcap")))
+    if os.path.isdir(SHARED): paths += sorted(glob.glob(os.path.join(SHARED, "sv__*http2*.pcap")))
+    for path in paths:
+        for chunks in streams(path)[:4]:
+            client = b"".join(p for c, p in chunks if c)
+            server = b"".join(p for c, p in chunks if not c)
+            if not client.startswith(b"PRI * HTTP/2.0"): continue
+            for direction in (client[24:], server):
+                blocks = header_blocks(direction)
+                if blocks: seed(0, blocks)
+
 def main():
     key_lines, missing = tls_seeds()
     if "--keys" in sys.argv:
         print("\n".join(key_lines)); return
     h2_seeds()
+    hpack_seeds()
     if missing:
         sys.exit("FuzzTLSRecords.swift lacks %d key log lines of its seeds (print them with --keys)" % len(missing))
 

@@ -9,6 +9,13 @@ public struct HTTPHeaderFields: Sendable, Hashable {
         public var nameEnd: Int32
         public var valueStart: Int32
         public var valueEnd: Int32
+
+        public init(nameStart: Int32, nameEnd: Int32, valueStart: Int32, valueEnd: Int32) {
+            self.nameStart = nameStart
+            self.nameEnd = nameEnd
+            self.valueStart = valueStart
+            self.valueEnd = valueEnd
+        }
     }
 
     /// Names and values back to back; a field's bytes are addressed by its `Span`.
@@ -16,6 +23,20 @@ public struct HTTPHeaderFields: Sendable, Hashable {
     public private(set) var spans: [Span] = []
 
     public init() {}
+
+    /// Takes bytes and spans a decoder already laid out (HTTP/2's HPACK writes names and values
+    /// straight into one buffer). Spans that do not fit the bytes are dropped.
+    public init(storage: [UInt8], spans: [Span]) {
+        let end = Int32(clamping: storage.count)
+        self.storage = storage
+        if spans.allSatisfy({ 0 <= $0.nameStart && $0.nameStart <= $0.nameEnd && $0.nameEnd <= $0.valueStart
+                && $0.valueStart <= $0.valueEnd && $0.valueEnd <= end }) {
+            self.spans = spans
+        } else {
+            self.spans = spans.filter { 0 <= $0.nameStart && $0.nameStart <= $0.nameEnd && $0.nameEnd <= $0.valueStart
+                && $0.valueStart <= $0.valueEnd && $0.valueEnd <= end }
+        }
+    }
 
     /// Builds fields from (name, value) string pairs, in order (tests, HAR input).
     public init(_ pairs: [(String, String)]) {

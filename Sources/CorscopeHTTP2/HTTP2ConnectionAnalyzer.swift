@@ -1,9 +1,7 @@
-// The HTTP/2 analyzer: frames, HPACK (NIOHPACK), streams → exchanges (issue #12).
+// The HTTP/2 analyzer: frames, HPACK, streams → exchanges (issue #12).
 import CorscopeCapture
 import CorscopeHTTP
 import CorscopeReassembly
-import NIOCore
-import NIOHPACK
 
 /// Turns the two byte streams of one HTTP/2 connection (prior knowledge, ALPN `h2` after TLS,
 /// or an `h2c` upgrade handed over by `HTTP1ConnectionAnalyzer`) into one `HTTPExchange` per
@@ -24,10 +22,11 @@ import NIOHPACK
 /// counted and skipped (§4.1).
 ///
 /// ### HPACK
-/// One NIOHPACK `HPACKDecoder` per side. A side's SETTINGS_HEADER_TABLE_SIZE bounds the *other*
+/// One `HPACKBlockDecoder` per side (why not NIOHPACK's: see there). A side's
+/// SETTINGS_HEADER_TABLE_SIZE bounds the *other*
 /// side's encoder, so it sets the maximum of the decoder of the other side's header blocks: a
 /// larger value at once, a smaller one when the other side acknowledges the SETTINGS (the
-/// moment its encoder applies it). Dynamic table size updates inside blocks are NIOHPACK's.
+/// moment its encoder applies it). Dynamic table size updates inside blocks are the decoder's.
 /// Every header block is decoded, also on reset or ignored streams, to keep the table in step.
 ///
 /// ### Streams → exchanges
@@ -64,8 +63,10 @@ import NIOHPACK
 ///   (their header blocks are still decoded).
 /// * **missing-pseudo-header**: a head without `:method`/`:path` or `:status` is kept, with an
 ///   empty method or target, or status 0 (`missing_pseudo_header`).
-/// * Header names and values are NIOHPACK's `String`s: bytes that are not UTF-8 arrive replaced
-///   by U+FFFD (HPACK carries octets; RFC 9113 §8.2.1 forbids such values anyway).
+/// * **size-update-anywhere**: see `HPACKBlockDecoder`.
+/// * Header names and values are kept as the octets HPACK carried, as HTTP/1's are: bytes that
+///   are not UTF-8 stay visible byte-exact (RFC 9113 §8.2.1 forbids some of them; a passive
+///   reader shows them).
 ///
 /// ### Memory
 /// Per side: one buffered frame (≤ the announced max frame size, ≤ 16 MiB) or one header block
@@ -118,11 +119,9 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
     private var recentlyEmittedNext = 0
     private static let recentlyEmittedCap = 4096
     private var serverGoAwayLastStream: UInt32?
-    private let allocator = ByteBufferAllocator()
     /// Set while the held bytes of a direction that ended are scanned one last time.
     private var scanningAtEnd = false
     private let blockLimit: Int
-    private let headerListLimit: Int
 
     /// - Parameters:
     ///   - upgradedRequest, upgradeResponse: for `h2c`, the HTTP/1.1 request that asked for the
@@ -136,9 +135,8 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         self.configuration = configuration
         self.emit = emit
         blockLimit = max(2 * configuration.maxHeadBytes, 32 * 1024)
-        headerListLimit = max(4 * configuration.maxHeadBytes, 256 * 1024)
-        let client = Side(direction: .clientToServer, state: .preface, headerListLimit: headerListLimit, allocator: allocator)
-        let server = Side(direction: .serverToClient, state: .frames, headerListLimit: headerListLimit, allocator: allocator)
+        let client = Side(direction: .clientToServer, state: .preface)
+        let server = Side(direction: .serverToClient, state: .frames)
         sides = [client, server]
         if upgradedRequest == nil && !connection.sawHandshake {
             // Picked up mid-connection: neither side's frame boundaries nor HPACK context are
@@ -649,10 +647,11 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
             return
         }
         let rebuilt = side.beginDecoding()
-        var buffer = allocator.buffer(bytes: block.bytes)
-        let headers: HPACKHeaders
+        let decoded: HPACKBlockDecoder.Decoded
         do {
-            headers = try side.decoder.decodeHeaders(from: &buffer)
+            decoded = try block.bytes.withUnsafeBytes { bytes throws(HPACKBlockDecoder.Failure) in
+                try side.decoder.decode(bytes, maxFields: configuration.maxHeaderFields, maxBytes: configuration.maxHeadBytes)
+            }
         } catch {
             if !rebuilt { statistics.hpackErrors += 1 }
             statistics.headerBlocksLost += 1
@@ -662,21 +661,8 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         }
         statistics.headerBlocksDecoded += 1
         if rebuilt { statistics.headerBlocksDecodedAfterReset += 1 }
-        var fields = HTTPHeaderFields()
-        fields.reserveCapacity(bytes: headers.count * 40, fields: headers.count)
-        var bytes = 0
-        var tooLarge = false
-        for field in headers {
-            let size = field.name.utf8.count + field.value.utf8.count + 4
-            if fields.count >= configuration.maxHeaderFields || bytes + size > configuration.maxHeadBytes {
-                tooLarge = true
-                break
-            }
-            fields.append(name: field.name, value: field.value)
-            bytes += size
-        }
-        statistics.headerFields += fields.count
-        headerBlock(block, fields: fields, tooLarge: tooLarge, afterReset: rebuilt, side: side, time: time)
+        statistics.headerFields += decoded.fields.count
+        headerBlock(block, fields: decoded.fields, tooLarge: decoded.tooLarge, afterReset: rebuilt, side: side, time: time)
     }
 
     // MARK: Streams
@@ -1053,30 +1039,25 @@ final class Side {
     var block: HeaderBlock?
     /// SETTINGS_MAX_FRAME_SIZE announced by the other side: the largest frame this side may send.
     var maxFrameSize = 16_384
-    var decoder: HPACKDecoder
+    var decoder = HPACKBlockDecoder()
     /// The context is lost: the next block starts a fresh table (see hpack-rebuild).
     var hpackLost = false
     /// Once lost, blocks are decoded with rebuilt tables (marked so) for the rest of the connection.
     var rebuilding = false
     /// The other side's SETTINGS this side has not acknowledged yet (their table size, if any).
     var settingsToAcknowledge: [Int?] = []
-    private let headerListLimit: Int
-    private let allocator: ByteBufferAllocator
 
-    init(direction: FlowDirection, state: ReadState, headerListLimit: Int, allocator: ByteBufferAllocator) {
+    init(direction: FlowDirection, state: ReadState) {
         self.direction = direction
         self.state = state
-        self.headerListLimit = headerListLimit
-        self.allocator = allocator
-        decoder = HPACKDecoder(allocator: allocator, maxDynamicTableSize: 4096, maxHeaderListSize: headerListLimit)
     }
 
     /// Sets the table maximum of this side's decoder (clamped to `maxHPACKTableSize`): a larger
     /// one always, a smaller one only when `shrinkNow` (the encoder acknowledged it).
     func setTableMaximum(_ size: Int, shrinkNow: Bool) {
         let size = min(max(0, size), HTTP2ConnectionAnalyzer.maxHPACKTableSize)
-        let current = decoder.maxDynamicTableLength
-        if size > current || (shrinkNow && size < current) { decoder.maxDynamicTableLength = size }
+        let current = decoder.maxTableSize
+        if size > current || (shrinkNow && size < current) { decoder.maxTableSize = size }
     }
 
     /// Called before each block; returns whether the block is decoded with a rebuilt table.
@@ -1084,8 +1065,7 @@ final class Side {
         if hpackLost {
             hpackLost = false
             rebuilding = true
-            let maximum = max(decoder.maxDynamicTableLength, 4096)
-            decoder = HPACKDecoder(allocator: allocator, maxDynamicTableSize: maximum, maxHeaderListSize: headerListLimit)
+            decoder = HPACKBlockDecoder(maxTableSize: max(decoder.maxTableSize, 4096))
         }
         return rebuilding
     }

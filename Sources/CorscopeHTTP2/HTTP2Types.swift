@@ -109,7 +109,7 @@ public struct HTTP2Statistics: Sendable, Hashable {
     /// Header blocks decoded, and those that could not be (context lost, errors, cut blocks).
     public var headerBlocksDecoded = 0
     public var headerBlocksLost = 0
-    /// HPACK decoding errors (NIOHPACK threw): each loses the context of its side.
+    /// HPACK decoding errors (a bad index, integer, Huffman string or table size): each loses the context of its side.
     public var hpackErrors = 0
     /// Header blocks decoded with a table rebuilt after a loss (see `decoded_after_hpack_reset`).
     public var headerBlocksDecodedAfterReset = 0

@@ -47,7 +47,7 @@ final class TsharkHTTPSDifferentialTests: XCTestCase {
     private func compare(_ path: String, keyLog: String?, http2Port: Int? = nil, minimumExchanges: Int,
                          file: StaticString = #filePath, line: UInt = #line) throws {
         let tshark = try ExternalTool.tshark()
-        var configuration = ExchangePipeline.Configuration()
+        let configuration = ExchangePipeline.Configuration()
         if let keyLog { XCTAssertEqual(try configuration.tlsKeys.add(contentsOfFile: keyLog), [], file: file, line: line) }
         var exchanges: [HTTPExchange] = []
         let pipeline = ExchangePipeline(configuration: configuration) { exchanges.append($0) }

@@ -1,4 +1,4 @@
-// The HTTP/2 analyzer (frames, HPACK through NIOHPACK, streams → exchanges), both directions:
+// The HTTP/2 analyzer (frames, HPACK, streams → exchanges), both directions:
 // the input is a configuration byte and a sequence of chunks `[op][length: u16 BE]…`: op's bit 0
 // is the direction (client, server), bits 1–2 the kind (0: `length` raw bytes; 1: one frame,
 // `[type][flags][stream id: u32 BE]` then `length` payload bytes, its 9-byte header written with
@@ -6,8 +6,8 @@
 // having to get lengths right; 2: a gap of `length` bytes; 3: that direction ends), bits 3–7 a
 // time step. Then both directions end. Configuration: bit 0: an h2c upgrade (the HTTP/1.1
 // request is stream 1, the 101 its interim response); bit 1: small limits (head bytes, open
-// streams, kept body bytes); bit 2: the client preface is sent first. HPACK is NIOHPACK's
-// decoder inside the analyzer (no separate entry point): Fuzz/dict/http2.dict has its tokens.
+// streams, kept body bytes); bit 2: the client preface is sent first. HPACK (FuzzHPACK alone) is
+// reached inside the analyzer too: Fuzz/dict/http2.dict has its tokens.
 // Checks: exchanges have a stream id, come with indices 0, 1, 2… in order, and every header
 // field (request, interim, response, trailers) has a non-empty name; with an upgrade, index 0 is
 // stream 1. Without gaps, the same input with each run of same-direction chunks delivered as one
