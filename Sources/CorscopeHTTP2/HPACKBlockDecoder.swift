@@ -252,19 +252,20 @@ enum HPACKHuffman {
 
     static let eos = 256
     static let longest = 30
-    /// Codes of up to this many bits are found with one lookup (most header text: 5–8 bits).
-    static let lookupBits = 9
+    /// One lookup reads this many bits and yields the one or two whole codes at their start
+    /// (header text is mostly 5–8-bit codes: two symbols per lookup, often).
+    static let lookupBits = 12
 
     /// The canonical code's tables: for each length, its first code, how many symbols have it,
-    /// and where they start in `symbolsByCode`; and the one-lookup table for short codes
-    /// (symbol | length << 9, 0 when the code is longer than `lookupBits`). Built once and never
+    /// and where they start in `symbolsByCode`; and the lookup table: for each `lookupBits`-bit
+    /// window, the codes it starts with (see `Step`; 0 when the first is longer). Built once and never
     /// freed: the decoding loop reads them through pointers, with no reference counting.
     struct Tables: @unchecked Sendable {
         let firstCode = UnsafeMutablePointer<UInt32>.allocate(capacity: longest + 1)
         let countOfLength = UnsafeMutablePointer<UInt32>.allocate(capacity: longest + 1)
         let firstIndex = UnsafeMutablePointer<Int>.allocate(capacity: longest + 1)
         let symbolsByCode = UnsafeMutablePointer<UInt16>.allocate(capacity: 257)
-        let lookup = UnsafeMutablePointer<UInt16>.allocate(capacity: 1 << lookupBits)
+        let lookup = UnsafeMutablePointer<UInt32>.allocate(capacity: 1 << lookupBits)
         /// Each symbol's code, right-aligned (the tests check it).
         let code = UnsafeMutablePointer<UInt32>.allocate(capacity: 257)
     }
@@ -275,7 +276,6 @@ enum HPACKHuffman {
         for length in codeLengths { tables.countOfLength[Int(length)] += 1 }
         let sorted = (0...256).map(UInt16.init).sorted { (codeLengths[Int($0)], $0) < (codeLengths[Int($1)], $1) }
         for (index, symbol) in sorted.enumerated() { tables.symbolsByCode[index] = symbol }
-        tables.lookup.initialize(repeating: 0, count: 1 << lookupBits)
         var code: UInt32 = 0
         var index = 0
         for length in 0...longest {
@@ -289,14 +289,46 @@ enum HPACKHuffman {
                 let symbol = Int(tables.symbolsByCode[tables.firstIndex[length] + offset])
                 let symbolCode = tables.firstCode[length] + UInt32(offset)
                 tables.code[symbol] = symbolCode
-                guard length <= lookupBits else { continue }
-                let spread = lookupBits - length
-                let base = Int(symbolCode) << spread
-                for fill in 0..<(1 << spread) { tables.lookup[base + fill] = UInt16(symbol) | UInt16(length) << 9 }
             }
+        }
+        /// The symbol whose code starts the `bits`-bit `pattern`, and its length.
+        func first(_ pattern: Int, bits: Int) -> (symbol: Int, length: Int)? {
+            guard bits >= 1 else { return nil }
+            for length in 1...bits {
+                let offset = UInt32(pattern >> (bits - length)) &- tables.firstCode[length]
+                if offset < tables.countOfLength[length] {
+                    return (Int(tables.symbolsByCode[tables.firstIndex[length] + Int(offset)]), length)
+                }
+            }
+            return nil
+        }
+        for window in 0..<(1 << lookupBits) {
+            guard let one = first(window, bits: lookupBits) else {
+                tables.lookup[window] = 0
+                continue
+            }
+            let rest = lookupBits - one.length
+            let two = first(window & ((1 << rest) - 1), bits: rest)
+            tables.lookup[window] = Step(first: one.symbol, firstLength: one.length, second: two?.symbol, totalLength: one.length + (two?.length ?? 0)).raw
         }
         return tables
     }()
+
+    /// One lookup's answer, packed in 32 bits: the first symbol and its code length, and when a
+    /// second whole code follows within the window, that symbol and both codes' length.
+    struct Step {
+        var raw: UInt32
+        init(first: Int, firstLength: Int, second: Int?, totalLength: Int) {
+            raw = UInt32(first) | UInt32(second ?? 0) << 8 | UInt32(second == nil ? 1 : 2) << 16
+                | UInt32(firstLength) << 18 | UInt32(totalLength) << 23
+        }
+        init(raw: UInt32) { self.raw = raw }
+        var count: Int { Int(raw >> 16 & 3) }
+        var first: UInt8 { UInt8(truncatingIfNeeded: raw) }
+        var second: UInt8 { UInt8(truncatingIfNeeded: raw >> 8) }
+        var firstLength: Int { Int(raw >> 18 & 31) }
+        var totalLength: Int { Int(raw >> 23 & 31) }
+    }
 
     /// Appends the decoding of `encoded` to `out` (§5.2): bits are read most significant first;
     /// the last byte is padded with at most 7 one-bits (the start of EOS).
@@ -337,16 +369,21 @@ enum HPACKHuffman {
                 let missing = UInt64(lookupBits - available)
                 window = accumulator << missing | ((1 << missing) - 1)
             }
-            let entry = tables.lookup[Int(window & UInt64((1 << lookupBits) - 1))]
-            if entry != 0 {
-                let length = Int(entry >> 9)
-                if length <= available {
-                    output[written] = UInt8(truncatingIfNeeded: entry & 0x1FF)
-                    written += 1
-                    available -= length
-                    accumulator &= (1 << UInt64(available)) &- 1
-                    continue
-                }
+            let step = Step(raw: tables.lookup[Int(window & UInt64((1 << lookupBits) - 1))])
+            if step.count == 2 && step.totalLength <= available {
+                output[written] = step.first
+                output[written + 1] = step.second
+                written += 2
+                available -= step.totalLength
+                accumulator &= (1 << UInt64(available)) &- 1
+                continue
+            }
+            if step.count >= 1 && step.firstLength <= available {
+                output[written] = step.first
+                written += 1
+                available -= step.firstLength
+                accumulator &= (1 << UInt64(available)) &- 1
+                continue
             }
             // A longer code, or the padding.
             var length = lookupBits + 1

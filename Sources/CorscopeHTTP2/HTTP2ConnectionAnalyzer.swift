@@ -881,14 +881,15 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
             recentlyEmittedNext = (recentlyEmittedNext + 1) % Self.recentlyEmittedCap
         }
         recentlyEmitted.insert(stream.id)
-        let request: HTTPRequest? = stream.requestHead.map { head in
+        // The stream is done with: its heads and trailers are moved out, not copied.
+        let request: HTTPRequest? = stream.requestHead.take().map { head in
             HTTPRequest(head: head, body: stream.requestBody.finish(codings: Self.codings(head.headers), keep: configuration.keptBodyBytes),
-                        trailers: stream.requestTrailers, firstByte: stream.requestFirst ?? connection.firstSeen,
+                        trailers: stream.requestTrailers.take(), firstByte: stream.requestFirst ?? connection.firstSeen,
                         lastByte: stream.requestLast ?? stream.requestFirst ?? connection.firstSeen)
-        } ?? stream.request
-        let response: HTTPResponse? = stream.responseHead.map { head in
+        } ?? stream.request.take()
+        let response: HTTPResponse? = stream.responseHead.take().map { head in
             HTTPResponse(head: head, body: stream.responseBody.finish(codings: Self.codings(head.headers), keep: configuration.keptBodyBytes),
-                         trailers: stream.responseTrailers, firstByte: stream.responseFirst ?? connection.firstSeen,
+                         trailers: stream.responseTrailers.take(), firstByte: stream.responseFirst ?? connection.firstSeen,
                          lastByte: stream.responseLast ?? stream.responseFirst ?? connection.firstSeen)
         }
         guard request != nil || response != nil else {
@@ -913,7 +914,7 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         }
         // HTTP/2's own anomalies (reset, push, HPACK loss…) join the message ones on the exchange.
         for anomaly in stream.details.anomalies { flag(anomaly) }
-        var exchange = HTTPExchange(connection: connection, index: nextIndex, request: request, interimResponses: stream.interim,
+        var exchange = HTTPExchange(connection: connection, index: nextIndex, request: request, interimResponses: stream.interim.take(),
                                     response: response, anomalies: anomalies, transport: transport, streamID: stream.id)
         if stream.details.resetErrorCode != nil || stream.details.promisedOn != nil {
             exchange.http2 = HTTP2StreamFacts(resetCode: stream.details.resetErrorCode.map(HTTP2ErrorCode.name),
@@ -1116,6 +1117,21 @@ struct BodyCollector {
         finished.contentEncoding = codings
         finished.isTruncated = finished.kept.count < finished.wireLength || finished.missingBytes > 0
         return finished
+    }
+}
+
+extension HTTPHeaderFields {
+    /// The fields, leaving none behind (moved out of a finished stream).
+    mutating func take() -> HTTPHeaderFields {
+        defer { self = HTTPHeaderFields() }
+        return self
+    }
+}
+
+extension Array {
+    mutating func take() -> [Element] {
+        defer { self = [] }
+        return self
     }
 }
 

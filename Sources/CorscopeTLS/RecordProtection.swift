@@ -69,19 +69,31 @@ struct RecordProtection {
     }
 
     private func decrypt(_ body: ArraySlice<UInt8>, nonce: [UInt8], aad: [UInt8]) -> [UInt8]? {
-        let ciphertext = body.dropLast(Self.tagLength)
-        let tag = body.suffix(Self.tagLength)
+        guard nonce.count == 12, body.count >= Self.tagLength else { return nil }
+        // The sealed box as swift-crypto reads it, nonce ‖ ciphertext ‖ tag, laid out with two
+        // copies of raw bytes: the element-wise `SealedBox(nonce:ciphertext:tag:)` and the
+        // Data → Array conversion of the result were a third of the decryption's cost.
+        var combined = Data(count: nonce.count + body.count)
+        combined.withUnsafeMutableBytes { out in
+            nonce.withUnsafeBytes { out.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            body.withUnsafeBytes { (out.baseAddress! + nonce.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        }
+        let plaintext: Data
         do {
             switch aead {
             case .aes128GCM, .aes256GCM:
-                let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: nonce), ciphertext: ciphertext, tag: tag)
-                return [UInt8](try AES.GCM.open(box, using: key, authenticating: aad))
+                plaintext = try AES.GCM.open(AES.GCM.SealedBox(combined: combined), using: key, authenticating: aad)
             case .chaCha20Poly1305:
-                let box = try ChaChaPoly.SealedBox(nonce: ChaChaPoly.Nonce(data: nonce), ciphertext: ciphertext, tag: tag)
-                return [UInt8](try ChaChaPoly.open(box, using: key, authenticating: aad))
+                plaintext = try ChaChaPoly.open(ChaChaPoly.SealedBox(combined: combined), using: key, authenticating: aad)
             }
         } catch {
             return nil
+        }
+        return plaintext.withUnsafeBytes { bytes in
+            [UInt8](unsafeUninitializedCapacity: bytes.count) { out, initialized in
+                if let base = bytes.baseAddress, bytes.count > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: base, byteCount: bytes.count) }
+                initialized = bytes.count
+            }
         }
     }
 
