@@ -21,6 +21,7 @@ enum StatisticsReport {
             ("gap_bytes", s.reassembly.gapBytes),
             ("out_of_order_segments", s.reassembly.outOfOrderSegments),
             ("retransmitted_bytes", s.reassembly.retransmittedBytes),
+            ("late_bytes", s.reassembly.lateBytes),
             ("anomalous_exchanges", s.anomalousExchanges),
             ("skipped_http_bytes", s.http.skippedBytes),
         ]

@@ -45,6 +45,9 @@ public struct AssemblerStatistics: Sendable, Hashable {
     /// Payload bytes that had already been delivered (retransmissions and overlaps); the first
     /// copy wins.
     public var retransmittedBytes = 0
+    /// Payload bytes that arrived after the hole they belong to was given up on: already counted
+    /// in `gapBytes`, not delivered (the stream had moved on), and not retransmissions.
+    public var lateBytes = 0
     /// Holes given up on, and the bytes they missed.
     public var gaps = 0
     public var gapBytes = 0
@@ -69,6 +72,7 @@ public struct AssemblerStatistics: Sendable, Hashable {
         deliveredBytes += other.deliveredBytes
         outOfOrderSegments += other.outOfOrderSegments
         retransmittedBytes += other.retransmittedBytes
+        lateBytes += other.lateBytes
         gaps += other.gaps
         gapBytes += other.gapBytes
         gapsForcedByBufferCap += other.gapsForcedByBufferCap

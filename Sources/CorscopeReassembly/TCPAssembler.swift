@@ -4,7 +4,8 @@ import CorscopeCapture
 ///
 /// ### Policies
 /// - **Overlaps and retransmissions:** the first copy of a byte wins. Bytes already delivered
-///   are never delivered again; their count is `retransmittedBytes`.
+///   are never delivered again; their count is `retransmittedBytes`. Bytes that arrive after
+///   their hole was given up on are `lateBytes` instead (they are already in `gapBytes`).
 /// - **Holes:** data after a hole is buffered (up to the caps) until the hole is filled, or
 ///   given up on as a gap when: the receiver acknowledged data beyond the hole (the bytes were on
 ///   the wire but not in the capture), the hole is older than `holeTimeout` in capture time, a
@@ -325,10 +326,10 @@ public final class TCPAssembler {
         }
         let alreadyDelivered = -offset
         if alreadyDelivered >= payload.count {
-            statistics.retransmittedBytes += payload.count
+            countOld(payload.count, at: sequence, on: half)
             return
         }
-        statistics.retransmittedBytes += alreadyDelivered
+        countOld(alreadyDelivered, at: sequence, on: half)
         deliver(UnsafeRawBufferPointer(rebasing: payload[alreadyDelivered...]), on: half, of: connection,
                 direction: direction, time: now)
         drain(half, of: connection, direction: direction)
@@ -355,10 +356,10 @@ public final class TCPAssembler {
             bufferedSegmentsTotal -= 1
             let alreadyDelivered = -offset
             if alreadyDelivered >= first.bytes.count {
-                statistics.retransmittedBytes += first.bytes.count
+                countOld(first.bytes.count, at: first.sequence, on: half)
                 continue
             }
-            statistics.retransmittedBytes += alreadyDelivered
+            countOld(alreadyDelivered, at: first.sequence, on: half)
             first.bytes.withUnsafeBytes { raw in
                 deliver(UnsafeRawBufferPointer(rebasing: raw[alreadyDelivered...]), on: half, of: connection,
                         direction: direction, time: first.time)
@@ -424,9 +425,18 @@ public final class TCPAssembler {
         endIfFinished(half, of: connection, direction: direction)
     }
 
+    /// `count` bytes from `sequence` on were behind the delivery point: late where they fall in
+    /// a hole given up on, retransmitted otherwise.
+    private func countOld(_ count: Int, at sequence: UInt32, on half: HalfStream) {
+        let late = half.bytesInGaps(count, at: sequence)
+        statistics.lateBytes += late
+        statistics.retransmittedBytes += count - late
+    }
+
     private func declareGap(_ length: Int, on half: HalfStream, of connection: Connection, direction: FlowDirection) {
         statistics.gaps += 1
         statistics.gapBytes += length
+        half.noteGap(at: half.nextSequence, length: length)
         half.nextSequence = half.nextSequence &+ UInt32(truncatingIfNeeded: length)
         handler(for: connection).gap(length: length, direction: direction, time: now)
     }
@@ -570,6 +580,24 @@ final class HalfStream {
     /// Out-of-order segments; `pending.first` is the first in the stream.
     private(set) var pending = PendingSegments()
     var pendingBytes: Int { pending.bytes }
+    /// The last holes given up on (start, length), newest last: bytes arriving for them are late.
+    private var gaps: [(start: UInt32, length: Int)] = []
+    static let rememberedGaps = 4
+
+    func noteGap(at start: UInt32, length: Int) {
+        if gaps.count == Self.rememberedGaps { gaps.removeFirst() }
+        gaps.append((start, length))
+    }
+
+    /// How many of the `count` bytes from `sequence` on fall in a remembered hole.
+    func bytesInGaps(_ count: Int, at sequence: UInt32) -> Int {
+        var inside = 0
+        for gap in gaps {
+            let from = TCPSequence.distance(from: gap.start, to: sequence)   // the bytes, relative to the hole
+            inside += max(0, min(from + count, gap.length) - max(from, 0))
+        }
+        return min(inside, count)
+    }
 
     /// When the oldest buffered segment arrived (capture time).
     var oldestPendingTime: Timestamp? {

@@ -129,7 +129,7 @@ final class HostileReassemblyTests: XCTestCase {
 
         // Bytes 19,999 down to 19,000 wait; byte 18,999 is one segment too many: the hole before
         // it (bytes 0 to 18,998) is given up on and the 1,001 buffered bytes are delivered. The
-        // bytes that come after that were already counted as the gap: retransmissions.
+        // bytes that come after that were already counted as the gap: late, not retransmitted.
         let delivered = cap + 1, missing = count - delivered
         XCTAssertEqual(factory.streams[0].1.events[0],
                        [.gap(missing), .data(Array(stream[missing...])), .end(.endOfCapture)])
@@ -141,7 +141,31 @@ final class HostileReassemblyTests: XCTestCase {
         XCTAssertEqual(statistics.deliveredBytes + statistics.gapBytes, count, "every byte delivered or a gap")
         XCTAssertEqual(statistics.outOfOrderSegments, delivered)
         XCTAssertEqual(statistics.peakBufferedBytes, delivered)
-        XCTAssertEqual(statistics.retransmittedBytes, count - 1 - delivered)
+        XCTAssertEqual(statistics.lateBytes, count - 1 - delivered)
+        XCTAssertEqual(statistics.retransmittedBytes, 0)
+    }
+
+    /// A byte behind the delivery point is late when it falls in a hole given up on (counted in
+    /// the gap already), retransmitted when it was delivered; a segment can be both.
+    func testBytesOfAGivenUpHoleAreLateNotRetransmitted() {
+        let client = Self.client(1)
+        func data(_ offset: UInt32, _ seconds: Int, _ text: String) -> OwnedSegment {
+            OwnedSegment(time: Self.time(seconds * 1_000_000), source: client, destination: Self.server,
+                         sequence: 1001 + offset, acknowledgment: 0, flags: [.psh], payload: Array(text.utf8))
+        }
+        let syn = OwnedSegment(time: Self.time(0), source: client, destination: Self.server, sequence: 1000,
+                               acknowledgment: 0, flags: [.syn], payload: [])
+        let factory = RecordingFactory()
+        let assembler = TCPAssembler(factory: factory)
+        assembler.process([syn, data(0, 0, "ab"), data(5, 0, "f")])
+        assembler.flush(olderThan: Self.time(12_000_000))   // the hole c…e is given up on
+        assembler.process([data(0, 13, "abcd"), data(4, 13, "ef")])
+        assembler.flushAll()
+        XCTAssertEqual(factory.streams[0].1.events[0], [.data(Array("ab".utf8)), .gap(3), .data(Array("f".utf8)), .end(.endOfCapture)])
+        let statistics = assembler.statistics
+        XCTAssertEqual(statistics.gapBytes, 3)
+        XCTAssertEqual(statistics.lateBytes, 3, "c and d, then e")
+        XCTAssertEqual(statistics.retransmittedBytes, 3, "a and b, then f")
     }
 
     // MARK: - Hole timeout

@@ -6,7 +6,7 @@ response in order.
 What corscope must do: buffer out-of-order segments in an ordered structure (O(log n) each).
 Expected (SIZE <= 65,536, the per-connection segment cap): no gap, every byte delivered once, the
 exchange complete. Above the cap: holes skipped as counted gaps (gaps_forced_by_buffer_cap), the
-late bytes counted as retransmitted.
+late bytes counted as late_bytes (already in gap_bytes).
 Full size: 1,000,000 segments (~ 83 MB)."""
 import importlib.util
 import os

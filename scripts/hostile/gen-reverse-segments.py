@@ -5,7 +5,7 @@ SIZE bytes) arrives in SIZE one-byte segments in reverse order, then the real re
 What corscope must do: buffer out-of-order segments in an ordered structure (O(log n) each), hit
 the per-connection cap of 65,536 segments and skip the hole as one counted gap.
 Expected (SIZE > 65,536): gaps = 1, gap_bytes = SIZE - 65,537, out_of_order_segments = 65,537,
-retransmitted_bytes = SIZE - 65,537 (the bytes that arrive after the gap was given up on).
+late_bytes = SIZE - 65,537 (the bytes that arrive after the gap was given up on), retransmitted_bytes = 0.
 SIZE <= 65,536: no gap, the whole request delivered.
 Full size: 1,000,000 segments (~ 83 MB)."""
 import sys

@@ -83,7 +83,7 @@ try:
 except Exception:
     stats = {}
 dropped_keys = ["evicted_connections", "gaps", "gap_bytes", "gaps_forced_by_buffer_cap",
-                "gaps_forced_by_total_buffer_cap", "retransmitted_bytes", "skipped_http_bytes",
+                "gaps_forced_by_total_buffer_cap", "retransmitted_bytes", "late_bytes", "skipped_http_bytes",
                 "skipped_packets.ip_fragments_dropped", "anomaly.header_too_large",
                 "anomaly.decompression_cap_reached", "anomaly.pending_request_evicted",
                 "anomaly.non_utf8_header_bytes"]
