@@ -315,7 +315,8 @@ enum HPACKHuffman {
     }()
 
     /// One lookup's answer, packed in 32 bits: the first symbol and its code length, and when a
-    /// second whole code follows within the window, that symbol and both codes' length.
+    /// second whole code follows within the window, that symbol; how many (0 when the first code
+    /// is longer than the window) and how many bits they take.
     struct Step {
         var raw: UInt32
         init(first: Int, firstLength: Int, second: Int?, totalLength: Int) {
@@ -327,30 +328,32 @@ enum HPACKHuffman {
         var first: UInt8 { UInt8(truncatingIfNeeded: raw) }
         var second: UInt8 { UInt8(truncatingIfNeeded: raw >> 8) }
         var firstLength: Int { Int(raw >> 18 & 31) }
-        var totalLength: Int { Int(raw >> 23 & 31) }
+        /// The bits of every code it holds.
+        var advance: Int { Int(raw >> 23 & 31) }
     }
 
     /// Appends the decoding of `encoded` to `out` (§5.2): bits are read most significant first;
     /// the last byte is padded with at most 7 one-bits (the start of EOS).
     static func decode(_ encoded: UnsafeRawBufferPointer, into out: inout [UInt8]) throws(HPACKBlockDecoder.Failure) {
         guard !encoded.isEmpty else { return }
-        // The shortest code has 5 bits: room for every symbol, written in place, then trimmed.
-        let room = encoded.count * 8 / 5 + 1
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: room))
-        let written = out.withUnsafeMutableBufferPointer { decode(encoded, to: $0.baseAddress! + start) }
-        guard let written else {
-            out.removeSubrange(start...)
-            throw .invalidHuffman
+        // The shortest code has 5 bits; the fast path stores two bytes per step: one spare.
+        let room = encoded.count * 8 / 5 + 2
+        let decoded = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: room) { buffer -> Bool in
+            guard let written = decode(encoded, to: buffer.baseAddress!) else { return false }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<written]))
+            return true
         }
-        out.removeLast(room - written)
+        if !decoded { throw .invalidHuffman }
     }
 
-    /// Decodes into `output` (room for `encoded.count * 8 / 5 + 1` bytes); the count written,
+    /// Decodes into `output` (room for `encoded.count * 8 / 5 + 2` bytes); the count written,
     /// or nil when the string is not a valid Huffman string.
     private static func decode(_ encoded: UnsafeRawBufferPointer, to output: UnsafeMutablePointer<UInt8>) -> Int? {
         let tables = Self.tables
-        var accumulator: UInt64 = 0   // right-aligned: the low `available` bits are unread
+        let windowMask = UInt64(1 << lookupBits - 1)
+        // The low `available` bits of the accumulator are unread; bits above them are stale and
+        // masked out wherever they could matter.
+        var accumulator: UInt64 = 0
         var available = 0
         var position = 0
         var written = 0
@@ -360,56 +363,50 @@ enum HPACKHuffman {
                 available += 8
                 position += 1
             }
-            if available == 0 { return written }
-            // The next `lookupBits` bits; past the end, one-bits (what padding is made of).
-            let window: UInt64
-            if available >= lookupBits {
-                window = accumulator >> UInt64(available - lookupBits)
-            } else {
-                let missing = UInt64(lookupBits - available)
-                window = accumulator << missing | ((1 << missing) - 1)
-            }
-            let step = Step(raw: tables.lookup[Int(window & UInt64((1 << lookupBits) - 1))])
-            if step.count == 2 && step.totalLength <= available {
+            guard available >= lookupBits else { break }
+            let step = Step(raw: tables.lookup[Int(accumulator >> UInt64(available - lookupBits) & windowMask)])
+            if step.count > 0 {
+                // One or two codes: both bytes are stored, `count` of them kept.
                 output[written] = step.first
                 output[written + 1] = step.second
-                written += 2
-                available -= step.totalLength
-                accumulator &= (1 << UInt64(available)) &- 1
-                continue
-            }
-            if step.count >= 1 && step.firstLength <= available {
-                output[written] = step.first
+                written += step.count
+                available -= step.advance
+            } else {
+                guard let (symbol, length) = longCode(accumulator, available: available, tables: tables) else { return nil }
+                output[written] = symbol
                 written += 1
-                available -= step.firstLength
-                accumulator &= (1 << UInt64(available)) &- 1
-                continue
+                available -= length
             }
-            // A longer code, or the padding.
-            var length = lookupBits + 1
-            var found = false
-            while length <= longest && length <= available {
-                let code = UInt32(truncatingIfNeeded: accumulator >> UInt64(available - length))
-                let offset = code &- tables.firstCode[length]
-                if offset < tables.countOfLength[length] {
-                    let symbol = Int(tables.symbolsByCode[tables.firstIndex[length] + Int(offset)])
-                    guard symbol != eos else { return nil }
-                    output[written] = UInt8(symbol)
-                    written += 1
-                    available -= length
-                    accumulator &= (1 << UInt64(available)) &- 1
-                    found = true
-                    break
-                }
-                length += 1
-            }
-            if found { continue }
-            // No symbol fits in what is left: that must be the padding, ≤ 7 one-bits, at the end.
-            guard position == encoded.count, available <= 7, accumulator == (1 << UInt64(available)) - 1 else {
-                return nil
-            }
-            return written
         }
+        // The last bits (fewer than a window): codes that fit, then the padding.
+        while available > 0 {
+            let missing = UInt64(lookupBits - available)
+            let window = (accumulator << missing | (1 << missing - 1)) & windowMask   // padded with one-bits
+            let step = Step(raw: tables.lookup[Int(window)])
+            guard step.count > 0, step.firstLength <= available else { break }
+            output[written] = step.first
+            written += 1
+            available -= step.firstLength
+        }
+        // What is left must be the padding: at most 7 bits, all ones.
+        let rest = accumulator & (1 << UInt64(available) - 1)
+        guard available <= 7, rest == 1 << UInt64(available) - 1 else { return nil }
+        return written
+    }
+
+    /// A code longer than the window (or EOS, which is an error: nil).
+    private static func longCode(_ accumulator: UInt64, available: Int, tables: Tables) -> (UInt8, Int)? {
+        var length = lookupBits + 1
+        while length <= longest && length <= available {
+            let code = UInt32(truncatingIfNeeded: accumulator >> UInt64(available - length)) & UInt32(1 << length - 1)
+            let offset = code &- tables.firstCode[length]
+            if offset < tables.countOfLength[length] {
+                let symbol = Int(tables.symbolsByCode[tables.firstIndex[length] + Int(offset)])
+                return symbol == eos ? nil : (UInt8(symbol), length)
+            }
+            length += 1
+        }
+        return nil
     }
 }
 
