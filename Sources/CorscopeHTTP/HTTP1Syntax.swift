@@ -93,8 +93,10 @@ enum HTTP1Syntax {
     static let maxMethodLength = 32
 
     /// Checks `METHOD SP target SP HTTP/d.d [CR] LF` starting at `start`.
-    /// `strict` (resync) wants an upper-case method, a printable-ASCII target and HTTP/1.x, so
-    /// that body text is unlikely to pass for a request line.
+    /// `strict` (resync) wants an upper-case method, a target without controls or spaces and
+    /// HTTP/1.x, so that body text is unlikely to pass for a request line. Bytes ≥ 0x80 are
+    /// allowed in the target (raw UTF-8 paths, as some clients send them and servers take them):
+    /// after one bad request, every later request with such a target would be skipped too.
     static func checkRequestLine(_ buf: UnsafeRawBufferPointer, from start: Int, strict: Bool, limit: Int) -> LineCheck {
         let end = min(buf.count, start + limit)
         let outOfBytes: LineCheck = buf.count - start < limit ? .needMore : .invalid
@@ -110,7 +112,7 @@ enum HTTP1Syntax {
         let targetStart = i
         while i < end {
             let b = buf[i]
-            if b <= space || b == 0x7F || (strict && b >= 0x80) { break }
+            if b <= space || b == 0x7F { break }
             i += 1
         }
         if i == end { return outOfBytes }

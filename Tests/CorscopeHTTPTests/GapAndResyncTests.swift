@@ -117,6 +117,20 @@ final class GapAndResyncTests: XCTestCase {
         XCTAssertEqual(exchanges[0].response?.head.status, 200)
     }
 
+    /// A request line with a NUL in its target is skipped; the requests after it are found
+    /// again although their targets carry raw UTF-8 (before, the resync wanted ASCII targets and
+    /// skipped the rest of the direction).
+    func testResyncFindsRequestsWithRawUTF8TargetsAfterABadOne() {
+        let (exchanges, stats) = Harness().run([
+            .client(bytes("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")),
+            .client(bytes("GET /b\u{0}c HTTP/1.1\r\nHost: x\r\n\r\n")),
+            .client(bytes("GET /caf\u{e9} HTTP/1.1\r\nHost: x\r\n\r\nGET /\u{2603}?q=\u{fc} HTTP/1.1\r\nHost: x\r\n\r\n")),
+        ], endBoth: true)
+        let targets = exchanges.compactMap { $0.request?.head.target }
+        XCTAssertEqual(targets, ["/a", "/caf\u{e9}", "/\u{2603}?q=\u{fc}"])
+        XCTAssertEqual(stats.skippedBytes, "GET /b\u{0}c HTTP/1.1\r\nHost: x\r\n\r\n".utf8.count)
+    }
+
     func testResyncCandidateSplitAcrossSegments() {
         for split in 1..<30 {
             let server = bytes("garbage HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
