@@ -88,8 +88,9 @@ watch_pid=$!
     sleep 1
   done > "$out/rss.txt" ) &
 sampler_pid=$!
-# Capture starts when the report says so (it is written once a second from the start).
-for _ in $(seq 1 100); do [ -s "$out/report.json" ] && break; sleep 0.1; done
+# The capture is open once the first report is written (one a second from the start).
+for _ in $(seq 1 300); do [ -s "$out/report.json" ] && break; sleep 0.1; done
+[ -s "$out/report.json" ] || { echo "watch-soak: watch wrote no report within 30 s: $(cat "$out/watch.err")" >&2; exit 1; }
 
 sent=0 rounds=0 burst_count=0
 started=$(date +%s)
@@ -105,7 +106,10 @@ while [ $(( $(date +%s) - started )) -lt "$seconds" ]; do
   burst_count=$(( burst_count + 1 ))
   rounds=$(( rounds + 1 ))
 done
-sleep 2   # the last packets reach watch
+# The last packets reach watch: wait (up to 60 s) until its report accounts for every packet sent.
+accounted() { python3 -c 'import json, sys
+r = json.load(open(sys.argv[1])); print(r["packets"] + r["kernel"]["dropped"])' "$out/report.json" 2>/dev/null || echo 0; }
+for _ in $(seq 1 300); do [ "$(accounted)" -ge "$sent" ] && break; sleep 0.2; done
 stop_started=$(date +%s.%N)
 kill -INT "$watch_pid"
 status=0
