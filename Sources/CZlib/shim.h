@@ -63,6 +63,10 @@ typedef struct {
     size_t prefix_length;
     size_t prefix_position;
     long long delivered;
+    /// Sees every byte the reader gets, in order, as it gets them (CorscopeCapture's pcapng
+    /// Decryption Secrets Block walker); NULL for none.
+    void (*tap)(void *context, const unsigned char *bytes, long count);
+    void *tap_context;
 } corscope_stream;
 
 /// Takes ownership of `fd` (closed with the stream). NULL when zlib cannot open it.
@@ -90,16 +94,30 @@ static inline ssize_t corscope_stream_read(void *cookie, char *buffer, size_t si
     while (copied < size && stream->prefix_position < stream->prefix_length) {
         buffer[copied++] = (char)stream->prefix[stream->prefix_position++];
     }
-    if (copied == size) { stream->delivered += (long long)copied; return (ssize_t)copied; }
+    if (copied == size) {
+        stream->delivered += (long long)copied;
+        if (stream->tap != NULL && copied > 0) stream->tap(stream->tap_context, (const unsigned char *)buffer, (long)copied);
+        return (ssize_t)copied;
+    }
     unsigned chunk = (size - copied) > (1u << 30) ? (1u << 30) : (unsigned)(size - copied);
     int n = gzread(stream->gz, buffer + copied, chunk);
     if (n < 0) {
-        if (copied > 0) { stream->delivered += (long long)copied; return (ssize_t)copied; }
+        if (copied > 0) {
+            stream->delivered += (long long)copied;
+            if (stream->tap != NULL) stream->tap(stream->tap_context, (const unsigned char *)buffer, (long)copied);
+            return (ssize_t)copied;
+        }
         errno = EIO;
         return -1;
     }
     stream->delivered += (long long)copied + n;
+    if (stream->tap != NULL && copied + (size_t)n > 0) stream->tap(stream->tap_context, (const unsigned char *)buffer, (long)(copied + (size_t)n));
     return (ssize_t)(copied + (size_t)n);
+}
+
+/// How far into the underlying file zlib has read (the compressed offset of a gzip file).
+static inline long long corscope_stream_offset(corscope_stream *stream) {
+    return (long long)gzoffset(stream->gz);
 }
 
 /// zlib's Z_BUF_ERROR: the input ended inside a gzip stream (cut short).

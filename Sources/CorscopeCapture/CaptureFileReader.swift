@@ -7,9 +7,11 @@ import Glibc
 /// Streams the packets of a pcap or pcapng file, plain or gzip-compressed, through libpcap.
 ///
 /// Every file is opened with nanosecond timestamp precision, so microsecond and nanosecond files
-/// report times on one scale. Gzip files (recognised by their magic bytes, not their name) are
-/// decompressed on the fly through zlib into libpcap: nothing is unpacked to disk and the file is
-/// never held in memory as a whole.
+/// report times on one scale. Every input reaches libpcap through zlib (a `corscope_stream`):
+/// gzip files (recognised by their magic bytes, not their name) are decompressed on the fly,
+/// others passed through; nothing is unpacked to disk and the file is never held in memory as a
+/// whole. On the way, a walker sees every byte and picks up pcapng Decryption Secrets Blocks,
+/// which libpcap skips, wherever they are (`onSecrets`).
 ///
 /// libpcap's pcapng limits apply: every interface of a file must share one link-layer type, and a
 /// file that breaks this stops with `ReadOutcome.readError` at the offending block.
@@ -30,11 +32,18 @@ public final class CaptureFileReader {
     private var filterProgram: bpf_program?
 
     private let handle: OpaquePointer
-    /// The zlib stream libpcap reads through; owned by the cookie FILE that pcap_close closes.
-    private let gzipStream: gzFile?
-    /// For a streamed input (a pipe, standard input): the stream libpcap reads through, owned
-    /// by the cookie FILE like `gzipStream`.
-    private let stream: UnsafeMutablePointer<corscope_stream>?
+    /// The stream libpcap reads through, owned by the cookie FILE that pcap_close closes.
+    private let stream: UnsafeMutablePointer<corscope_stream>
+    /// Read from a file (its progress is the offset in it), not a pipe.
+    private let isFile: Bool
+    private let secrets = PcapngSecretsTap()
+
+    /// Called with the Decryption Secrets Blocks of a pcapng as reading reaches them: before the
+    /// first packet that follows each (libpcap reads ahead, so a little earlier, never later).
+    public var onSecrets: (([CaptureSecrets]) -> Void)?
+
+    /// Why the walk for secrets stopped early (a broken or truncated block, secrets over 64 MiB).
+    public var secretsProblem: String? { secrets.walker.problem }
 
     /// Opens a capture file. Throws `CaptureError` when the file cannot be read or is not a
     /// capture libpcap understands.
@@ -45,78 +54,74 @@ public final class CaptureFileReader {
         guard !input.isEmpty else { throw CaptureError(kind: .notACapture, path: input.name, reason: "the input is empty") }
         fileSize = 0
         isGzipCompressed = input.isGzipCompressed
-        gzipStream = nil
+        isFile = false
         guard let (file, stream) = input.takeFILE() else {
             throw CaptureError(kind: .unreadable, path: input.name, reason: "fopencookie failed")
         }
         self.stream = stream
+        (handle, linkType) = try Self.open(file, stream: stream, tap: secrets, path: input.name)
+    }
+
+    /// Hands `file` (over `stream`) to libpcap, with the secrets walker watching the bytes.
+    private static func open(_ file: UnsafeMutablePointer<FILE>, stream: UnsafeMutablePointer<corscope_stream>,
+                             tap: PcapngSecretsTap, path: String) throws -> (OpaquePointer, Int32) {
+        stream.pointee.tap = PcapngSecretsTap.callback
+        stream.pointee.tap_context = Unmanaged.passUnretained(tap).toOpaque()
+        // libpcap reads a record at a time; a large buffer keeps the calls into zlib few.
+        setvbuf(file, nil, _IOFBF, 256 * 1024)
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        // On failure libpcap closes nothing, so the FILE (and with it the stream) is ours.
         guard let opened = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer) else {
             fclose(file)
             let reason = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            throw CaptureError(kind: .notACapture, path: input.name, reason: reason.isEmpty ? "unknown error" : reason)
+            throw CaptureError(kind: .notACapture, path: path, reason: reason.isEmpty ? "unknown error" : reason)
         }
-        handle = opened
-        linkType = pcap_datalink(opened)
+        return (opened, pcap_datalink(opened))
     }
 
     public init(path: String) throws {
         self.path = path
-        stream = nil
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        isFile = true
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw CaptureError(kind: .unreadable, path: path, reason: String(cString: strerror(errno)))
         }
         var status = stat()
         let statResult = fstat(fd, &status)
         var magic: (UInt8, UInt8) = (0, 0)
-        let magicCount = withUnsafeMutableBytes(of: &magic) { read(fd, $0.baseAddress, 2) }
+        let magicCount = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
         let readErrno = errno
-        close(fd)
         guard statResult == 0, magicCount >= 0 else {
+            close(fd)
             throw CaptureError(kind: .unreadable, path: path, reason: String(cString: strerror(readErrno)))
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
             throw CaptureError(kind: .unreadable, path: path, reason: "not a regular file")
         }
         guard status.st_size > 0 else {
+            close(fd)
             // libpcap would say "truncated dump file; tried to read 4 file header bytes, only got 0".
             throw CaptureError(kind: .notACapture, path: path, reason: "the file is empty")
         }
         fileSize = Int64(status.st_size)
         isGzipCompressed = magicCount == 2 && magic == (0x1f, 0x8b)
-
-        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
-        let opened: OpaquePointer?
-        if isGzipCompressed {
-            guard let stream = gzopen(path, "rb") else {
-                throw CaptureError(kind: .unreadable, path: path, reason: "zlib cannot open the gzip stream")
-            }
-            // A larger buffer than zlib's 8 KiB default keeps the read-syscall count low.
-            gzbuffer(stream, 256 * 1024)
-            guard let file = corscope_gz_fopen_cookie(stream) else {
-                gzclose_r(stream)
-                throw CaptureError(kind: .unreadable, path: path, reason: "fopencookie failed")
-            }
-            gzipStream = stream
-            // On failure libpcap closes nothing, so the FILE (and with it the zlib stream) is ours.
-            opened = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
-            if opened == nil { fclose(file) }
-        } else {
-            gzipStream = nil
-            opened = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
+        // zlib takes the descriptor (and closes it with the stream).
+        guard let stream = corscope_stream_open(fd) else {
+            close(fd)
+            throw CaptureError(kind: .unreadable, path: path, reason: "zlib cannot read the file")
         }
-        guard let opened else {
-            let reason = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            throw CaptureError(kind: .notACapture, path: path, reason: reason.isEmpty ? "unknown error" : reason)
+        guard let file = corscope_stream_fopen(stream) else {
+            _ = corscope_stream_close(stream)
+            throw CaptureError(kind: .unreadable, path: path, reason: "fopencookie failed")
         }
-        handle = opened
-        linkType = pcap_datalink(opened)
+        self.stream = stream
+        (handle, linkType) = try Self.open(file, stream: stream, tap: secrets, path: path)
     }
 
     deinit {
         if filterProgram != nil { pcap_freecode(&filterProgram!) }
-        pcap_close(handle)  // closes the FILE too, and through the cookie the zlib stream
+        pcap_close(handle)  // closes the FILE too, and through the cookie the stream
     }
 
     /// Why `expression` is no tcpdump filter (compiled for Ethernet), or nil when it compiles:
@@ -145,17 +150,17 @@ public final class CaptureFileReader {
         filterProgram = program
     }
 
+    private func deliverSecrets() {
+        let found = secrets.walker.take()
+        onSecrets?(found)
+    }
+
     /// How far into the on-disk file reading has progressed (compressed offset for gzip files),
     /// for a progress bar; compare with `fileSize`. Costs a system call: poll it, don't call it
     /// per packet.
     public var bytesConsumed: Int64 {
-        if let stream { return Int64(stream.pointee.delivered) }
-        if let gzipStream {
-            let offset = gzoffset(gzipStream)
-            return offset < 0 ? 0 : Int64(offset)
-        }
-        guard let file = pcap_file(handle) else { return 0 }
-        let offset = ftello(file)
+        guard isFile else { return Int64(stream.pointee.delivered) }
+        let offset = corscope_stream_offset(stream)
         return offset < 0 ? 0 : Int64(offset)
     }
 
@@ -171,8 +176,11 @@ public final class CaptureFileReader {
         let linkType = self.linkType
         while true {
             let result = pcap_next_ex(handle, &header, &bytes)
+            // Secrets the read passed over go out before the packet that follows them.
+            if secrets.walker.hasFound { deliverSecrets() }
             guard result == 1, let header, let bytes else {
                 if result == 0 { continue }  // live-capture timeout; never happens for files
+                secrets.walker.finish()
                 return finish(pcapResult: result)
             }
             if filterProgram != nil, pcap_offline_filter(&filterProgram!, header, bytes) == 0 {
@@ -211,11 +219,5 @@ public final class CaptureFileReader {
     }
 
     /// zlib reports Z_BUF_ERROR when the input ended inside a gzip stream.
-    private var gzipEndedEarly: Bool {
-        if let stream { return corscope_stream_ended_early(stream) != 0 }
-        guard let gzipStream else { return false }
-        var code: Int32 = 0
-        _ = gzerror(gzipStream, &code)
-        return code == Z_BUF_ERROR
-    }
+    private var gzipEndedEarly: Bool { corscope_stream_ended_early(stream) != 0 }
 }

@@ -75,19 +75,21 @@ public final class ExchangePipeline {
     private func read(_ reader: CaptureFileReader, progress: ((Int64, Int64) -> Void)?) throws -> FileResult {
         let path = reader.path
         if let filter = configuration.packetFilter { try reader.setFilter(filter) }
-        // A pcapng's own secrets (editcap --inject-secrets) join the user's key logs; a stream
-        // cannot be read twice, so only files are walked.
+        // A pcapng's own secrets (editcap --inject-secrets, Wireshark) join the user's key logs
+        // as the read reaches them, from files and streams alike; connections waiting for a key
+        // try again with their next record or at their end.
         var keyLogProblems = BoundedNotes()
-        if !StreamedInput.isStream(path) {
-            let embedded = CaptureSecrets.read(path: path)
-            for keyLog in embedded.tlsKeyLogs {
-                for problem in configuration.tlsKeys.add(keyLog: keyLog, source: "\(path) (Decryption Secrets Block)") {
+        let keys = configuration.tlsKeys
+        let sink = ExchangeSink(configuration: configuration, budget: pendingRequests, onExchange: onExchange)
+        reader.onSecrets = { [unowned sink] found in
+            for secrets in found where secrets.type == CaptureSecrets.tlsKeyLog {
+                for problem in keys.add(keyLog: secrets.data, source: "\(path) (Decryption Secrets Block)") {
                     keyLogProblems.note(problem.description)
                 }
             }
-            if let problem = embedded.problem { keyLogProblems.note("\(path): decryption secrets: \(problem)") }
+            // Records that waited for these keys are read now, not at their connection's next record.
+            sink.recheckKeys()
         }
-        let sink = ExchangeSink(configuration: configuration, budget: pendingRequests, onExchange: onExchange)
         let assembler = TCPAssembler(factory: sink, configuration: configuration.assembler,
                                      firstConnectionID: nextConnectionID)
         let decoder = PacketDecoder()
@@ -102,6 +104,8 @@ public final class ExchangePipeline {
                 }
             }
         }
+        reader.onSecrets = nil
+        if let problem = reader.secretsProblem { keyLogProblems.note("\(path): decryption secrets: \(problem)") }
         // Fragments still waiting for the rest of their datagram are dropped and counted.
         decoder.finish()
         assembler.flushAll()
@@ -139,15 +143,28 @@ final class ExchangeSink: TCPStreamFactory {
 
     var budget: PendingRequestBudget { context.budget }
 
+    /// The connections open now, by id: new keys (a pcapng's secrets block) are tried on them.
+    private var open: [Int: ConnectionDispatcher] = [:]
+
     func makeHandler(for connection: ConnectionInfo) -> any TCPStreamHandler {
-        ConnectionDispatcher(connection: connection, context: context) { [unowned self] exchange in
+        let dispatcher = ConnectionDispatcher(connection: connection, context: context) { [unowned self] exchange in
             statistics.count(exchange)
             if exchange.anomalies.contains(.protocolSwitched) { switched[exchange.connection.id] = Self.switchedKind(exchange) }
             onExchange(exchange)
         }
+        open[connection.id] = dispatcher
+        return dispatcher
+    }
+
+    /// Retries, in connection order, the TLS records that wait for a key.
+    func recheckKeys() {
+        for id in open.keys.sorted() {
+            if case .tls(let decryptor) = open[id]?.route { decryptor.recheckKeys() }
+        }
     }
 
     func connectionClosed(_ connection: ConnectionInfo, handler: any TCPStreamHandler) {
+        open[connection.id] = nil
         guard let dispatcher = handler as? ConnectionDispatcher else { return }
         if dispatcher.hasHeldEnds {
             parked.append((dispatcher, connection, Self.wallClock()))

@@ -1,3 +1,4 @@
+import CorscopeCapture
 import CorscopeExchanges
 import CorscopeHTTP
 import CorscopeHTTP2
@@ -146,6 +147,39 @@ final class TsharkHTTPSDifferentialTests: XCTestCase {
             }
         }
         return (requests, responses)
+    }
+}
+
+/// The Chromium HTTPS suite's pcapng with its Decryption Secrets Block moved among the packets
+/// (derived from the committed file block by block): the keys are picked up where they are, from
+/// a file and from a stream, and every connection decrypts as with the block up front.
+final class EmbeddedSecretsPipelineTests: XCTestCase {
+    func testSecretsAmongThePacketsDecryptAsSecretsUpFront() throws {
+        let original = PackagePaths.path("Captures/chromium-https/chromium-https.pcapng")
+        let moved = try XCTUnwrap(PcapngBlocks.movingSecrets(Array(try Data(contentsOf: URL(fileURLWithPath: original))), afterPackets: 40))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("corscope-moved-secrets-\(UUID().uuidString).pcapng").path
+        try Data(moved).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        func run(_ read: (ExchangePipeline) throws -> ExchangePipeline.FileResult) throws -> (exchanges: [String], statistics: PipelineStatistics) {
+            var ids: [String] = []
+            let pipeline = ExchangePipeline { ids.append("\($0.id) \($0.requestHead?.method ?? "-") \($0.requestHead?.target ?? "-") \($0.responseHead?.status ?? 0)") }
+            let result = try read(pipeline)
+            return (ids, result.statistics)
+        }
+        let upFront = try run { try $0.read(file: original) }
+        let among = try run { try $0.read(file: path) }
+        let streamed = try run { try $0.read(stream: try StreamedInput(path: path)) }
+        XCTAssertGreaterThanOrEqual(upFront.statistics.tls.decryptedConnections, 20)
+        for other in [among, streamed] {
+            XCTAssertEqual(other.statistics.tls.decryptedConnections, upFront.statistics.tls.decryptedConnections)
+            XCTAssertEqual(other.exchanges.count, upFront.exchanges.count)
+            let missing = Set(upFront.exchanges).subtracting(other.exchanges), extra = Set(other.exchanges).subtracting(upFront.exchanges)
+            XCTAssertTrue(missing.isEmpty && extra.isEmpty, "missing \(missing.sorted().prefix(5)), extra \(extra.sorted().prefix(5))")
+            let firstDifference = other.exchanges.indices.first { $0 < upFront.exchanges.count && other.exchanges[$0] != upFront.exchanges[$0] }
+            XCTAssertNil(firstDifference, "order: \(firstDifference.map { "\(other.exchanges[$0]) where up front \(upFront.exchanges[$0])" } ?? "")")
+            XCTAssertTrue(other.statistics.keyLogProblems.isEmpty, "\(other.statistics.keyLogProblems)")
+        }
     }
 }
 

@@ -58,3 +58,40 @@ public func assertSameBytes(_ actual: [UInt8], _ expected: [UInt8], file: Static
     XCTFail("streams differ: \(actual.count) vs \(expected.count) bytes, first difference at byte \(firstDifference)",
             file: file, line: line)
 }
+
+/// pcapng files taken apart block by block (little-endian sections, as editcap and dumpcap write
+/// them here), for deriving edge cases from real recordings.
+public enum PcapngBlocks {
+    public static func blocks(_ data: [UInt8]) -> [[UInt8]] {
+        var blocks: [[UInt8]] = []
+        var at = 0
+        while at + 8 <= data.count {
+            let length = Int(data[at + 4]) | Int(data[at + 5]) << 8 | Int(data[at + 6]) << 16 | Int(data[at + 7]) << 24
+            guard length >= 12 else { break }
+            blocks.append(Array(data[at..<min(data.count, at + length)]))
+            at += length
+        }
+        return blocks
+    }
+
+    public static func type(_ block: [UInt8]) -> UInt32 {
+        UInt32(block[0]) | UInt32(block[1]) << 8 | UInt32(block[2]) << 16 | UInt32(block[3]) << 24
+    }
+
+    /// The file's Decryption Secrets Blocks (type 0x0A) moved to just after its packet block
+    /// number `packets` (Enhanced Packet Blocks, type 6), as a writer that learns keys during a
+    /// capture places them; nil when the file has no such block or fewer packets.
+    public static func movingSecrets(_ data: [UInt8], afterPackets packets: Int) -> [UInt8]? {
+        var blocks = blocks(data)
+        let secrets = blocks.filter { type($0) == 0x0A }
+        guard !secrets.isEmpty else { return nil }
+        blocks.removeAll { type($0) == 0x0A }
+        var seen = 0
+        guard let at = blocks.firstIndex(where: { block in
+            if type(block) == 6 { seen += 1 }
+            return seen == packets && type(block) == 6
+        }) else { return nil }
+        blocks.insert(contentsOf: secrets, at: at + 1)
+        return Array(blocks.joined())
+    }
+}

@@ -2,15 +2,19 @@
 // read through libpcap and zlib twice — as a regular file (`CaptureFileReader(path:)`) and as a
 // stream (`StreamedInput`, the route of pipes and standard input) — and every packet decoded.
 // Checks: every packet's and segment's time is normalised (0 ≤ fraction < 10⁹, a year RFC 3339
-// can write); both routes deliver the same packets.
+// can write); both routes deliver the same packets and the same pcapng secrets (Decryption Secrets
+// Blocks, found by the walker that watches libpcap's reads), and the walker fed the raw input in
+// pieces of 1 to 64 bytes (sizes from the input) finds what it finds fed the whole input.
 // fuzz-options: -dict=Fuzz/dict/pcap.dict -max_len=65536
 // fuzz-seeds: Captures/variants ../shared/robustness
-import CorscopeCapture
+@testable import CorscopeCapture
 import FuzzSupport
 
 nonisolated(unsafe) let file = ScratchFile(suffix: "capture")
 
-private func read(_ reader: CaptureFileReader) -> [Timestamp] {
+private func read(_ reader: CaptureFileReader) -> (times: [Timestamp], secrets: [CaptureSecrets]) {
+    var secrets: [CaptureSecrets] = []
+    reader.onSecrets = { secrets += $0 }
     let decoder = PacketDecoder(fragmentLimits: FragmentReassemblyLimits(maxDatagramSize: 70_000, maxDatagramsInProgress: 16, maxFragmentsPerDatagram: 64, timeoutSeconds: 30))
     var times: [Timestamp] = []
     _ = reader.forEachPacket { packet in
@@ -26,14 +30,14 @@ private func read(_ reader: CaptureFileReader) -> [Timestamp] {
     decoder.finish()
     _ = decoder.statistics
     _ = reader.bytesConsumed
-    return times
+    return (times, secrets)
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCaptureFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = FuzzReader(data, size)
     file.write(input.bytes)
-    var fromFile: [Timestamp]? = nil
+    var fromFile: (times: [Timestamp], secrets: [CaptureSecrets])? = nil
     if let reader = try? CaptureFileReader(path: file.path) {
         fromFile = read(reader)
     }
@@ -41,9 +45,25 @@ public func fuzzCaptureFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
        let reader = try? CaptureFileReader(stream: stream) {
         let fromStream = read(reader)
         if let fromFile {
-            fuzzCheck(fromFile == fromStream, "file route read \(fromFile.count) packets, stream route \(fromStream.count)")
+            fuzzCheck(fromFile.times == fromStream.times, "file route read \(fromFile.times.count) packets, stream route \(fromStream.times.count)")
+            fuzzCheck(fromFile.secrets == fromStream.secrets, "file route found \(fromFile.secrets.count) secrets blocks, stream route \(fromStream.secrets.count)")
         }
     }
+    var whole = PcapngSecretsWalker(limit: 1 << 16)
+    input.bytes.withUnsafeBytes { whole.consume($0) }
+    whole.finish()
+    var pieces = PcapngSecretsWalker(limit: 1 << 16)
+    input.bytes.withUnsafeBytes { bytes in
+        var at = 0
+        while at < bytes.count {
+            let step = min(bytes.count - at, Int(bytes[at] & 63) + 1)
+            pieces.consume(UnsafeRawBufferPointer(rebasing: bytes[at..<at + step]))
+            at += step
+        }
+    }
+    pieces.finish()
+    fuzzCheck(whole.take() == pieces.take() && whole.problem == pieces.problem,
+              "the walker found different secrets fed in pieces (problems: \(whole.problem ?? "none"), \(pieces.problem ?? "none"))")
     return 0
 }
 
