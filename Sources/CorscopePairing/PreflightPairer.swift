@@ -84,7 +84,8 @@ public final class PreflightPairer {
             remember(exchange, key: key, digest: digest)
             return .isPreflight
         }
-        guard var candidates = remembered[key] else { return .none }
+        // Read without copying: only the one candidate paired is changed, in place.
+        guard let candidates = remembered[key] else { return .none }
         let method = head.method
         // A HAR dates a request from when the page made it, which is before its preflight was
         // answered (Chrome's timings put the preflight inside the request's "blocked" time): there
@@ -97,8 +98,7 @@ public final class PreflightPairer {
             guard age >= 0, candidate.method == method,
                   candidate.requestHeaders.allSatisfy({ head.headers.contains(named: $0) }) else { continue }
             if !candidate.consumed && age <= configuration.pairingWindow {
-                candidates[index].consumed = true
-                remembered[key] = candidates
+                remembered[key]?[index].consumed = true
                 return .paired(candidate.exchange)
             }
             if cached == nil && age <= configuration.cacheHorizon { cached = (index, age) }
