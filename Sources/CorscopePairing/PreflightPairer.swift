@@ -62,6 +62,9 @@ public final class PreflightPairer {
     private var orderStart = 0
     private var nextSerial = 0
     private var count = 0
+    /// Entries of the arrival list (the tests check it stays as short as `remembered`).
+    var arrivalListCount: Int { order.count - orderStart }
+
     /// Preflights forgotten (over `maxRemembered`) before any request followed them.
     public private(set) var forgottenUnanswered = 0
 
@@ -124,6 +127,7 @@ public final class PreflightPairer {
             count -= (remembered[key]?.count ?? 0) - entries.count
             remembered[key] = entries.isEmpty ? nil : entries
         }
+        dropForgottenFromOrder()
         return expired.sorted { $0.connection.id != $1.connection.id ? $0.connection.id < $1.connection.id : $0.index < $1.index }
     }
 
@@ -177,6 +181,24 @@ public final class PreflightPairer {
             break
         }
         if orderStart > 4096 && orderStart * 2 > order.count {
+            order.removeFirst(orderStart)
+            orderStart = 0
+        }
+    }
+
+    /// The arrival list keeps only what is still remembered: entries forgotten by age leave it
+    /// from the front (the oldest arrive first and age out first), so it never outgrows
+    /// `remembered` by more than the few that aged out of order.
+    private func dropForgottenFromOrder() {
+        while orderStart < order.count {
+            let (key, serial) = order[orderStart]
+            if remembered[key]?.contains(where: { $0.serial == serial }) == true { break }
+            orderStart += 1
+        }
+        if orderStart == order.count {
+            order.removeAll(keepingCapacity: true)
+            orderStart = 0
+        } else if orderStart > 4096 && orderStart * 2 > order.count {
             order.removeFirst(orderStart)
             orderStart = 0
         }

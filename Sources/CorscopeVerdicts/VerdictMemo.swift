@@ -149,7 +149,9 @@ struct VerdictMemo {
         }
         guard !mentionsURL, key.generation == generation else { return }
         if verdicts.count >= Self.capacity { verdicts.removeAll(keepingCapacity: true) }
-        verdicts[key.digest] = Entry(bytes: scratch, verdict: verdict)
+        // An exact-size copy: sharing the scratch buffer would keep its whole capacity alive in
+        // every entry and make the next key reallocate the scratch.
+        verdicts[key.digest] = Entry(bytes: Array(scratch[...]), verdict: verdict)
     }
 
     /// Whether `text` contains `part`, byte-wise (exact UTF-8 bytes are what matters here, and

@@ -1,7 +1,7 @@
 import CorscopeCapture
 import CorscopeExchanges
 import CorscopeHTTP
-import CorscopePairing
+@testable import CorscopePairing
 import Foundation
 import XCTest
 
@@ -129,5 +129,30 @@ final class PreflightPairerTests: XCTestCase {
         XCTAssertTrue(pairer.expired(at: answered.adding(seconds: 10)).isEmpty)
         XCTAssertEqual(pairer.expired(at: answered.adding(seconds: 31)).map(\.id), [preflight.id])
         XCTAssertTrue(pairer.drain().isEmpty, "an expired preflight is reported once")
+    }
+
+    /// A long capture (or `watch` over days) of preflights that age out before `maxRemembered`
+    /// is ever reached: the arrival list shrinks with them instead of growing with the input.
+    func testForgettingByAgeKeepsTheArrivalListShort() throws {
+        let exchanges = try Self.exchanges()
+        let preflight = try XCTUnwrap(exchanges.first { PreflightPairer.isPreflight($0) && Self.scenario($0) == "preflight-405-static" })
+        var configuration = PreflightPairer.Configuration()
+        configuration.cacheHorizon = 60
+        let pairer = PreflightPairer(configuration: configuration)
+        var latest = preflight.response!.lastByte
+        for round in 0..<2_000 {
+            var copy = preflight
+            copy.index = round
+            let shift = Double(round) * 10
+            copy.request!.firstByte = preflight.request!.firstByte.adding(seconds: shift)
+            copy.request!.lastByte = preflight.request!.lastByte.adding(seconds: shift)
+            copy.response!.firstByte = preflight.response!.firstByte.adding(seconds: shift)
+            copy.response!.lastByte = preflight.response!.lastByte.adding(seconds: shift)
+            latest = copy.response!.lastByte
+            _ = pairer.link(copy)
+            _ = pairer.expired(at: latest)
+        }
+        XCTAssertLessThanOrEqual(pairer.arrivalListCount, 8, "a preflight every 10 s, forgotten after 60 s")
+        XCTAssertEqual(pairer.forgottenUnanswered, 0, "none forgotten for want of room")
     }
 }
