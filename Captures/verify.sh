@@ -42,7 +42,7 @@ count() {  # file displayfilter field -> number of occurrences (several per fram
         echo "== $f"
         "${TS[@]}" -r "$f" -Y http -T fields -E occurrence=a -E aggregator=, \
             -e frame.number -e tcp.stream -e http.request.method -e http.request.uri -e http.response.code 2>&1 |
-            grep -v 'Running as user' | sed 's/^/  /' || true
+            grep -v 'Running as user' | sed -E 's/\(tshark:[0-9]+\) [0-9:.]+ //; s/^/  /' || true   # no pid or time: the file diffs only when tshark's findings change
     done
 } >"$OUT"
 [ "$OUT" = /dev/stdout ] || sed -n '1,/^$/p;/^file/,/^$/p' "$OUT" | head -60
