@@ -79,7 +79,9 @@ struct HPACKBlockDecoder {
         var storage: [UInt8] = []
         storage.reserveCapacity(min(maxBytes, block.count * 2 + 64))
         var spans: [HTTPHeaderFields.Span] = []
-        spans.reserveCapacity(min(maxFields, block.count / 2 + 1))
+        // Heads have a dozen fields or so; a block of indexed fields can name one per byte, so
+        // its length would reserve far too much for every exchange that is kept a while.
+        spans.reserveCapacity(min(maxFields, block.count, 24))
         var tooLarge = false
         var reader = Reader(block)
         while !reader.atEnd {
