@@ -92,7 +92,10 @@ struct VerdictMemo {
                     key.append(contentsOf: "cookie\u{0}\u{1}".utf8)  // sent: credentials; the value is never read
                     continue
                 }
-                if equals(name, "user-agent") || equals(name, "referer") { continue }
+                // HTTP/2's :path is the target, which HTTP/1 keeps out of the fields: the rules never
+                // read it (a verdict naming the URL is not memoised), and with it every request to a
+                // new path would miss.
+                if equals(name, "user-agent") || equals(name, "referer") || equals(name, ":path") { continue }
                 key.append(contentsOf: name)
                 key.append(0)
                 key.append(contentsOf: UnsafeBufferPointer(rebasing: storage[Int(span.valueStart)..<Int(span.valueEnd)]))
