@@ -44,8 +44,10 @@ final class WatchSoakTests: XCTestCase {
         // Every packet sent was seen by watch or dropped by the kernel (for want of buffer in a
         // burst): none lost in between.
         XCTAssertGreaterThan(sent, 50_000, context)
-        XCTAssertEqual(kernel["received"], sent, context)
-        XCTAssertEqual(seen + (kernel["dropped"] ?? 0), sent, context)
+        let received = kernel["received"] ?? 0
+        // The links' own IPv6 chatter, where the script could not switch it off, is all that may come on top.
+        XCTAssertTrue(received >= sent && received <= sent + 64, "everything sent reached the capture: \(context)")
+        XCTAssertEqual(seen + (kernel["dropped"] ?? 0), received, context)
         XCTAssertGreaterThanOrEqual(summary["hostileBursts"] as? Int ?? 0, 8, "every kind of burst at least once: \(context)")
         XCTAssertGreaterThan(report["exchanges"] as? Int ?? 0, 1_000, context)
 
