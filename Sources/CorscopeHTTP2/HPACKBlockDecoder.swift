@@ -41,6 +41,8 @@ struct HPACKBlockDecoder {
         var fields: HTTPHeaderFields
         /// Fields or bytes past the limits were decoded but not kept.
         var tooLarge: Bool
+        /// Fields with an empty name were decoded but not kept (HTTP/1 keeps such lines out too).
+        var emptyNames = 0
     }
 
     /// The largest table the encoder may use (SETTINGS_HEADER_TABLE_SIZE of the decoding side);
@@ -83,6 +85,7 @@ struct HPACKBlockDecoder {
         // its length would reserve far too much for every exchange that is kept a while.
         spans.reserveCapacity(min(maxFields, block.count, 24))
         var tooLarge = false
+        var emptyNames = 0
         var reader = Reader(block)
         while !reader.atEnd {
             let first = reader.peek()
@@ -92,7 +95,7 @@ struct HPACKBlockDecoder {
                 let start = storage.count
                 let nameLength = try copyEntry(index, nameOnly: false, into: &storage)
                 keep(start: start, nameLength: nameLength, storage: &storage, spans: &spans,
-                     maxFields: maxFields, maxBytes: maxBytes, tooLarge: &tooLarge)
+                     maxFields: maxFields, maxBytes: maxBytes, tooLarge: &tooLarge, emptyNames: &emptyNames)
             } else if first & 0xE0 == 0x20 {
                 // Dynamic table size update (§6.3).
                 let size = try reader.integer(prefixBits: 5)
@@ -113,15 +116,21 @@ struct HPACKBlockDecoder {
                 try reader.string(into: &storage)
                 if indexing { insert(Array(storage[start...]), nameLength: nameLength) }
                 keep(start: start, nameLength: nameLength, storage: &storage, spans: &spans,
-                     maxFields: maxFields, maxBytes: maxBytes, tooLarge: &tooLarge)
+                     maxFields: maxFields, maxBytes: maxBytes, tooLarge: &tooLarge, emptyNames: &emptyNames)
             }
         }
-        return Decoded(fields: HTTPHeaderFields(storage: storage, spans: spans), tooLarge: tooLarge)
+        return Decoded(fields: HTTPHeaderFields(storage: storage, spans: spans), tooLarge: tooLarge, emptyNames: emptyNames)
     }
 
-    /// The field just written at `start…` is kept as a span, or taken back when over the limits.
+    /// The field just written at `start…` is kept as a span, or taken back when over the limits
+    /// or nameless (a literal may have an empty name; no field has one).
     private func keep(start: Int, nameLength: Int, storage: inout [UInt8], spans: inout [HTTPHeaderFields.Span],
-                      maxFields: Int, maxBytes: Int, tooLarge: inout Bool) {
+                      maxFields: Int, maxBytes: Int, tooLarge: inout Bool, emptyNames: inout Int) {
+        if nameLength == 0 {
+            emptyNames += 1
+            storage.removeSubrange(start...)
+            return
+        }
         // Bytes counted as HTTP/1 would: name, value and 4 for ": " and CRLF per field.
         if tooLarge || spans.count >= maxFields || storage.count + 4 * (spans.count + 1) > maxBytes {
             tooLarge = true

@@ -662,17 +662,20 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         statistics.headerBlocksDecoded += 1
         if rebuilt { statistics.headerBlocksDecodedAfterReset += 1 }
         statistics.headerFields += decoded.fields.count
-        headerBlock(block, fields: decoded.fields, tooLarge: decoded.tooLarge, afterReset: rebuilt, side: side, time: time)
+        headerBlock(block, fields: decoded.fields, tooLarge: decoded.tooLarge, afterReset: rebuilt, malformedField: decoded.emptyNames > 0,
+                    side: side, time: time)
     }
 
     // MARK: Streams
 
     /// A header block of `side` was read (fields) or lost (nil).
-    private func headerBlock(_ block: HeaderBlock, fields: HTTPHeaderFields?, tooLarge: Bool, afterReset: Bool, side: Side, time: Timestamp) {
+    private func headerBlock(_ block: HeaderBlock, fields: HTTPHeaderFields?, tooLarge: Bool, afterReset: Bool,
+                             malformedField: Bool = false, side: Side, time: Timestamp) {
         let id = block.streamID
         guard id != 0 else { return }   // a block on the connection stream: counted as malformed
         if let promised = block.promisedID {
-            pushPromise(on: id, promised: promised, fields: fields, tooLarge: tooLarge, afterReset: afterReset, time: time)
+            pushPromise(on: id, promised: promised, fields: fields, tooLarge: tooLarge, afterReset: afterReset,
+                        malformedField: malformedField, time: time)
             return
         }
         let stream: Stream
@@ -694,6 +697,7 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         if tooLarge { stream.headerTooLarge = true }
         if fields == nil { stream.details.flag(.hpackContextLost) }
         if afterReset { stream.details.flag(.decodedAfterHPACKReset) }
+        if malformedField { stream.details.flag(.malformedHeaderLine) }
         if side.direction == .clientToServer {
             if !stream.requestHeadSeen {
                 stream.requestHeadSeen = true
@@ -736,7 +740,8 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         checkDone(stream)
     }
 
-    private func pushPromise(on associated: UInt32, promised: UInt32, fields: HTTPHeaderFields?, tooLarge: Bool, afterReset: Bool, time: Timestamp) {
+    private func pushPromise(on associated: UInt32, promised: UInt32, fields: HTTPHeaderFields?, tooLarge: Bool, afterReset: Bool,
+                             malformedField: Bool, time: Timestamp) {
         statistics.pushPromises += 1
         guard promised != 0, streams[promised] == nil, !recentlyEmitted.contains(promised) else {
             statistics.malformedFrames += 1
@@ -747,6 +752,7 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         stream.details.flag(.serverPush)
         if tooLarge { stream.headerTooLarge = true }
         if afterReset { stream.details.flag(.decodedAfterHPACKReset) }
+        if malformedField { stream.details.flag(.malformedHeaderLine) }
         stream.requestHeadSeen = true
         stream.requestEnded = true
         stream.requestFirst = time

@@ -157,6 +157,19 @@ final class HPACKBlockDecoderTests: XCTestCase {
         XCTAssertEqual(byBytes.fields.pairs.map(\.name), ["x-field-4", "x-field-3"], "2 × (9 + 7 + 4) bytes fit in 40")
     }
 
+    /// A literal may carry an empty name; no field has one. It is left out (and counted), and
+    /// still reaches the table when it asks to be indexed, so later blocks decode as the encoder meant.
+    func testAnEmptyNameIsLeftOutButStillIndexed() throws {
+        var decoder = HPACKBlockDecoder()
+        let bytes = Self.bytes(hex: "82 40 00 03 61 62 63 84")   // :method GET, "" = "abc" (indexed), :path /
+        let decoded = try bytes.withUnsafeBytes { try decoder.decode($0, maxFields: 100, maxBytes: 1 << 16) }
+        XCTAssertEqual(decoded.fields.pairs.map { "\($0.name): \($0.value)" }, [":method: GET", ":path: /"])
+        XCTAssertEqual(decoded.emptyNames, 1)
+        XCTAssertFalse(decoded.tooLarge)
+        XCTAssertEqual(decoder.dynamicEntryCount, 1)
+        XCTAssertEqual(decoder.usedSize, 3 + 32)
+    }
+
     func testMalformedBlocksFailWithTheirReason() {
         func failure(_ hex: String, maxTableSize: Int = 4096) -> HPACKBlockDecoder.Failure? {
             var decoder = HPACKBlockDecoder(maxTableSize: maxTableSize)

@@ -343,6 +343,35 @@ final class HTTP2AnalyzerTests: XCTestCase {
         XCTAssertTrue(evicted.allSatisfy { $0.anomalies.contains(.requestWithoutResponse) || $0.anomalies.contains(.incompleteMessage) })
     }
 
+    /// Found by FuzzHTTP2 (Fuzz/regressions/FuzzHTTP2/empty-field-name): a request head with a
+    /// field whose HPACK literal name is empty. The field stays out of the head, as an HTTP/1
+    /// line with an empty name does, and the exchange says so.
+    func testAFieldWithAnEmptyNameIsLeftOutAndFlagged() {
+        let connection = ConnectionInfo(id: 1, client: Endpoint(address: .v4(0x7F00_0001), port: 50_000),
+                                        server: Endpoint(address: .v4(0x7F00_0001), port: 8080),
+                                        sawHandshake: true, firstSeen: Timestamp(seconds: 1000, nanoseconds: 0))
+        var exchanges: [HTTPExchange] = []
+        let analyzer = HTTP2ConnectionAnalyzer(connection: connection, transport: HTTPTransport(isHTTP2: true)) { exchanges.append($0) }
+        func frame(_ type: UInt8, _ flags: UInt8, stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
+            [UInt8(payload.count >> 16), UInt8(payload.count >> 8 & 0xFF), UInt8(payload.count & 0xFF), type, flags,
+             UInt8(stream >> 24), UInt8(stream >> 16 & 0xFF), UInt8(stream >> 8 & 0xFF), UInt8(stream & 0xFF)] + payload
+        }
+        let time = Timestamp(seconds: 1000, nanoseconds: 0)
+        // HEADERS, END_STREAM | END_HEADERS: :method GET, :scheme https, :path /, "" = "abc", :authority x.
+        let client = HTTP2ConnectionAnalyzer.clientPreface + frame(4, 0, stream: 0, [])
+            + frame(1, 5, stream: 1, [0x82, 0x87, 0x84, 0x00, 0x00, 0x03, 0x61, 0x62, 0x63, 0x41, 0x01, 0x78])
+        let server = frame(4, 0, stream: 0, []) + frame(1, 5, stream: 1, [0x88])   // :status 200
+        client.withUnsafeBytes { analyzer.receive($0, direction: .clientToServer, time: time) }
+        server.withUnsafeBytes { analyzer.receive($0, direction: .serverToClient, time: time) }
+        analyzer.end(direction: .clientToServer, time: time, reason: .fin)
+        analyzer.end(direction: .serverToClient, time: time, reason: .fin)
+        XCTAssertEqual(exchanges.count, 1)
+        let fields = exchanges.first?.requestHead?.headers.pairs.map(\.name) ?? []
+        XCTAssertEqual(fields, [":method", ":scheme", ":path", ":authority"])
+        XCTAssertTrue(exchanges.first?.anomalies.contains(.malformedHeaderLine) == true, "\(exchanges.first?.anomalies ?? [])")
+        XCTAssertEqual(exchanges.first?.responseHead?.status, 200)
+    }
+
     func testPrefaceDetection() {
         let preface = HTTP2ConnectionAnalyzer.clientPreface
         XCTAssertTrue((preface + [0, 0, 0, 4]).withUnsafeBytes(HTTP2ConnectionAnalyzer.startsWithPreface))

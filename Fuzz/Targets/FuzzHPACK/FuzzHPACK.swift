@@ -4,7 +4,7 @@
 // table maximum both decoders allow (SETTINGS_HEADER_TABLE_SIZE) to `length`. Configuration:
 // bits 0–1 the first maximum (4096, 256, 0, 65536); bit 2: small field limits.
 // Checks: the table never passes its size, nor its size the maximum; the fields kept stay
-// within the limits. Wherever NIOHPACK decodes a block, corscope decodes it too, to the same
+// within the limits and have names. Wherever NIOHPACK decodes a block, corscope decodes it too, to the same
 // fields (its Strings against our octets read as UTF-8, limits permitting); once either fails
 // (corscope is more lenient: a table size update anywhere in the block), the tables may part
 // and the rest of the input is decoded by corscope alone.
@@ -45,6 +45,7 @@ public func fuzzHPACK(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                   "table: \(ours.usedSize) bytes used of \(ours.tableSize), maximum \(maximum)")
         if let decoded {
             fuzzCheck(decoded.fields.count <= maxFields, "\(decoded.fields.count) fields kept, limit \(maxFields)")
+            fuzzCheck((0..<decoded.fields.count).allSatisfy { !decoded.fields.nameBytes(at: $0).isEmpty }, "a field kept with an empty name")
             fuzzCheck(decoded.fields.storage.count + 4 * decoded.fields.count <= maxBytes, "\(decoded.fields.storage.count) bytes kept, limit \(maxBytes)")
         }
         guard theirs != nil else { continue }
