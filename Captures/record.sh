@@ -3,8 +3,9 @@
 #
 #   sudo Captures/record.sh            # everything (deps, captures, variants)
 #   Captures/record.sh nginx edge      # only some groups
-#   groups: nginx edge nano browser https sll ipv6 firefox variants verify   (default: all of them)
+#   groups: nginx edge nano browser https sll ipv6 firefox layers variants verify   (default: all of them)
 #   (firefox runs record-firefox.sh: Firefox ESR in its own network namespace, own deps)
+#   (layers runs record-layers.sh: HAProxy, Varnish, Caddy, Apache in front of an app -> layers/)
 #   (https: the Chromium suite over TLS + HTTP/2 -> chromium-https/; throwaway CA,
 #    nginx with ssl/http2 on 24700-24709, testserver on 24710 (plain upstream) and
 #    24711 (TLS), tcpdump on lo, Chromium's --ssl-key-log-file, editcap --inject-secrets,
@@ -21,7 +22,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
 
-GROUPS_ALL="nginx edge nano browser https sll ipv6 firefox variants verify"
+GROUPS_ALL="nginx edge nano browser https sll ipv6 firefox layers variants verify"
 GROUPS_RUN="${*:-$GROUPS_ALL}"
 PAGE_ORIGIN="http://127.0.0.1:24482"
 PORTS_FILTER="tcp portrange 24480-24499"
@@ -474,6 +475,13 @@ if want firefox; then
     # servers this script may still be running on the host's ports do not clash.
     log "Firefox CORS capture (record-firefox.sh)"
     "$HERE/record-firefox.sh" || log "WARNING: record-firefox.sh failed (exit $?); firefox/firefox-cors.* not updated"
+fi
+
+if want layers; then
+    # Real front layers in their usual misconfigurations -> layers/<layer>-{edge,app}.pcap: its own
+    # script, ports 24720-24739, own deps (haproxy varnish caddy apache2).
+    log "front layers (record-layers.sh)"
+    "$HERE/record-layers.sh" || log "WARNING: record-layers.sh failed (exit $?); layers/* not updated"
 fi
 
 if want variants; then

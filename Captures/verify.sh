@@ -4,17 +4,17 @@
 # counts, and the per-message listing tcp.stream/method/uri/status).
 #   Captures/verify.sh            # all files
 #   Captures/verify.sh F...       # only these files
-# tshark does not know our ports, so HTTP is forced with -d on 24480-24499;
+# tshark does not know our ports, so HTTP is forced with -d on 24480-24499 and 24720-24739;
 # out-of-order reassembly is switched on (off by default in tshark 4.0).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
 command -v tshark >/dev/null || { echo "tshark missing (apt-get install tshark)" >&2; exit 1; }
 
-TS=(tshark -n -d tcp.port==24480-24499,http -o tcp.reassemble_out_of_order:TRUE)
+TS=(tshark -n -d tcp.port==24480-24499,http -d tcp.port==24720-24739,http -o tcp.reassemble_out_of_order:TRUE)
 shopt -s nullglob
 if [ "$#" -gt 0 ]; then FILES=("$@"); else
-    FILES=(*.pcap *.pcapng *.pcap.gz chromium/*.pcapng variants/*.pcap)
+    FILES=(*.pcap *.pcapng *.pcap.gz chromium/*.pcapng layers/*.pcap variants/*.pcap)
 fi
 OUT="$HERE/tshark-summary.txt"
 [ "$#" -gt 0 ] && OUT=/dev/stdout

@@ -143,9 +143,12 @@ struct AnalyzeCommand: ParsableCommand {
     /// `ExchangeSources`), configured for reports.
     static func sources(for files: [String], configuration: ExchangePipeline.Configuration = .init())
         -> (sources: ExchangeSources, inputBytes: () -> Int64) {
-        // Reports never show bodies: keeping none saves a copy of every body.
+        // Reports never show bodies: keeping none saves a copy of every body. Error answers keep
+        // their first KiB: the layer inference recognises proxies, CDNs and gateways by their
+        // error pages.
         var configuration = configuration
         configuration.http.keptBodyBytes = 0
+        configuration.http.keptErrorBodyBytes = 1024
         let inputs = ExchangeSources(paths: files, configuration: configuration)
         return (inputs, { inputs.bytesRead })
     }

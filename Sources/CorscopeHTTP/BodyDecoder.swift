@@ -179,9 +179,10 @@ public struct BodyAccumulator {
     private var decodingAbandoned = false
     public private(set) var anomalies: [HTTPAnomaly] = []
 
-    /// `expectedLength` (a Content-Length) sizes the kept buffer once instead of growing it.
-    public init(contentEncoding: [String], configuration: HTTPConfiguration, expectedLength: Int? = nil) {
-        keepLimit = configuration.keptBodyBytes
+    /// `expectedLength` (a Content-Length) sizes the kept buffer once instead of growing it;
+    /// `keep` overrides `configuration.keptBodyBytes` (a response's, by its status).
+    public init(contentEncoding: [String], configuration: HTTPConfiguration, expectedLength: Int? = nil, keep: Int? = nil) {
+        keepLimit = keep ?? configuration.keptBodyBytes
         body.contentEncoding = contentEncoding
         guard !contentEncoding.isEmpty else {
             if let expectedLength { body.kept.reserveCapacity(min(expectedLength, keepLimit)) }

@@ -471,11 +471,13 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
     /// Decides how the body of the message just parsed is delimited, and where parsing goes.
     private func startBody(_ current: consuming HTTP1Message, time: Timestamp) {
         var framing: BodyFraming
+        var keep = configuration.keptBodyBytes
         if current.requestHead != nil {
             delegate.parserDidParseRequestHead(current.methodKind)
             framing = lengthFraming(&current, absentMeans: .none, invalidMeans: .none)
         } else {
             let status = current.responseHead?.status ?? 200
+            keep = configuration.keptBodyBytes(forStatus: status)
             let request = delegate.requestForNextResponse()
             if status < 200 {
                 current.disposition = status == 101 ? .switchedProtocols : .interim
@@ -492,7 +494,7 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         if framing != .none {
             var expected: Int? = nil
             if case .length(let n) = framing { expected = n }
-            body = BodyAccumulator(contentEncoding: contentCodings(current), configuration: configuration, expectedLength: expected)
+            body = BodyAccumulator(contentEncoding: contentCodings(current), configuration: configuration, expectedLength: expected, keep: keep)
         }
         switch framing {
         case .none:

@@ -11,6 +11,10 @@ public struct HTTPConfiguration: Sendable, Hashable {
     /// How many body bytes to keep per message (decoded when the Content-Encoding is decoded).
     /// Counts are exact regardless. Default 64 KiB.
     public var keptBodyBytes: Int
+    /// Body bytes kept of a 4xx/5xx response when `keptBodyBytes` is smaller: the products in
+    /// front of an application (proxies, CDNs, gateways) are recognised by their error pages, which
+    /// reports read even when they keep no other body. Default 0.
+    public var keptErrorBodyBytes: Int = 0
     /// Decode gzip / x-gzip / deflate bodies. Default true.
     public var decodeBodies: Bool
     /// Decoding of one body stops after this many decoded bytes (`decompression_cap_reached`).
@@ -26,6 +30,11 @@ public struct HTTPConfiguration: Sendable, Hashable {
     /// The same budget in bytes (heads, trailers and kept bodies, plus 256 bytes of bookkeeping
     /// per request). Default 32 MiB.
     public var maxPendingRequestBytesTotal: Int
+
+    /// The body bytes to keep of a response with `status`.
+    public func keptBodyBytes(forStatus status: Int) -> Int {
+        status >= 400 ? max(keptBodyBytes, keptErrorBodyBytes) : keptBodyBytes
+    }
 
     public init(
         maxHeadBytes: Int = 64 * 1024,

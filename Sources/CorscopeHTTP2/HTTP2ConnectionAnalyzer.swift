@@ -723,7 +723,8 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
                     } else {
                         stream.finalResponseSeen = true
                         stream.responseHead = head
-                        stream.responseBody.start(codings: Self.codings(head.headers), configuration: configuration)
+                        stream.responseBody.start(codings: Self.codings(head.headers), configuration: configuration,
+                                                  keep: configuration.keptBodyBytes(forStatus: head.status))
                         stream.responseFirst = time
                     }
                 } else {
@@ -1088,9 +1089,9 @@ struct BodyCollector {
     private var keepingStopped = false
 
     /// The head is known: decode what follows by its codings.
-    mutating func start(codings: [String], configuration: HTTPConfiguration) {
+    mutating func start(codings: [String], configuration: HTTPConfiguration, keep: Int? = nil) {
         guard accumulator == nil, raw.wireLength == 0, raw.missingBytes == 0 else { return }
-        accumulator = BodyAccumulator(contentEncoding: codings, configuration: configuration)
+        accumulator = BodyAccumulator(contentEncoding: codings, configuration: configuration, keep: keep)
     }
 
     var anomalies: [HTTPAnomaly] { accumulator?.anomalies ?? rawAnomalies }

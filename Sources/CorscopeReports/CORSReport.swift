@@ -150,6 +150,9 @@ public struct LayerFinding: Sendable, Equatable {
         case proxy
         /// A CDN or shared cache.
         case cdn
+        /// An API gateway (Amazon API Gateway, Kong) routing, authorising or answering before the
+        /// application.
+        case gateway
         /// An authentication gateway (SSO, login wall) answering before the application.
         case edgeAuth = "edge-auth"
         /// Two layers each adding CORS headers (proxy and application).
@@ -165,6 +168,20 @@ public struct LayerFinding: Sendable, Equatable {
     public var confidence: String
     /// Each step of the inference, as plain sentences quoting the evidence.
     public var reasoning: [String]
+    /// Every product of the serving path the failing answer shows (`LayerCatalogue`), outermost
+    /// kinds first.
+    public var seen: [SeenLayer] = []
+}
+
+/// A product of the serving path recognised in one answer, with the evidence quoted.
+public struct SeenLayer: Sendable, Equatable {
+    /// The catalogue's identifier (`cloudfront`, `haproxy`…).
+    public var id: String
+    public var name: String
+    /// `X-Amz-Cf-Id`, `Via: 1.1 varnish (Varnish/7.1)`, `its error page ('Guru Meditation')`.
+    public var evidence: [String]
+    /// A clue shows the product made the answer itself (the application never saw the request).
+    public var answered: Bool
 }
 
 /// A change that would fix a failure, with configuration for the servers it may concern.

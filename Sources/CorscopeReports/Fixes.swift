@@ -27,6 +27,17 @@ enum Fixes {
         default:
             break
         }
+        // A product of the serving path named by the evidence (HAProxy, Varnish, CloudFront…): the fix
+        // is configured there, in its own terms.
+        if let component = layer.component, let product = LayerCatalogue.layer(named: component),
+           serverFocus(component) == nil {
+            summary += " " + product.configure
+            if let sample = product.snippet {
+                var snippets = [ConfigSnippet(target: product.name, language: sample.language, code: sample.code)]
+                if layer.layer == .cdn && product.layer != .cdn { snippets.append(cdnCacheKey(cdn: layer.component)) }
+                return FixAdvice(summary: summary, snippets: snippets)
+            }
+        }
         let focus = serverFocus(layer.component)
         var snippets: [ConfigSnippet] = []
         let all: [(String, () -> ConfigSnippet)] = [
@@ -48,7 +59,7 @@ enum Fixes {
     private static func serverFocus(_ component: String?) -> String? {
         guard let component else { return nil }
         if component == "nginx" { return "nginx" }
-        if component == "Apache" { return "Apache" }
+        if component == "Apache" || component == "Apache httpd" { return "Apache" }
         if component == "Express" { return "Express" }
         if component.hasPrefix("ASP.NET") { return "ASP.NET Core" }
         if component.contains("Spring") { return "Spring" }
@@ -96,9 +107,14 @@ enum Fixes {
 
     static func apache(_ c: Context, failure: CORSFailure) -> ConfigSnippet {
         var lines = ["<Location \"\(locationPrefix(c))\">",
-                     "    # `always` covers error answers; `set` replaces a copy the backend already sent.",
+                     "    # `always` covers error answers. It writes its own table: on a proxied path the",
+                     "    # backend's copy stays in the other one and both leave, unless it is unset first.",
+                     "    Header unset Access-Control-Allow-Origin",
                      "    Header always set Access-Control-Allow-Origin \"\(c.origin)\""]
-        if c.credentialed { lines.append("    Header always set Access-Control-Allow-Credentials \"true\"") }
+        if c.credentialed {
+            lines += ["    Header unset Access-Control-Allow-Credentials",
+                      "    Header always set Access-Control-Allow-Credentials \"true\""]
+        }
         lines += ["    Header always set Access-Control-Allow-Methods \"\(methods(c).joined(separator: ", "))\"",
                   "    Header always set Access-Control-Allow-Headers \"\(headers(c).joined(separator: ", "))\"",
                   "    Header always merge Vary \"Origin\"",

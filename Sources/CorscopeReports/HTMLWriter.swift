@@ -121,7 +121,9 @@ public enum HTMLWriter {
         for m in g.messages { h += "<p>Console (\(e(m.browser))):</p><pre>\(e(m.text))</pre>\n" }
         h += "<p><b>Layer at fault:</b> \(e(g.layer.layer.rawValue))\(g.layer.component.map { " (\(e($0)))" } ?? ""), confidence \(e(g.layer.confidence))</p><ul>\n"
         for line in g.layer.reasoning { h += "<li>\(TextFormatting.htmlProse(line))</li>\n" }
-        h += "</ul><p><b>Fix:</b> \(TextFormatting.htmlProse(g.fix.summary))</p>\n"
+        h += "</ul>"
+        if MarkdownWriter.showsLayersSeen(g.layer.seen) { h += "<p><b>Layers seen:</b> \(TextFormatting.htmlProse(MarkdownWriter.layersSeen(g.layer.seen)))</p>" }
+        h += "<p><b>Fix:</b> \(TextFormatting.htmlProse(g.fix.summary))</p>\n"
         for s in g.fix.snippets { h += "<details><summary>\(e(s.target)) configuration</summary><pre>\(e(s.code))</pre></details>\n" }
         h += "<details><summary>Example exchange \(e(g.example.id))</summary><pre>\(e(MarkdownWriter.exchangeText(g.example)))</pre></details>\n"
         h += "<p>Exchanges: \(g.exchangeIDs.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p></div>\n"

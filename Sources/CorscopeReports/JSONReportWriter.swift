@@ -79,6 +79,10 @@ public enum JSONReportWriter {
             "layer": .object([
                 "layer": .string(g.layer.layer.rawValue), "component": .optional(g.layer.component),
                 "confidence": .string(g.layer.confidence), "reasoning": .array(g.layer.reasoning.map(JSONValue.string)),
+                "seen": .array(g.layer.seen.map { seen in
+                    .object(["id": .string(seen.id), "name": .string(seen.name), "answered": .bool(seen.answered),
+                             "evidence": .array(seen.evidence.map(JSONValue.string))])
+                }),
             ]),
             "fix": fix(g.fix),
         ])

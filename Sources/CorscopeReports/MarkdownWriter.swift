@@ -124,6 +124,7 @@ public enum MarkdownWriter {
         if let c = g.layer.component { md += " (\(TextFormatting.markdownCell(c)))" }
         md += ", confidence \(g.layer.confidence)\n\n"
         for line in g.layer.reasoning { md += "- " + TextFormatting.markdownProse(line) + "\n" }
+        if MarkdownWriter.showsLayersSeen(g.layer.seen) { md += "\n**Layers seen:** " + TextFormatting.markdownProse(layersSeen(g.layer.seen)) + "\n" }
         md += "\n**Fix:** " + TextFormatting.markdownProse(g.fix.summary) + "\n\n"
         for snippet in g.fix.snippets {
             md += fold("\(snippet.target) configuration", TextFormatting.fenced(snippet.code, language: snippet.language), folds: folds)
@@ -165,5 +166,16 @@ public enum MarkdownWriter {
             md += fold("\(snippet.target) cache key", TextFormatting.fenced(snippet.code, language: snippet.language), folds: folds)
         }
         return md
+    }
+
+    /// Whether the products seen say more than the Server line the reasoning already quotes.
+    static func showsLayersSeen(_ seen: [SeenLayer]) -> Bool {
+        seen.count > 1 || seen.contains { layer in layer.answered || layer.evidence.contains { !$0.hasPrefix("Server:") } }
+    }
+
+    /// "Varnish (X-Varnish, Via: 1.1 varnish (Varnish/7.1)) · HAProxy (made the answer: its error page (…))".
+    static func layersSeen(_ seen: [SeenLayer]) -> String {
+        seen.map { "\($0.name) (\($0.answered ? "made the answer: " : "")\($0.evidence.joined(separator: ", ")))" }
+            .joined(separator: " · ")
     }
 }

@@ -17,6 +17,9 @@ public final class ReportBuilder {
         public var evidencePerGroup = 10
         /// Distinct URLs whose answers are remembered for the cross-request cache checks.
         public var maxTrackedURLs = 50_000
+        /// Distinct hosts whose answers are remembered for the layer inference (their Server
+        /// values and one answer carrying Access-Control-Allow-Origin).
+        public var maxTrackedHosts = 10_000
         /// Blocked groups kept; later new groups are counted but not detailed.
         public var maxGroups = 5_000
         /// Bins of the blocked-over-time series.
@@ -46,7 +49,8 @@ public final class ReportBuilder {
     private var groupCount = 0
     /// Blocked requests whose group was not kept because `maxGroups` was reached.
     public private(set) var blockedOutsideGroups = 0
-    private var hostsWithNginxACAOOn2xx: [String: String] = [:]
+    /// What each host's answers showed across the capture (bounded by `Limits.maxTrackedHosts`).
+    private var hosts: [String: HostEvidence] = [:]
     private let cache: CachePoisoningAnalyzer
     private let websockets: WebSocketOriginAnalyzer
 
@@ -81,10 +85,7 @@ public final class ReportBuilder {
                 cache.observe(exchangeID: { exchange.id }, scheme: Self.scheme(of: exchange), host: exchangeHost, target: head.target,
                               requestOrigin: requestOrigin, response: facts, time: time)
             }
-            if isCORS, (200..<300).contains(facts.status), facts.hasAllowOrigin, facts.serverContains("nginx"),
-               hostsWithNginxACAOOn2xx[exchangeHost] == nil {
-                hostsWithNginxACAOOn2xx[exchangeHost] = EndpointTemplate.template(of: head.target)
-            }
+            if isCORS { remember(host: exchangeHost, facts: facts, target: head.target) }
         }
 
         if verdict.notCORSReason == .websocket {
@@ -154,6 +155,17 @@ public final class ReportBuilder {
         case .notCORS:
             break
         }
+    }
+
+    /// Keeps what a later failure of the same host may need: the Server values its answers
+    /// carried (a layer in front answering itself shows another one than the application) and
+    /// one answer with Access-Control-Allow-Origin.
+    private func remember(host: String, facts: ResponseFacts, target: String) {
+        if hosts[host] == nil {
+            guard hosts.count < options.limits.maxTrackedHosts else { return }
+            hosts[host] = HostEvidence()
+        }
+        hosts[host]!.observe(facts, target: target)
     }
 
     // MARK: Finishing
@@ -228,10 +240,13 @@ public final class ReportBuilder {
             failingResponse = judged.exchange.response
         }
         let facts = failingResponse.map(ResponseFacts.init)
+        let evidence = hosts[key.host]
         let layer = LayerInference.infer(.init(
-            failure: failure, response: facts,
-            hostSentACAOOn2xxFromNginx: hostsWithNginxACAOOn2xx[key.host] != nil,
-            hostACAOExamplePath: hostsWithNginxACAOOn2xx[key.host], redactor: redactor))
+            failure: failure, response: facts, body: failingResponse?.body.kept ?? [],
+            hostSentACAOOn2xxFromNginx: evidence?.nginxACAOPath != nil,
+            hostACAOExamplePath: evidence?.nginxACAOPath,
+            hostServers: evidence?.servers.map { (ByteText.string($0.value[...]), $0.path) } ?? [],
+            hostACAOPath: evidence?.acaoPath, redactor: redactor))
         let requestHeaders = judged.exchange.requestHead?.headers ?? HTTPHeaderFields()
         let askedHeaders = (judged.role == .preflight ? requestHeaders : judged.preflight?.requestHead?.headers)?
             .first(named: "Access-Control-Request-Headers")
@@ -324,6 +339,34 @@ public final class ReportBuilder {
 
     /// `https://app.example:8443/page?x` → `https://app.example:8443`.
     static func origin(ofURL url: String) -> String? { HTTPURL.origin(of: url) }
+}
+
+/// What one host's answers showed across the capture, for the layer inference of its failures.
+private struct HostEvidence {
+    /// A 2xx path template that carried ACAO from nginx (nginx `add_header` without `always`).
+    var nginxACAOPath: String?
+    /// A path template whose answer carried ACAO, from any server.
+    var acaoPath: String?
+    /// Distinct Server values (at most `maxServers`), each with the path template of its first answer.
+    var servers: [(value: [UInt8], path: String)] = []
+    static let maxServers = 4
+
+    mutating func observe(_ facts: ResponseFacts, target: String) {
+        if facts.hasAllowOrigin {
+            if acaoPath == nil { acaoPath = EndpointTemplate.template(of: target) }
+            if nginxACAOPath == nil, (200..<300).contains(facts.status), facts.serverContains("nginx") {
+                nginxACAOPath = EndpointTemplate.template(of: target)
+            }
+        }
+        guard servers.count < Self.maxServers else { return }
+        if let first = facts.firstServerIndex { keepServer(facts.headers.valueBytes(at: first), target: target) }
+        if let last = facts.serverIndex, last != facts.firstServerIndex { keepServer(facts.headers.valueBytes(at: last), target: target) }
+    }
+
+    private mutating func keepServer(_ value: ArraySlice<UInt8>, target: String) {
+        guard servers.count < Self.maxServers, !servers.contains(where: { $0.value.elementsEqual(value) }) else { return }
+        servers.append((Array(value), EndpointTemplate.template(of: target)))
+    }
 }
 
 private struct GroupKey: Hashable {

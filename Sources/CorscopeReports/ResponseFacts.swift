@@ -23,7 +23,10 @@ struct ResponseFacts {
     var ageIndex: Int?
     var dateIndex: Int?
     var locationIndex: Int?
+    /// The last `Server` field; `firstServerIndex` differs when a proxy sent its own beside the
+    /// upstream's (Caddy does).
     var serverIndex: Int?
+    var firstServerIndex: Int?
     var poweredByIndex: Int?
     var viaIndex: Int?
     var xCacheIndex: Int?
@@ -70,6 +73,7 @@ struct ResponseFacts {
         case 6:
             if ByteText.equalsLowercase(name, "server") {
                 serverIndex = index
+                if firstServerIndex == nil { firstServerIndex = index }
                 let v = value()
                 if ByteText.containsLowercase(v, "akamaighost") { akamaiHeader = true }
                 if ByteText.containsLowercase(v, "varnish") { varnishHeader = true }

@@ -38,7 +38,7 @@ final class TsharkExchangeDifferentialTests: XCTestCase {
 
     func testBundledCapturesAgreeWithTshark() throws {
         let tshark = try TsharkHTTP.locate()
-        let captures = try Self.captures(in: "Captures") + Self.captures(in: "Captures/chromium")
+        let captures = try Self.captures(in: "Captures") + Self.captures(in: "Captures/chromium") + Self.captures(in: "Captures/layers")
         XCTAssertGreaterThanOrEqual(captures.count, 8)
         for capture in captures {
             try compare(capture, tshark: tshark)

@@ -8,7 +8,7 @@ final class TsharkFollowTests: XCTestCase {
     func testStreamsEqualTsharkFollowOnEveryBundledCapture() throws {
         let tshark = try Tshark.locate()
         var captures: [String] = []
-        for folder in ["Captures", "Captures/chromium"] {
+        for folder in ["Captures", "Captures/chromium", "Captures/layers"] {
             captures += try FileManager.default.contentsOfDirectory(atPath: TestCaptures.path(folder))
                 .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") || $0.hasSuffix(".gz") }
                 .sorted().map { folder + "/" + $0 }

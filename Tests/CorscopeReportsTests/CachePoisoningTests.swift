@@ -59,8 +59,9 @@ final class CachePoisoningTests: XCTestCase {
         let group = try XCTUnwrap(report.origins.flatMap(\.groups).first { $0.example.id == "0.51" })
         XCTAssertEqual(group.reason, "MissingAllowOriginHeader")
         XCTAssertEqual(group.layer.layer, .cdn)
-        XCTAssertEqual(group.layer.component, "CloudFront")
-        XCTAssertTrue(group.fix.snippets.contains { $0.target == "CDN" && $0.code.contains("CloudFront") })
+        XCTAssertEqual(group.layer.component, "Amazon CloudFront")
+        XCTAssertTrue(group.layer.seen.contains { $0.id == "cloudfront" })
+        XCTAssertTrue(group.fix.snippets.contains { $0.target == "Amazon CloudFront" && $0.code.contains("Origin header in the cache key") })
     }
 
     func testCORSHeadersOnlyWithOriginAndDifferentValuesPerOrigin() throws {
