@@ -129,20 +129,25 @@ enum LayerCatalogue {
         KnownLayer(
             id: "cloudflare-access", name: "Cloudflare Access", layer: .edgeAuth,
             clues: [
-                // Unauthenticated requests are redirected to <team>.cloudflareaccess.com/cdn-cgi/access/login/…;
-                // the session is the CF_Authorization cookie.
+                // Unauthenticated requests go to the team domain <team>.cloudflareaccess.com (the login path
+                // /cdn-cgi/access/login/… is as observed; no public source found); the session is the
+                // CF_Authorization cookie; a preflight to a protected host gets 403 (no cookies on OPTIONS).
                 // https://developers.cloudflare.com/cloudflare-one/identity/authorization-cookie/
+                // https://developers.cloudflare.com/cloudflare-one/identity/authorization-cookie/cors/
                 .location(".cloudflareaccess.com"),
                 .location("/cdn-cgi/access/login"),
                 .cookie("CF_Authorization"),
             ],
-            configure: "In the Access application's CORS settings, turn on \"Bypass options requests to origin\" (or answer OPTIONS with the allowed origins there), so preflights, which never carry the CF_Authorization cookie, are not sent to the login page.",
+            configure: "In the Access application's CORS settings, turn on \"Bypass options requests to origin\" (or let Access answer OPTIONS with the allowed origins), so preflights, which never carry the CF_Authorization cookie, are not refused (403) or sent to the login page.",
             snippet: nil, recorded: nil),
         KnownLayer(
             id: "google-iap", name: "Google Cloud Identity-Aware Proxy", layer: .edgeAuth,
             clues: [
-                // IAP marks the answers it makes itself; its session cookies are GCP_IAP_UID / GCP_IAAP_AUTH_TOKEN.
-                // https://cloud.google.com/iap/docs/faq ("X-Goog-IAP-Generated-Response")
+                // IAP marks the answers it makes itself (X-Goog-IAP-Generated-Response); AJAX requests without a
+                // session get 401, others a redirect to Google's login. The cookie names are as observed (no
+                // public source found).
+                // https://cloud.google.com/iap/docs/special-urls-and-headers-howto
+                // https://cloud.google.com/iap/docs/sessions-howto
                 .value("x-goog-iap-generated-response", "true", answered: true),
                 .cookie("GCP_IAP_UID"),
                 .cookie("GCP_IAAP_AUTH_TOKEN"),
@@ -159,15 +164,17 @@ enum LayerCatalogue {
         KnownLayer(
             id: "cloudflare", name: "Cloudflare", layer: .cdn,
             clues: [
-                // CF-Ray on every answer through Cloudflare; CF-Cache-Status for the cache; Server: cloudflare.
-                // https://developers.cloudflare.com/fundamentals/reference/http-headers/
-                // https://developers.cloudflare.com/cache/concepts/cache-responses/
+                // CF-Ray on every proxied answer; CF-Cache-Status for the cache; Server: cloudflare (as observed,
+                // no public source found).
+                // https://support.cloudflare.com/hc/en-us/articles/200170986-How-does-Cloudflare-handle-HTTP-Request-headers-
+                // https://developers.cloudflare.com/cache/concepts/cache-responses
                 .header("cf-ray"),
                 .header("cf-cache-status"),
                 .value("server", "cloudflare"),
-                // Bot management cookie. https://developers.cloudflare.com/fundamentals/reference/policies-compliances/cloudflare-cookies/
+                // Bot management cookie. https://developers.cloudflare.com/fundamentals/get-started/cloudflare-cookies/
                 .cookie("__cf_bm"),
-                // Cloudflare's own error pages ("Error 1020" etc.) carry the cf-error-details block.
+                // Cloudflare's own block pages ("Error 1020" etc.) carry the cf-error-details block (as observed;
+                // https://isitdown.io/blog/cloudflare-error-1020-access-denied describes the page).
                 .body("cf-error-details"),
             ],
             configure: "Add the CORS headers with a Transform Rule (Rules → Transform Rules → Modify Response Header) or leave them to the origin; put Origin in the cache key (Cache Rules → Cache key) or keep the origin's Vary: Origin; make sure WAF or Bot rules do not challenge OPTIONS.",
@@ -176,13 +183,15 @@ enum LayerCatalogue {
             id: "cloudfront", name: "Amazon CloudFront", layer: .cdn,
             clues: [
                 // X-Amz-Cf-Id and X-Amz-Cf-Pop on every answer, Via "… .cloudfront.net (CloudFront)",
-                // X-Cache "Hit/Miss/Error from cloudfront".
-                // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html
+                // X-Cache "Hit/Miss/RefreshHit/Error from cloudfront".
+                // https://docs.amazonaws.cn/en_us/AmazonCloudFront/latest/DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html
+                // https://kiwix.lema.org/stackoverflow.com_en_all_2023-11/questions/76861544/possible-x-cache-values-from-cloudfront
                 .header("x-amz-cf-id"),
                 .header("x-amz-cf-pop"),
                 .value("via", "cloudfront"),
                 .value("x-cache", "cloudfront"),
-                // CloudFront's own error pages end with "Generated by cloudfront (CloudFront)".
+                // CloudFront's own error pages end with "Generated by cloudfront (CloudFront)" (as observed; no
+                // public source found).
                 .body("Generated by cloudfront (CloudFront)"),
             ],
             configure: "Attach a response headers policy with a CORS configuration (or the managed CORS-With-Preflight policy) to the cache behavior, allow OPTIONS in the behavior's allowed methods, and forward or key on Origin (origin request policy CORS-CustomOrigin / CORS-S3Origin, or Origin in the cache policy) so one origin's answer is not served to another.",
@@ -196,7 +205,9 @@ enum LayerCatalogue {
         KnownLayer(
             id: "azure-front-door", name: "Azure Front Door", layer: .cdn,
             clues: [
-                // X-Azure-Ref on every answer. https://learn.microsoft.com/azure/frontdoor/front-door-http-headers-protocol
+                // X-Azure-Ref on every answer to the client; X-FD-HealthProbe toward the backend.
+                // https://docs.azure.cn/en-us/frontdoor/front-door-http-headers-protocol
+                // https://learn.microsoft.com/en-us/azure/frontdoor/cross-origin-resource-sharing
                 .header("x-azure-ref"),
                 .header("x-fd-healthprobe"),
             ],
@@ -205,8 +216,8 @@ enum LayerCatalogue {
         KnownLayer(
             id: "fastly", name: "Fastly", layer: .cdn,
             clues: [
-                // X-Served-By "cache-<pop>", X-Timer, Fastly-Debug-*; "Fastly error: unknown domain".
-                // https://www.fastly.com/documentation/reference/http/http-headers/X-Served-By/
+                // X-Served-By "cache-<pop>", X-Timer, Fastly-Debug-*; "Fastly error: unknown domain" (as observed).
+                // https://docs.fastly.com/documentation/reference/http/http-headers/X-Varnish/ (and its sibling pages)
                 .value("x-served-by", "cache-"),
                 .header("x-fastly-request-id"),
                 .prefix("fastly-"),
@@ -221,8 +232,8 @@ enum LayerCatalogue {
         KnownLayer(
             id: "akamai", name: "Akamai", layer: .cdn,
             clues: [
-                // Server: AkamaiGHost on the edge's own answers, Akamai-GRN reference.
-                // https://techdocs.akamai.com/property-mgr/docs/cors-support
+                // Server: AkamaiGHost on the edge's own answers and the Akamai-GRN reference (as observed; no public
+                // source found); the CORS behavior: https://techdocs.akamai.com/property-mgr/docs/cors-support
                 .value("server", "akamaighost", answered: true),
                 .header("akamai-grn"),
                 .prefix("x-akamai"),
@@ -233,8 +244,8 @@ enum LayerCatalogue {
         KnownLayer(
             id: "vercel", name: "Vercel", layer: .cdn,
             clues: [
-                // x-vercel-id on every answer, x-vercel-cache, x-vercel-error on the platform's own errors.
-                // https://vercel.com/docs/headers/response-headers
+                // server: Vercel, x-vercel-id, x-vercel-cache on every answer; x-vercel-error on the platform's own
+                // errors. https://vercel.com/docs/headers/response-headers  https://vercel.com/docs/caching/cache-status
                 .header("x-vercel-id"),
                 .header("x-vercel-cache"),
                 .header("x-vercel-error", answered: true),
@@ -251,7 +262,8 @@ enum LayerCatalogue {
         KnownLayer(
             id: "netlify", name: "Netlify", layer: .cdn,
             clues: [
-                // Server: Netlify, x-nf-request-id. https://docs.netlify.com/routing/headers/
+                // Server: Netlify and x-nf-request-id (as observed; no public source found); CORS in _headers:
+                // https://docs.netlify.com/routing/headers/
                 .value("server", "netlify"),
                 .header("x-nf-request-id"),
             ],
@@ -266,8 +278,10 @@ enum LayerCatalogue {
         KnownLayer(
             id: "varnish", name: "Varnish", layer: .cdn,
             clues: [
-                // X-Varnish (two ids on a hit), Via "1.1 varnish (Varnish/7.1)"; "Guru Meditation" on its own errors.
-                // https://varnish-cache.org/docs/7.1/reference/vcl-var.html (resp.http.X-Varnish, Via)
+                // X-Varnish (two ids on a hit), Via "1.1 varnish (Varnish/7.1)", Age; "Guru Meditation" on its own
+                // errors. Recorded: Captures/layers/varnish-edge.pcap.
+                // https://docs.fastly.com/documentation/reference/http/http-headers/X-Varnish/
+                // https://github.com/varnish/Varnish-Cache/blob/master/bin/varnishd/builtin.vcl
                 .header("x-varnish"),
                 .value("via", "varnish"),
                 .body("Guru Meditation"),
@@ -284,9 +298,13 @@ enum LayerCatalogue {
         KnownLayer(
             id: "aws-api-gateway", name: "Amazon API Gateway", layer: .gateway,
             clues: [
-                // REST APIs: x-amzn-RequestId and x-amz-apigw-id; HTTP APIs: apigw-requestid;
-                // x-amzn-ErrorType on the gateway's own errors ({"message":"Missing Authentication Token"}).
+                // REST APIs: x-amzn-RequestId and x-amz-apigw-id; {"message":"Missing Authentication Token"} when no
+                // resource matched. HTTP APIs' apigw-requestid and x-amzn-ErrorType on the gateway's own errors
+                // are as observed (no public source found).
+                // https://kiwix.lema.org/stackoverflow.com_en_all_2023-11/questions/72722477/x-amz-apigw-id-in-api-gateway-response-headers
                 // https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+                // https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html
+                // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html
                 .header("x-amz-apigw-id"),
                 .header("apigw-requestid"),
                 .header("x-amzn-errortype", answered: true),
@@ -302,10 +320,12 @@ enum LayerCatalogue {
         KnownLayer(
             id: "aws-alb", name: "AWS Application Load Balancer", layer: .proxy,
             clues: [
-                // ALB's own answers (5xx, fixed-response, authenticate redirects) say Server: awselb/2.0;
-                // stickiness cookies AWSALB / AWSALBCORS, authentication session AWSELBAuthSessionCookie.
+                // Stickiness cookies AWSALB…, authentication session AWSELBAuthSessionCookie; ALB's own answers
+                // (5xx, fixed-response, authenticate redirects) say Server: awselb/2.0 (as observed; no public
+                // source found); header modification can add CORS headers (Nov 2024).
                 // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/sticky-sessions.html
                 // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-authenticate-users.html
+                // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/header-modification.html
                 .value("server", "awselb", answered: true),
                 .cookie("AWSALB"),
                 .cookie("AWSELBAuthSessionCookie"),
@@ -315,9 +335,12 @@ enum LayerCatalogue {
         KnownLayer(
             id: "kong", name: "Kong Gateway", layer: .gateway,
             clues: [
-                // Via/Server kong/<version>, X-Kong-Upstream-Latency and X-Kong-Proxy-Latency on proxied
-                // answers, X-Kong-Response-Latency when Kong answered itself.
-                // https://docs.konghq.com/gateway/latest/reference/configuration/#headers
+                // Via kong/<version>, X-Kong-Upstream-Latency and X-Kong-Proxy-Latency on proxied answers,
+                // Server kong/<version> on Kong's own; {"message":"no Route matched with those values"}.
+                // X-Kong-Response-Latency on Kong's own answers is as observed (no public source found).
+                // https://blog.csdn.net/weixin_43107388/article/details/125969743
+                // https://github.com/Kong/kong/issues/12083
+                // https://developer.konghq.com/plugins/cors/examples/
                 .value("via", "kong/"),
                 .value("server", "kong/", answered: true),
                 .header("x-kong-upstream-latency"),
@@ -340,8 +363,11 @@ enum LayerCatalogue {
         KnownLayer(
             id: "google-front-end", name: "Google Front End (Cloud Run, App Engine, Cloud Load Balancing)", layer: .proxy,
             clues: [
-                // Server: Google Frontend, Via: 1.1 google, X-Cloud-Trace-Context; its own 404 page "That’s an error."
-                // https://cloud.google.com/load-balancing/docs/https#target-proxies
+                // Server: Google Frontend, Via: 1.1 google, X-Cloud-Trace-Context and the 404 page's "That’s an
+                // error." are as observed (no public source found: the load balancer "adds certain headers by
+                // default"); Cloud Run adds no CORS headers.
+                // https://cloud.google.com/load-balancing/docs/https/custom-headers-global
+                // https://meiert.com/en/blog/the-google-error-page/
                 .value("server", "google frontend"),
                 .value("via", "1.1 google"),
                 .header("x-cloud-trace-context"),
@@ -352,7 +378,7 @@ enum LayerCatalogue {
         KnownLayer(
             id: "istio", name: "Istio (Envoy sidecar)", layer: .proxy,
             clues: [
-                // Istio's gateways and sidecars say server: istio-envoy.
+                // Istio's gateways and sidecars say server: istio-envoy (as observed; no public source found).
                 // https://istio.io/latest/docs/reference/config/networking/virtual-service/#CorsPolicy
                 .value("server", "istio-envoy"),
             ],
@@ -371,9 +397,11 @@ enum LayerCatalogue {
         KnownLayer(
             id: "envoy", name: "Envoy", layer: .proxy,
             clues: [
-                // server: envoy, x-envoy-upstream-service-time on proxied answers; "no healthy upstream" and
-                // "upstream connect error or disconnect/reset before headers" are Envoy's own answers.
-                // https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers
+                // server: envoy, x-envoy-upstream-service-time on proxied answers; "upstream connect error or
+                // disconnect/reset before headers" and "no healthy upstream" (as observed) are Envoy's own 503s.
+                // https://github.com/envoyproxy/envoy/blob/main/docs/root/configuration/http/http_conn_man/headers.rst
+                // https://github.com/istio/istio/issues/9906
+                // https://www.envoyproxy.io/docs/envoy/v1.17.2/_sources/configuration/http/http_filters/cors_filter.rst.txt
                 .value("server", "envoy"),
                 .header("x-envoy-upstream-service-time"),
                 .prefix("x-envoy-"),
@@ -385,8 +413,9 @@ enum LayerCatalogue {
         KnownLayer(
             id: "linkerd", name: "Linkerd", layer: .proxy,
             clues: [
-                // l5d-proxy-error on the proxy's own answers, l5d-* on others.
-                // https://linkerd.io/2/reference/proxy-configuration/
+                // l5d-proxy-error on the proxy's own answers, l5d-* (l5d-remote-ip…) on others.
+                // https://github.com/linkerd/linkerd2-proxy/pull/2694
+                // https://github.com/linkerd/linkerd2-proxy/commit/6d10dd6
                 .header("l5d-proxy-error", answered: true),
                 .prefix("l5d-"),
             ],
@@ -395,8 +424,10 @@ enum LayerCatalogue {
         KnownLayer(
             id: "haproxy", name: "HAProxy", layer: .proxy,
             clues: [
-                // HAProxy adds no header of its own; its built-in error pages are fixed text
-                // (src/http_htx.c, http_err_msgs): recorded in Captures/layers/haproxy-edge.pcap.
+                // HAProxy adds no header of its own; its built-in error pages are fixed text (src/http.c,
+                // http_err_msgs): the 403 and 503 are recorded in Captures/layers/haproxy-edge.pcap.
+                // https://github.com/haproxy/haproxy/blob/master/src/http.c
+                // https://haproxy.com/documentation/haproxy-configuration-tutorials/alerts-and-monitoring/error-pages
                 .body("No server is available to handle this request."),
                 .body("Request forbidden by administrative rules."),
                 .body("The server didn't respond in time."),
@@ -430,8 +461,9 @@ enum LayerCatalogue {
         KnownLayer(
             id: "caddy", name: "Caddy", layer: .proxy,
             clues: [
-                // Caddy sends Server: Caddy on every answer, beside the upstream's own Server when it proxies.
-                // https://caddyserver.com/docs/caddyfile/directives/header
+                // Caddy sends Server: Caddy on every answer, beside the upstream's own Server when it proxies
+                // (recorded: Captures/layers/caddy-edge.pcap).
+                // https://futurestud.io/tutorials/caddy-remove-the-server-response-header
                 .value("server", "caddy"),
             ],
             configure: "Let one side own CORS: either the upstream (then no `header`/`header_down` touching Access-Control-*), or Caddy with `header_down` replacing the upstream's value and a matcher answering OPTIONS with the CORS headers, not a bare `respond 204`.",
@@ -454,7 +486,9 @@ enum LayerCatalogue {
         KnownLayer(
             id: "azure-app-service", name: "Azure App Service", layer: .server,
             clues: [
-                // ARR affinity cookies. https://learn.microsoft.com/azure/app-service/configure-common#configure-general-settings
+                // ARR affinity cookies; platform CORS takes precedence over the application's.
+                // https://azure.github.io/AppService/2016/05/16/Disable-Session-affinity-cookie-(ARR-cookie)-for-Azure-web-apps.html
+                // https://learn.microsoft.com/en-us/azure/app-service/app-service-web-tutorial-rest-api
                 .cookie("ARRAffinity"),
             ],
             configure: "App Service's platform CORS (az webapp cors add) replaces the application's CORS headers: use either it or the application's, not both.",
@@ -463,8 +497,8 @@ enum LayerCatalogue {
             id: "amazon-s3", name: "Amazon S3", layer: .server,
             clues: [
                 // Server: AmazonS3, x-amz-request-id, x-amz-id-2; "CORSResponse" on refused preflights.
-                // https://docs.aws.amazon.com/AmazonS3/latest/API/RESTCommonResponseHeaders.html
-                // https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors-troubleshooting.html
+                // https://docs.aws.Amazon.com/en_us/AmazonS3/latest/API/RESTCommonResponseHeaders.html
+                // https://docs.amazonaws.cn/en%5Fus/AmazonS3/latest/userguide/cors-troubleshooting.md
                 .value("server", "amazons3", answered: true),
                 .header("x-amz-id-2"),
                 .body("CORSResponse"),
@@ -477,8 +511,10 @@ enum LayerCatalogue {
         KnownLayer(
             id: "apache", name: "Apache httpd", layer: .server,
             clues: [
-                // Server: Apache/<version> (ServerTokens); its own error pages ("You don't have permission…").
-                // https://httpd.apache.org/docs/2.4/mod/core.html#servertokens
+                // Server: Apache/<version> (ServerTokens); its own error pages ("You don't have permission…"),
+                // recorded in Captures/layers/apache-edge.pcap; `onsuccess` and `always` are two tables.
+                // https://www.oreilly.com/library/view/webmaster-in-a/0596003579/re512.html
+                // https://gist.github.com/brianlmoon/2291111c5c69252c85f4
                 .value("server", "apache"),
                 .body("You don't have permission to access this resource."),
             ],
@@ -487,8 +523,8 @@ enum LayerCatalogue {
         KnownLayer(
             id: "nginx", name: "nginx", layer: .server,
             clues: [
-                // Server: nginx / openresty; its own error pages end in "<center>nginx</center>".
-                // https://nginx.org/en/docs/http/ngx_http_core_module.html#server_tokens
+                // Server: nginx / openresty; its own error pages end in "<center>nginx…</center>".
+                // https://github.com/nginx/nginx/blob/master/src/http/ngx_http_special_response.c
                 .value("server", "nginx"),
                 .value("server", "openresty"),
                 .body("<center>nginx"),
