@@ -1,0 +1,178 @@
+import BrowserRules
+import CorscopeCapture
+import CorscopeExchanges
+import CorscopeHTTP
+import CorscopeReports
+import CorscopeVerdicts
+import Foundation
+import XCTest
+
+/// `corscope diff` on real layers: each capture pair of Captures/layers/ was recorded at once on
+/// both sides of a real HAProxy, Varnish, Caddy or Apache (record-layers.sh); the HTTPS suite's
+/// capture holds both sides of nginx (HTTP/2 over TLS in front, HTTP/1.1 to the upstream).
+final class TwoPointDiffTests: XCTestCase {
+    private func judged(_ exchanges: [HTTPExchange]) -> [JudgedExchange] {
+        let judge = ExchangeJudge()
+        var out: [JudgedExchange] = []
+        for exchange in exchanges { out += judge.judge(exchange) }
+        return out + judge.finish()
+    }
+
+    private func diff(near: [HTTPExchange], far: [HTTPExchange]) -> TwoPointDiff {
+        var options = TwoPointDiffBuilder.Options()
+        options.nearLabel = "edge"
+        options.farLabel = "app"
+        let builder = TwoPointDiffBuilder(options: options)
+        judged(near).forEach { builder.add($0, side: .near) }
+        judged(far).forEach { builder.add($0, side: .far) }
+        return builder.finish()
+    }
+
+    private func diff(layer: String) throws -> TwoPointDiff {
+        diff(near: try Support.exchanges("layers/\(layer)-edge.pcap"), far: try Support.exchanges("layers/\(layer)-app.pcap"))
+    }
+
+    private func group(_ diff: TwoPointDiff, _ kind: DiffGroup.Kind, _ template: String, line: UInt = #line) throws -> DiffGroup {
+        try XCTUnwrap(diff.groups.first { $0.kind == kind && $0.pathTemplate == template },
+                      "no \(kind) group for \(template) in \(diff.groups.map { "\($0.kind) \($0.pathTemplate)" })", line: line)
+    }
+
+    func testHAProxyAddingASecondACAOAndAnsweringItself() throws {
+        let d = try diff(layer: "haproxy")
+        XCTAssertEqual(d.totals.matched, 4, "the passing GET, OPTIONS and PUT, and /dup/")
+        XCTAssertEqual(d.totals.onlyNear, 2)
+        XCTAssertEqual(d.totals.onlyFar, 0)
+        XCTAssertEqual(d.totals.changed, 1)
+        XCTAssertEqual(d.totals.verdictChanged, 1)
+        let dup = try group(d, .changed, "/dup/items/{id}")
+        XCTAssertEqual(dup.changes.map(\.name), ["Access-Control-Allow-Origin"])
+        XCTAssertEqual(dup.changes.first?.kind, .duplicated)
+        XCTAssertEqual(dup.changes.first?.far, ["http://127.0.0.1:24482"])
+        XCTAssertEqual(dup.changes.first?.near, ["http://127.0.0.1:24482", "*"])
+        XCTAssertEqual(dup.farVerdict, "passed")
+        XCTAssertEqual(dup.nearVerdict, "blocked (MultipleAllowOriginValues)")
+        XCTAssertTrue(dup.summary.contains("between app and edge (HAProxy, named by its own answers to other requests of this host)"), dup.summary)
+        XCTAssertTrue(dup.fix?.summary.contains("keep the header in one place") == true)
+        XCTAssertEqual(dup.fix?.snippets.first?.target, "HAProxy")
+
+        for template in ["/deny/items/{id}", "/down/items/{id}"] {
+            let alone = try group(d, .onlyNear, template)
+            XCTAssertEqual(alone.layerBetween.map(\.id), ["haproxy"])
+            XCTAssertEqual(alone.layerBetween.first?.answered, true)
+            XCTAssertTrue(alone.nearVerdict?.hasPrefix("blocked") == true)
+            XCTAssertNil(alone.farVerdict)
+        }
+        XCTAssertEqual(try group(d, .onlyNear, "/deny/items/{id}").method, "OPTIONS")
+    }
+
+    func testCaddyStrippingTheApplicationsACAO() throws {
+        let d = try diff(layer: "caddy")
+        let strip = try group(d, .changed, "/strip/items/{id}")
+        XCTAssertEqual(strip.changes.first?.kind, .removed)
+        XCTAssertEqual(strip.changes.first?.name, "Access-Control-Allow-Origin")
+        XCTAssertEqual(strip.layerBetween.map(\.name), ["Caddy"])
+        XCTAssertEqual(strip.nearVerdict, "blocked (MissingAllowOriginHeader)")
+        XCTAssertTrue(strip.fix?.summary.contains("removes CORS headers") == true)
+        // Caddy's own 204 to the preflight never reached the app.
+        let opts = try group(d, .onlyNear, "/opts/items/{id}")
+        XCTAssertEqual(opts.method, "OPTIONS")
+        XCTAssertEqual(opts.nearVerdict, "blocked (PreflightMissingAllowOriginHeader)")
+    }
+
+    func testVarnishAnswerFromItsCacheNeverReachedTheApp() throws {
+        let d = try diff(layer: "varnish")
+        XCTAssertEqual(d.totals.matched, 4, "the passing calls and origin A's /api/cached went through")
+        XCTAssertEqual(d.totals.changed, 0, "Varnish passed the app's CORS headers unchanged")
+        let hit = try group(d, .onlyNear, "/api/cached")
+        XCTAssertEqual(hit.nearVerdict, "blocked (AllowOriginMismatch)")
+        XCTAssertEqual(hit.layerBetween.map(\.id), ["varnish"])
+        XCTAssertTrue(hit.summary.contains("served it from a cache"))
+    }
+
+    func testApacheAlwaysSetDuplicatesAndTheFixDoesNot() throws {
+        let d = try diff(layer: "apache")
+        let dup = try group(d, .changed, "/dup/items/{id}")
+        XCTAssertEqual(dup.changes.first?.kind, .duplicated)
+        XCTAssertTrue(dup.summary.contains("Apache httpd"), dup.summary)
+        XCTAssertEqual(d.totals.changed, 1, "/fixed/ leaves the app's single ACAO alone")
+        XCTAssertFalse(d.groups.contains { $0.pathTemplate == "/fixed/items/{id}" })
+        XCTAssertEqual(try group(d, .onlyNear, "/deny/items/{id}").layerBetween.first?.name, "Apache httpd")
+    }
+
+    /// HTTP/2 over TLS in front (Chromium to nginx), HTTP/1.1 behind (nginx to the test server),
+    /// from one capture split by port; nginx rewrites the path (/proxy/cors → /upstream/cors), so
+    /// the pairs are found by time: the upstream request began while the browser's was open.
+    func testHTTP2InFrontMatchesHTTP1BehindAndNginxsSecondACAOIsFound() throws {
+        func exchanges(filter: String) throws -> [HTTPExchange] {
+            var configuration = ExchangePipeline.Configuration()
+            configuration.packetFilter = filter
+            XCTAssertEqual(try configuration.tlsKeys.add(contentsOfFile: Support.capture("chromium-https/chromium-https.keylog")), [])
+            var out: [HTTPExchange] = []
+            for source in ExchangeSources(paths: [Support.capture("chromium-https/chromium-https.pcap")], configuration: configuration).sources {
+                _ = try source.read { out.append($0) }
+            }
+            return out
+        }
+        let d = diff(near: try exchanges(filter: "tcp portrange 24700-24709"), far: try exchanges(filter: "tcp port 24710"))
+        XCTAssertGreaterThanOrEqual(d.totals.matched, 5)
+        let duplicated = d.groups.filter { $0.kind == .changed && $0.pathTemplate == "/proxy/cors" }
+        XCTAssertGreaterThanOrEqual(duplicated.count, 2)
+        for group in duplicated {
+            XCTAssertEqual(group.changes.first { $0.name == "Access-Control-Allow-Origin" }?.kind, .duplicated)
+            XCTAssertEqual(group.nearVerdict, "blocked (MultipleAllowOriginValues)")
+            XCTAssertTrue(group.layerBetween.contains { $0.id == "nginx" })
+        }
+        // Port 24701 is the HTTP/1.1-only TLS server; the others speak HTTP/2 (ids "connection.sStream").
+        XCTAssertTrue(duplicated.flatMap(\.examples).contains { $0.near?.contains(".s") == true }, "an HTTP/2 stream in front: \(duplicated.map(\.examples))")
+        XCTAssertTrue(duplicated.flatMap(\.examples).contains { $0.near?.contains(".s") == false }, "and HTTP/1.1 over TLS")
+    }
+
+    func testTheClockOffsetBetweenCapturesIsEstimated() throws {
+        let far = try Support.exchanges("layers/haproxy-app.pcap").map { exchange -> HTTPExchange in
+            var shifted = exchange
+            shifted.request!.firstByte.seconds += 3600
+            shifted.request!.lastByte.seconds += 3600
+            if shifted.response != nil {
+                shifted.response!.firstByte.seconds += 3600
+                shifted.response!.lastByte.seconds += 3600
+            }
+            return shifted
+        }
+        let d = diff(near: try Support.exchanges("layers/haproxy-edge.pcap"), far: far)
+        XCTAssertEqual(d.clockOffsetSeconds, 3600, accuracy: 0.5)
+        XCTAssertEqual(d.totals.matched, 4)
+        XCTAssertEqual(d.totals.changed, 1)
+    }
+
+    // MARK: The command
+
+    func testCommandLineJSONValidatesAndTheExitStatusSaysAVerdictChanged() throws {
+        let corscope = try Support.binary()
+        let edge = "Captures/layers/apache-edge.pcap", app = "Captures/layers/apache-app.pcap"
+        let run = try Support.run(corscope, ["diff", "--format", "json", "--label", "edge=\(edge)", "--label", "app=\(app)"])
+        XCTAssertEqual(run.status, 1, run.stderr)
+        let file = try Support.temporaryFile(Array(run.stdout.utf8), suffix: ".json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let schema = Support.packageRoot.appendingPathComponent("docs/diff.schema.json").path
+        try Support.python("""
+            import json, sys, jsonschema
+            schema = json.load(open(\(String(reflecting: schema))))
+            jsonschema.Draft202012Validator.check_schema(schema)
+            document = json.load(open(sys.argv[1]))
+            jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(document)
+            assert document["schema"] == "corscope.diff/1"
+            assert document["near"]["label"] == "edge" and document["far"]["label"] == "app"
+            assert any(g["kind"] == "changed" for g in document["groups"])
+            """, file: file)
+        let quiet = try Support.run(corscope, ["diff", "--fail-on", "never", edge, app])
+        XCTAssertEqual(quiet.status, 0, quiet.stderr)
+        XCTAssertTrue(quiet.stdout.contains("## GET 127.0.0.1:24723/dup/items/{id}: changed between the points"), quiet.stdout)
+        XCTAssertTrue(quiet.stdout.contains("| Access-Control-Allow-Origin | duplicated |"))
+        let wrong = try Support.run(corscope, ["diff", edge])
+        XCTAssertEqual(wrong.status, 2)
+        XCTAssertTrue(wrong.stderr.contains("give two inputs"), wrong.stderr)
+        let same = try Support.run(corscope, ["diff", "--fail-on", "never", edge, edge])
+        XCTAssertEqual(same.status, 0)
+        XCTAssertTrue(same.stdout.contains("No CORS-relevant difference"), same.stdout)
+    }
+}
