@@ -4,23 +4,23 @@
 # the browser (it sends what a browser would: Origin, a preflight before a PUT, no request
 # after a failed preflight):
 #
-#   sudo Captures/record-layers.sh [haproxy varnish caddy apache]   (default: all four)
+#   sudo Captures/record-layers.sh [haproxy varnish caddy apache nginx nginx-cache]   (default: all)
 #
 # Writes layers/<layer>-edge.pcap (the client's side of the layer, port 2472x) and
 # layers/<layer>-app.pcap (the same exchanges between the layer and the app, port 24730),
 # recorded at the same time by two tcpdumps on lo, for the layer fingerprints and for
 # `corscope diff`. The configurations are servers/layers/* (each lists its mistakes).
 #
-# Ports (127.0.0.1 only): 24720 HAProxy, 24721 Varnish, 24722 Caddy, 24723 Apache, 24730 the
-# app; 24739 must stay closed (HAProxy's dead backend). The script refuses to run if one of
-# them is taken. Installs what is missing with apt-get (haproxy varnish caddy apache2 tcpdump
-# curl python3). Every wait is bounded; an EXIT trap stops every process it started.
+# Ports (127.0.0.1 only): 24720 HAProxy, 24721 Varnish, 24722 Caddy, 24723 Apache, 24724 nginx,
+# 24725 nginx caching, 24730 the app; 24739 must stay closed (HAProxy's dead backend). The
+# script refuses to run if one of them is taken. Installs what is missing with apt-get (haproxy
+# varnish caddy apache2 nginx-light tcpdump curl python3). Every wait is bounded; an EXIT trap stops every process it started.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
 PY="${PYTHON:-python3}"
-LAYERS="${*:-haproxy varnish caddy apache}"
+LAYERS="${*:-haproxy varnish caddy apache nginx nginx-cache}"
 A="http://127.0.0.1:24482"   # page origin A (as in the other recordings)
 B="http://127.0.0.1:24484"   # page origin B
 APP_PORT=24730
@@ -34,6 +34,7 @@ command -v haproxy >/dev/null || need+=(haproxy)
 command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || need+=(varnish)
 command -v caddy >/dev/null || need+=(caddy)
 [ -x /usr/sbin/apache2 ] || need+=(apache2)
+command -v nginx >/dev/null || need+=(nginx-light)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v curl >/dev/null || need+=(curl)
 command -v "$PY" >/dev/null || need+=(python3)
@@ -57,7 +58,7 @@ cleanup() {
         kill -9 "$p" 2>/dev/null || true
     done
     # Apache and Varnish fork their workers: stop what is left of them by their pid files.
-    for f in "$TMP"/apache.pid "$TMP"/varnish/varnishd.pid; do
+    for f in "$TMP"/apache.pid "$TMP"/varnish/varnishd.pid "$TMP"/nginx/nginx.pid; do
         [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
     done
     sleep 0.3
@@ -72,7 +73,7 @@ wait_port() {  # port: wait (max 10 s) until something accepts on it
     for _ in $(seq 1 100); do port_open "$1" && return 0; sleep 0.1; done
     log "nothing listening on 127.0.0.1:$1"; return 1
 }
-for port in 24720 24721 24722 24723 $APP_PORT 24739; do
+for port in 24720 24721 24722 24723 24724 24725 $APP_PORT 24739; do
     if port_open "$port"; then log "ERROR: 127.0.0.1:$port is in use (nothing recorded)"; exit 1; fi
 done
 
@@ -184,7 +185,33 @@ for layer in $LAYERS; do
         preflight "$A" $base/deny/items/4          # 403 from Apache: blocked
         get "$A" $base/fixed/items/5               # the fix: one ACAO, passes
         cap_stop apache; stop_pid $pid ;;
-    *) log "unknown layer $layer (haproxy varnish caddy apache)"; exit 2 ;;
+    nginx|nginx-cache)
+        port=24724; [ $layer = nginx-cache ] && port=24725
+        log "$layer on :$port"
+        if [ ! -d "$TMP/nginx" ]; then
+            mkdir -p "$TMP/nginx/tmp" "$TMP/nginx/cache"
+            # user "api", password "secret": only for the 401 the preflight gets (it carries none).
+            printf 'api:%s\n' "$(openssl passwd -apr1 secret 2>/dev/null || echo '$apr1$x$x')" > "$TMP/nginx/htpasswd"
+            chmod -R a+rwX "$TMP/nginx"
+            nginx -p "$TMP/nginx/" -c "$HERE/servers/layers/nginx.conf" -e "$TMP/nginx/error.log" -t -q
+            timeout 300 nginx -p "$TMP/nginx/" -c "$HERE/servers/layers/nginx.conf" -e "$TMP/nginx/error.log" &
+            PIDS+=($!)
+        fi
+        wait_port $port
+        cap_start $layer $port
+        base=http://127.0.0.1:$port
+        passing $base
+        if [ $layer = nginx ]; then
+            get "$A" $base/dup/items/3             # add_header on top of the app's ACAO: blocked
+            get "$A" $base/hide/items/4            # proxy_hide_header, nothing added: blocked
+            get "$A" $base/noalways/items/5        # the app's 404, nginx's add_header without always: blocked
+            preflight "$A" $base/auth/items/6      # auth_basic answers OPTIONS 401: blocked
+        else
+            get "$A" $base/api/cached              # stored with A's ACAO (the key has no Origin)
+            get "$B" $base/api/cached              # B gets A's answer from the cache: blocked
+        fi
+        cap_stop $layer ;;
+    *) log "unknown layer $layer (haproxy varnish caddy apache nginx nginx-cache)"; exit 2 ;;
     esac
 done
 log "done"

@@ -4,7 +4,7 @@
 It does CORS itself, the way a framework's CORS middleware does: it reflects an allowed
 Origin, answers preflights 204, and sends `Vary: Origin` -- except on /api/cached, which
 forgets Vary on a cacheable answer (the mistake a shared cache in front turns into another
-origin's answer). Every answer carries `Server: layer-app/1`, so an answer without it was
+origin's answer). Paths with /missing/ answer 404 (with the CORS headers). Every answer carries `Server: layer-app/1`, so an answer without it was
 made by a layer in front.
 
     python3 layer_app.py --port 24730 [--lifetime SECONDS]
@@ -55,7 +55,11 @@ class Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         path = self.path.split("?")[0]
-        if path.endswith("/cached"):
+        if "/missing/" in path:
+            # An error answer, with the app's own CORS headers (a layer in front may lose them).
+            data = self.body(404, {"error": "not found", "path": path})
+            self.cors()
+        elif path.endswith("/cached"):
             data = self.body(200, {"items": [1, 2, 3]}, [("Cache-Control", "public, max-age=300")])
             self.cors(vary=False)
         else:

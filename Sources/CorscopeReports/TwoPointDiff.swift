@@ -326,6 +326,9 @@ struct PointExchange {
     var verdictKind: CORSVerdict.Kind
     var role: JudgedExchange.Role
     var seen: [SeenLayer]
+    /// The header that says a cache answered ("Age: 1", "X-Cache-Status: HIT"), and which cache.
+    var cacheHit: String?
+    var cacheName: String?
 
     init?(_ judged: JudgedExchange, redactor: Redactor) {
         let exchange = judged.exchange
@@ -357,6 +360,9 @@ struct PointExchange {
         if let response = exchange.responseHead {
             for name in Self.responseFields { let v = values(response.headers, name); if !v.isEmpty { responseFields[name] = v } }
             seen = LayerCatalogue.identify(response.headers, body: exchange.response?.body.kept ?? [])
+            let facts = ResponseFacts(response)
+            cacheHit = facts.cacheHitSignal.map { redactor.text($0) }
+            cacheName = facts.cdnHint
         } else {
             seen = []
         }
@@ -406,7 +412,9 @@ private final class GroupAccumulator {
             summary = "\(farPart); \(place): \(list.isEmpty ? "no CORS header changed" : list): \(near.verdict) at \(labels.near)."
         case .onlyNear:
             let near = self.near!
-            summary = "\(labels.near) got \(near.status.map(String.init) ?? "no answer") to \(what) (\(near.verdict)) and no matching request reached \(labels.far): the layer \(place) answered it itself\(near.seen.contains { $0.answered } ? "" : ", or served it from a cache"), unless the \(labels.far) capture missed it."
+            let how = near.cacheHit.map { "served it from its cache (\($0))" }
+                ?? "answered it itself\(near.seen.contains { $0.answered } ? "" : ", or served it from a cache")"
+            summary = "\(labels.near) got \(near.status.map(String.init) ?? "no answer") to \(what) (\(near.verdict)) and no matching request reached \(labels.far): the layer \(place) \(how), unless the \(labels.far) capture missed it."
         case .onlyFar:
             let far = self.far!
             summary = "\(labels.far) saw \(what) (\(far.status.map(String.init) ?? "no answer"), \(far.verdict)) and \(labels.near) did not: the layer \(place) made it itself (a health check, a retry), or the \(labels.near) capture missed it."
@@ -426,8 +434,21 @@ private final class GroupAccumulator {
         let names = Set(changes.map(\.name))
         if kind == .onlyFar { return nil }
         if kind == .onlyNear {
-            guard near?.verdictKind == .blocked else { return nil }
-            summary = "The layer in front answered without the application: make its own answers carry the CORS headers (or let it pass the request, OPTIONS included, to the application)."
+            guard let near, near.verdictKind == .blocked else { return nil }
+            if near.cacheHit != nil {
+                // A stored answer for another origin: the cache key is the fix, in the cache's terms.
+                summary = "The cache in front served an answer stored for another request: put Origin in its cache key, or make the application send Vary: Origin."
+                if let product, product.layer == .cdn, let sample = product.snippet {
+                    return FixAdvice(summary: summary + " " + product.configure,
+                                     snippets: [ConfigSnippet(target: product.name, language: sample.language, code: sample.code)])
+                }
+                return FixAdvice(summary: summary, snippets: [Fixes.cdnCacheKey(cdn: near.cacheName)])
+            }
+            if near.role == .preflight, near.status == 401 || near.status == 403 {
+                summary = "The layer in front refused the preflight (\(near.status!)): preflights never carry credentials, so answer OPTIONS (204 with the CORS headers) before its authentication or access rules."
+            } else {
+                summary = "The layer in front answered without the application: make its own answers carry the CORS headers (or let it pass the request, OPTIONS included, to the application)."
+            }
         } else if changes.contains(where: { $0.kind == .duplicated && $0.name.hasPrefix("Access-Control-") }) {
             summary = "The layer in front adds its own copy of a CORS header the application already sends: keep the header in one place (replace instead of add, or hide the application's copy)."
         } else if changes.contains(where: { $0.kind == .removed && $0.name.hasPrefix("Access-Control-") }) {

@@ -108,10 +108,25 @@ final class LayerCatalogueTests: XCTestCase {
         XCTAssertTrue(deny.layer.reasoning.contains { $0.contains("Other answers of this host came from layer-app/1") })
     }
 
+    func testNginxInFrontOfTheApp() throws {
+        let groups = try groups("nginx-edge.pcap")
+        XCTAssertEqual(Set(groups.keys), ["/dup/items/{id}", "/hide/items/{id}", "/noalways/items/{id}", "/auth/items/{id}"])
+        XCTAssertEqual(groups["/dup/items/{id}"]?.layer.layer, .multipleLayers)
+        XCTAssertEqual(groups["/dup/items/{id}"]?.layer.component, "nginx")
+        // The app's 404 with nginx's add_header (no `always`): the classic.
+        let noAlways = try XCTUnwrap(groups["/noalways/items/{id}"])
+        XCTAssertEqual(noAlways.layer.component, "nginx")
+        XCTAssertEqual(noAlways.layer.confidence, "high")
+        XCTAssertTrue(noAlways.fix.summary.contains("`always`"))
+        let cache = try XCTUnwrap(try self.groups("nginx-cache-edge.pcap")["/api/cached"])
+        XCTAssertEqual(cache.layer.layer, .cdn)
+        XCTAssertEqual(cache.layer.component, "nginx proxy_cache")
+    }
+
     /// Behind the layer, the application answered once and right: the second ACAO and the
     /// missing one were the layer's doing (the material `corscope diff` works from).
     func testTheApplicationSideOfEachLayerPasses() throws {
-        for capture in ["haproxy-app.pcap", "caddy-app.pcap", "apache-app.pcap"] {
+        for capture in ["haproxy-app.pcap", "caddy-app.pcap", "apache-app.pcap", "nginx-app.pcap"] {
             let report = try Support.report(capture: "layers/" + capture)
             XCTAssertEqual(report.totals.blocked, 0, capture)
             XCTAssertGreaterThan(report.totals.passed, 2, capture)

@@ -86,7 +86,8 @@ final class TwoPointDiffTests: XCTestCase {
         let hit = try group(d, .onlyNear, "/api/cached")
         XCTAssertEqual(hit.nearVerdict, "blocked (AllowOriginMismatch)")
         XCTAssertEqual(hit.layerBetween.map(\.id), ["varnish"])
-        XCTAssertTrue(hit.summary.contains("served it from a cache"))
+        XCTAssertTrue(hit.summary.contains("served it from its cache (Age: 1)"), hit.summary)
+        XCTAssertEqual(hit.fix?.snippets.map(\.target), ["Varnish"])
     }
 
     func testApacheAlwaysSetDuplicatesAndTheFixDoesNot() throws {
@@ -97,6 +98,40 @@ final class TwoPointDiffTests: XCTestCase {
         XCTAssertEqual(d.totals.changed, 1, "/fixed/ leaves the app's single ACAO alone")
         XCTAssertFalse(d.groups.contains { $0.pathTemplate == "/fixed/items/{id}" })
         XCTAssertEqual(try group(d, .onlyNear, "/deny/items/{id}").layerBetween.first?.name, "Apache httpd")
+    }
+
+    /// The patterns people hit with nginx in front, each named as nginx's doing.
+    func testNginxAddHeaderHideHeaderNoAlwaysAndAuthBasic() throws {
+        let d = try diff(layer: "nginx")
+        XCTAssertEqual(d.totals.changed, 3)
+        XCTAssertEqual(d.totals.onlyNear, 1)
+        let dup = try group(d, .changed, "/dup/items/{id}")
+        XCTAssertEqual(dup.changes.map { "\($0.name) \($0.kind.rawValue)" }, ["Access-Control-Allow-Origin duplicated"])
+        let hide = try group(d, .changed, "/hide/items/{id}")
+        XCTAssertEqual(hide.changes.map { "\($0.name) \($0.kind.rawValue)" }, ["Access-Control-Allow-Origin removed"])
+        // proxy_pass to /missing/: matched by time although nginx rewrote the path.
+        let noAlways = try group(d, .changed, "/noalways/items/{id}")
+        XCTAssertEqual(noAlways.changes.map { "\($0.name) \($0.kind.rawValue)" },
+                       ["Access-Control-Allow-Origin removed", "Access-Control-Allow-Credentials removed"])
+        XCTAssertEqual(noAlways.examples.first?.nearStatus, 404)
+        XCTAssertEqual(noAlways.examples.first?.farStatus, 404)
+        let auth = try group(d, .onlyNear, "/auth/items/{id}")
+        XCTAssertEqual(auth.method, "OPTIONS")
+        XCTAssertEqual(auth.examples.first?.nearStatus, 401)
+        XCTAssertTrue(auth.fix?.summary.contains("before its authentication") == true)
+        for g in [dup, hide, noAlways, auth] {
+            XCTAssertEqual(g.layerBetween.map(\.id), ["nginx"], g.pathTemplate)
+            XCTAssertTrue(g.summary.contains("between app and edge (nginx)"), g.summary)
+        }
+    }
+
+    func testNginxProxyCacheWithoutOriginInItsKey() throws {
+        let d = try diff(layer: "nginx-cache")
+        let hit = try group(d, .onlyNear, "/api/cached")
+        XCTAssertEqual(hit.nearVerdict, "blocked (AllowOriginMismatch)")
+        XCTAssertTrue(hit.summary.contains("served it from its cache (X-Cache-Status: HIT)"), hit.summary)
+        XCTAssertEqual(hit.fix?.snippets.first?.target, "CDN")
+        XCTAssertTrue(hit.fix?.snippets.first?.code.contains("proxy_cache_key") == true)
     }
 
     /// HTTP/2 over TLS in front (Chromium to nginx), HTTP/1.1 behind (nginx to the test server),
