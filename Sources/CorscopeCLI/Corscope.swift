@@ -18,7 +18,7 @@ public struct Corscope: ParsableCommand {
             2 an error (an unreadable input, an unwritable output, a command line that does not parse).
             """,
         version: CorscopeVersion.line,
-        subcommands: [AnalyzeCommand.self, DiffCommand.self, ExchangesCommand.self, WatchCommand.self]
+        subcommands: [AnalyzeCommand.self, DiffCommand.self, ExchangesCommand.self, MergeCommand.self, WatchCommand.self]
     )
 
     public init() {}

@@ -50,6 +50,16 @@ public struct NotAnalysedTraffic: Sendable, Equatable {
     public var protocols: [String]
     /// The highest TLS version the client offered (`TLS 1.3`).
     public var versions: [String]
+
+    public init(kind: Kind, server: String, connections: Int, bytes: Int, serverNames: [String], protocols: [String], versions: [String]) {
+        self.kind = kind
+        self.server = server
+        self.connections = connections
+        self.bytes = bytes
+        self.serverNames = serverNames
+        self.protocols = protocols
+        self.versions = versions
+    }
 }
 
 /// The not-analysed traffic of a run, bounded: at most `capacity` endpoints are kept apart, the

@@ -14,6 +14,42 @@ enum TextFormatting {
             + "." + pad(Int64(time.nanoseconds), 9) + "Z"
     }
 
+    /// The inverse of `iso`: `2026-11-22T22:15:08.306477000Z` (or fewer fraction digits, or
+    /// none) → its timestamp; nil for anything else.
+    static func parseISO(_ text: String) -> Timestamp? {
+        let b = Array(text.utf8)
+        func number(_ from: Int, _ count: Int) -> Int64? {
+            guard from + count <= b.count else { return nil }
+            var value: Int64 = 0
+            for i in from..<(from + count) {
+                guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+                value = value * 10 + Int64(b[i] - 0x30)
+            }
+            return value
+        }
+        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b.last == UInt8(ascii: "Z"),
+              let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
+              let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var nanoseconds: Int64 = 0
+        if b.count > 20 {
+            guard b[19] == UInt8(ascii: "."), b.count - 21 <= 9, b.count - 21 >= 1, let fraction = number(20, b.count - 21) else { return nil }
+            nanoseconds = fraction
+            for _ in 0..<(9 - (b.count - 21)) { nanoseconds *= 10 }
+        } else if b.count != 20 {
+            return nil
+        }
+        // Days from civil (H. Hinnant's `days_from_civil`).
+        let y = month <= 2 ? year - 1 : year
+        let era = floorDiv(y, 400)
+        let yoe = y - era * 400
+        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return Timestamp(seconds: days * 86_400 + hour * 3600 + minute * 60 + second, nanoseconds: Int32(nanoseconds))
+    }
+
     /// `2026-11-22 22:15:08Z`, for tables.
     static func short(_ time: Timestamp) -> String {
         let full = iso(time)
