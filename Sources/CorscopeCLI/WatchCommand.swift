@@ -79,6 +79,9 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("max-origins"), help: ArgumentHelp("Distinct origins counted separately; the rest are counted as \"other\".", valueName: "n"))
     var maxOrigins = 1000
 
+    @Option(name: .customLong("max-servers"), help: ArgumentHelp("Distinct servers (request authority, TLS server name or address) labelled separately in the metrics; the rest are \"other\". Series per metric stay below max-origins × max-servers × the fixed verdicts or reasons.", valueName: "n"))
+    var maxServers = 50
+
     @Option(name: .long, help: "Bytes of each body kept (decoded) for analysis.")
     var keptBodyBytes = HTTPConfiguration().keptBodyBytes
 
@@ -91,6 +94,7 @@ struct WatchCommand: ParsableCommand {
         guard reportInterval > 0 else { throw ValidationError("--report-interval must be positive") }
         guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be positive") }
         guard maxOrigins >= 1 else { throw ValidationError("--max-origins must be at least 1") }
+        guard maxServers >= 1 else { throw ValidationError("--max-servers must be at least 1") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         if let maxExchanges, maxExchanges <= 0 { throw ValidationError("--max-exchanges must be positive") }
         if let metrics {
@@ -142,7 +146,7 @@ struct WatchCommand: ParsableCommand {
         pipelineConfiguration.http.keptBodyBytes = keptBodyBytes
         pipelineConfiguration.assembler.idleTimeout = idleTimeout
         let session = WatchSession(
-            browser: browser, pipelineConfiguration: pipelineConfiguration, maximumOrigins: maxOrigins,
+            browser: browser, pipelineConfiguration: pipelineConfiguration, maximumOrigins: maxOrigins, maximumServers: maxServers,
             outputs: .init(eventsDescriptor: eventsDescriptor, plainLines: !liveView && events != "-"), ring: ring,
             redactor: redaction.makeRedactor(), selection: selection.selection,
             report: format.map { ($0.value, ["interface \(interface)" + (filter.map { " (\($0))" } ?? "")]) })

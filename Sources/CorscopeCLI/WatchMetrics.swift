@@ -12,16 +12,26 @@ enum PrometheusText {
         var text = ""
         let origins = snapshot.origins.keys.sorted()
 
-        header(&text, "corscope_exchanges_total", "counter", "HTTP exchanges judged, by page origin and CORS verdict.")
+        header(&text, "corscope_build_info", "gauge", "The corscope build: version, commit, and the libpcap and zlib it runs with (always 1).")
+        sample(&text, "corscope_build_info", [("version", CorscopeVersion.current), ("commit", CorscopeVersion.commit),
+                                              ("libraries", CaptureLibraries.versions)], 1)
+        header(&text, "corscope_exchanges_total", "counter",
+               "HTTP exchanges judged, by page origin, server (request authority, TLS server name or address) and CORS verdict.")
         for origin in origins {
-            for (verdict, count) in snapshot.origins[origin]!.verdicts.sorted(by: { $0.key < $1.key }) {
-                sample(&text, "corscope_exchanges_total", [("origin", origin), ("verdict", verdict)], count)
+            let tally = snapshot.origins[origin]!
+            for server in tally.byServer.keys.sorted() {
+                for (verdict, count) in tally.byServer[server]!.verdicts.sorted(by: { $0.key < $1.key }) {
+                    sample(&text, "corscope_exchanges_total", [("origin", origin), ("server", server), ("verdict", verdict)], count)
+                }
             }
         }
-        header(&text, "corscope_blocked_total", "counter", "Exchanges a browser would have blocked, by page origin and CORS error.")
+        header(&text, "corscope_blocked_total", "counter", "Exchanges a browser would have blocked, by page origin, server and CORS error.")
         for origin in origins {
-            for (reason, count) in snapshot.origins[origin]!.blockedByReason.sorted(by: { $0.key < $1.key }) {
-                sample(&text, "corscope_blocked_total", [("origin", origin), ("reason", reason)], count)
+            let tally = snapshot.origins[origin]!
+            for server in tally.byServer.keys.sorted() {
+                for (reason, count) in tally.byServer[server]!.blockedByReason.sorted(by: { $0.key < $1.key }) {
+                    sample(&text, "corscope_blocked_total", [("origin", origin), ("server", server), ("reason", reason)], count)
+                }
             }
         }
         header(&text, "corscope_cache_poisoning_warnings_total", "counter",
@@ -48,6 +58,14 @@ enum PrometheusText {
                "What a memory cap or a skip dropped: evicted connections, gaps a buffer cap forced, pending requests evicted, packets skipped.")
         for (what, value) in snapshot.dropped.sorted(by: { $0.key < $1.key }) {
             sample(&text, "corscope_dropped_total", [("what", what)], value)
+        }
+        header(&text, "corscope_tcp_gaps_total", "counter", "Holes in TCP streams the capture missed (lost or dropped packets).")
+        sample(&text, "corscope_tcp_gaps_total", [], snapshot.gaps)
+        header(&text, "corscope_tcp_gap_bytes_total", "counter", "Bytes of those holes.")
+        sample(&text, "corscope_tcp_gap_bytes_total", [], snapshot.gapBytes)
+        header(&text, "corscope_anomalies_total", "counter", "Exchanges flagged with each HTTP anomaly (a fixed set: bare_lf, content_gap, …).")
+        for (anomaly, count) in snapshot.anomalies.sorted(by: { $0.key < $1.key }) {
+            sample(&text, "corscope_anomalies_total", [("anomaly", anomaly)], count)
         }
         header(&text, "corscope_tls_connections_total", "counter", "Closed TLS connections, by whether their plaintext was analysed.")
         sample(&text, "corscope_tls_connections_total", [("decrypted", "true")], snapshot.tlsDecrypted)

@@ -53,7 +53,7 @@ final class WatchSession {
     /// (`--write-pcap`) is evidence and keeps the bytes as captured.
     private let redactor: Redactor
 
-    init(browser: BrowserChoice, pipelineConfiguration: ExchangePipeline.Configuration, maximumOrigins: Int,
+    init(browser: BrowserChoice, pipelineConfiguration: ExchangePipeline.Configuration, maximumOrigins: Int, maximumServers: Int = 50,
          outputs: Outputs, ring: PcapRingWriter?, redactor: Redactor, selection: ExchangeSelection = .init(),
          report: (format: ReportFormat, inputs: [String])? = nil) {
         self.redactor = redactor
@@ -71,7 +71,7 @@ final class WatchSession {
         self.profile = browser.profile
         self.browserName = browser.rawValue
         self.judge = ExchangeJudge(profile: browser.profile)
-        self.tally = WatchTally(maximumOrigins: maximumOrigins)
+        self.tally = WatchTally(maximumOrigins: maximumOrigins, maximumServers: maximumServers)
         self.pipelineConfiguration = pipelineConfiguration
         self.outputs = outputs
         self.ring = ring
@@ -137,6 +137,9 @@ final class WatchSession {
         ]
         snapshot.tlsConnections = seen.tls.connections
         snapshot.tlsDecrypted = seen.tls.decryptedConnections
+        snapshot.gaps = seen.reassembly.gaps
+        snapshot.gapBytes = seen.reassembly.gapBytes
+        snapshot.anomalies = Dictionary(uniqueKeysWithValues: seen.anomalies.map { ($0.key.rawValue, $0.value) })
         return snapshot
     }
 

@@ -10,8 +10,18 @@ struct OriginTally: Sendable, Equatable {
     /// Warnings by code (e.g. `missing-vary-origin`), over every exchange.
     var warningsByCode: [String: Int] = [:]
 
+    /// The same, per server the requests went to (`server` label: the request's authority, or
+    /// the TLS server name, or the server address), at most `WatchTally.maximumServers` of them.
+    var byServer: [String: ServerTally] = [:]
+
     var warnings: Int { warningsByCode.values.reduce(0, +) }
     func count(_ verdict: String) -> Int { verdicts[verdict, default: 0] }
+}
+
+/// One (origin, server) pair's verdicts and blocked reasons.
+struct ServerTally: Sendable, Equatable {
+    var verdicts: [String: Int] = [:]
+    var blockedByReason: [String: Int] = [:]
 }
 
 /// Everything `watch` shows, serves and reports, as one value: the capture thread builds it and
@@ -24,6 +34,7 @@ struct WatchSnapshot: Sendable, Equatable {
             && lhs.cachePoisoningWarnings == rhs.cachePoisoningWarnings && lhs.origins == rhs.origins
             && lhs.notAnalysed.mapValues { [$0.connections, $0.bytes] } == rhs.notAnalysed.mapValues { [$0.connections, $0.bytes] }
             && lhs.dropped == rhs.dropped && lhs.tlsConnections == rhs.tlsConnections && lhs.tlsDecrypted == rhs.tlsDecrypted
+            && lhs.gaps == rhs.gaps && lhs.gapBytes == rhs.gapBytes && lhs.anomalies == rhs.anomalies
     }
 
     var interface = ""
@@ -48,6 +59,11 @@ struct WatchSnapshot: Sendable, Equatable {
     /// TLS connections, and of them those decrypted.
     var tlsConnections = 0
     var tlsDecrypted = 0
+    /// TCP gaps (bytes the capture missed) and their bytes.
+    var gaps = 0
+    var gapBytes = 0
+    /// Exchanges flagged with each HTTP anomaly (`bare_lf`, `content_gap`, …).
+    var anomalies: [String: Int] = [:]
 
     var seconds: Double { max(0, takenAt - startedAt) }
 
@@ -61,13 +77,17 @@ struct WatchTally {
     static let otherOrigins = "other"
 
     let maximumOrigins: Int
+    let maximumServers: Int
     private(set) var origins: [String: OriginTally] = [:]
+    /// Server labels in use (at most `maximumServers`; the rest count as `other`).
+    private var servers: Set<String> = []
     private(set) var exchanges = 0
     private(set) var findings = 0
     private(set) var cachePoisoningWarnings = 0
 
-    init(maximumOrigins: Int) {
+    init(maximumOrigins: Int, maximumServers: Int = 50) {
         self.maximumOrigins = max(1, maximumOrigins)
+        self.maximumServers = max(1, maximumServers)
     }
 
     /// Counts one exchange; returns true when it is a finding (blocked, undecidable or warned).
@@ -78,8 +98,11 @@ struct WatchTally {
         let key = label(for: Self.origin(of: judged))
         var tally = origins[key, default: OriginTally()]
         tally.verdicts[verdict.kind.jsonName, default: 0] += 1
+        let server = serverLabel(for: Self.server(of: judged))
+        tally.byServer[server, default: ServerTally()].verdicts[verdict.kind.jsonName, default: 0] += 1
         if verdict.kind == .blocked, let error = verdict.corsError {
             tally.blockedByReason[error.cdpName, default: 0] += 1
+            tally.byServer[server]!.blockedByReason[error.cdpName, default: 0] += 1
         }
         for warning in verdict.warnings {
             tally.warningsByCode[warning.code, default: 0] += 1
@@ -99,6 +122,20 @@ struct WatchTally {
     /// The page origin: the request's `Origin` header, as the browser sent it.
     static func origin(of judged: JudgedExchange) -> String {
         judged.exchange.requestHead?.headers.first(named: "Origin") ?? noOrigin
+    }
+
+    /// Where the request went: its authority (`Host`, `:authority`), else the TLS server name, else
+    /// the server's address and port.
+    static func server(of judged: JudgedExchange) -> String {
+        let exchange = judged.exchange
+        return exchange.requestAuthority ?? exchange.transport.tls?.serverName ?? exchange.connection.server.description
+    }
+
+    private mutating func serverLabel(for server: String) -> String {
+        if servers.contains(server) { return server }
+        guard servers.count < maximumServers else { return Self.otherOrigins }
+        servers.insert(server)
+        return server
     }
 
     private func label(for origin: String) -> String {

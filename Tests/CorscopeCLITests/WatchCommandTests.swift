@@ -13,8 +13,8 @@ final class WatchCommandTests: XCTestCase {
     static let packageRoot = CommandLineTests.packageRoot
     static let pageOrigin = "http://page.example"
 
-    private var directory: URL!
-    private var children: [ChildProcess] = []
+    var directory: URL!
+    var children: [ChildProcess] = []
 
     override func setUpWithError() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("corscope-watch-\(UUID().uuidString)")
@@ -324,18 +324,18 @@ final class WatchCommandTests: XCTestCase {
         func stderr() -> String { child.stderrSoFar() }
     }
 
-    private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     /// Starts `corscope watch`; stdout and stderr go to files (ChildProcess) so no pipe can fill
     /// up and block it, and tearDown kills and reaps it if a test did not finish it.
-    private func startWatch(_ arguments: [String]) throws -> Watch {
+    func startWatch(_ arguments: [String]) throws -> Watch {
         let child = try ChildProcess(try CommandLineTests.binary().path, ["watch"] + arguments)
         children.append(child)
         return Watch(child: child)
     }
 
     /// Starts testserver.py on a free port (it ends itself after 60 s in any case).
-    private func startTestServer(_ extra: [String] = []) throws -> UInt16 {
+    func startTestServer(_ extra: [String] = []) throws -> UInt16 {
         let script = Self.packageRoot.appendingPathComponent("Captures/servers/testserver.py").path
         for _ in 0..<3 {
             let port = try Self.freePort()
@@ -354,7 +354,7 @@ final class WatchCommandTests: XCTestCase {
     }
 
     /// Waits for the "capturing … metrics at http://…/metrics" line, then for the endpoint to answer.
-    private func waitForMetricsURL(_ watch: Watch) throws -> URL {
+    func waitForMetricsURL(_ watch: Watch) throws -> URL {
         let line = try waitForLine(watch, containing: "/metrics")
         let token = try XCTUnwrap(line.split(separator: " ").first { $0.hasPrefix("http://") }, line)
         let url = try XCTUnwrap(URL(string: token.trimmingCharacters(in: CharacterSet(charactersIn: ";,)"))), line)
@@ -380,7 +380,7 @@ final class WatchCommandTests: XCTestCase {
 
     /// One request with curl, waited for (bounded by curl's own -m, and by ChildProcess if curl
     /// itself hangs).
-    private func curl(_ target: String, origin: String?, cookie: Bool = false, port: UInt16) {
+    func curl(_ target: String, origin: String?, cookie: Bool = false, port: UInt16) {
         var arguments = ["-s", "-o", "/dev/null", "-m", "5"]
         if let origin { arguments += ["-H", "Origin: \(origin)"] }
         if cookie { arguments += ["-H", "Cookie: session=1"] }
@@ -502,9 +502,11 @@ final class WatchCommandTests: XCTestCase {
 
     // MARK: - Prometheus text
 
-    /// The value of the sample `name{labels}` (exact label set), or nil.
+    /// The sum of the samples `name{labels…}` whose labels include `labels` (summed over the
+    /// labels not given, such as `server`), or nil when there is none.
     static func value(in metrics: String, _ name: String, _ labels: [String: String]) -> Int? {
-        samples(in: metrics, name).first { $0.labels == labels }?.value
+        let matching = samples(in: metrics, name).filter { sample in labels.allSatisfy { sample.labels[$0.key] == $0.value } }
+        return matching.isEmpty ? nil : matching.reduce(0) { $0 + $1.value }
     }
 
     static func sum(in metrics: String, _ name: String) -> Int {

@@ -14,8 +14,11 @@ final class WatchMetricsTests: XCTestCase {
         snapshot.cachePoisoningWarnings = 1
         snapshot.origins = [
             "http://a.example": OriginTally(verdicts: ["passed": 3, "blocked": 1], blockedByReason: ["MissingAllowOriginHeader": 1],
-                                            warningsByCode: ["missing-vary-origin": 1]),
-            "http://evil\"\\\n.example": OriginTally(verdicts: ["blocked": 1], blockedByReason: ["MultipleAllowOriginValues": 1]),
+                                            warningsByCode: ["missing-vary-origin": 1],
+                                            byServer: ["api.example:443": ServerTally(verdicts: ["passed": 2, "blocked": 1], blockedByReason: ["MissingAllowOriginHeader": 1]),
+                                                       "10.0.0.5:8080": ServerTally(verdicts: ["passed": 1])]),
+            "http://evil\"\\\n.example": OriginTally(verdicts: ["blocked": 1], blockedByReason: ["MultipleAllowOriginValues": 1],
+                                                     byServer: ["api.example:443": ServerTally(verdicts: ["blocked": 1], blockedByReason: ["MultipleAllowOriginValues": 1])]),
         ]
         return snapshot
     }
@@ -23,9 +26,12 @@ final class WatchMetricsTests: XCTestCase {
     func testPrometheusTextHasEveryMetricWithTypeAndEscapedLabels() {
         let text = PrometheusText.render(snapshot())
         let lines = Set(text.split(separator: "\n").map(String.init))
-        XCTAssertTrue(lines.contains(#"corscope_exchanges_total{origin="http://a.example",verdict="passed"} 3"#), text)
-        XCTAssertTrue(lines.contains(#"corscope_blocked_total{origin="http://a.example",reason="MissingAllowOriginHeader"} 1"#), text)
-        XCTAssertTrue(lines.contains(#"corscope_blocked_total{origin="http://evil\"\\\n.example",reason="MultipleAllowOriginValues"} 1"#),
+        XCTAssertTrue(lines.contains(#"corscope_exchanges_total{origin="http://a.example",server="api.example:443",verdict="passed"} 2"#), text)
+        XCTAssertTrue(lines.contains(#"corscope_exchanges_total{origin="http://a.example",server="10.0.0.5:8080",verdict="passed"} 1"#), text)
+        XCTAssertTrue(lines.contains(#"corscope_blocked_total{origin="http://a.example",server="api.example:443",reason="MissingAllowOriginHeader"} 1"#), text)
+        XCTAssertTrue(lines.contains { $0.hasPrefix(#"corscope_build_info{version=""#) && $0.hasSuffix(" 1") }, text)
+        XCTAssertTrue(lines.contains("# TYPE corscope_tcp_gaps_total counter"), text)
+        XCTAssertTrue(lines.contains(#"corscope_blocked_total{origin="http://evil\"\\\n.example",server="api.example:443",reason="MultipleAllowOriginValues"} 1"#),
                       "quote, backslash and newline escaped as the exposition format requires\n\(text)")
         XCTAssertTrue(lines.contains("corscope_cache_poisoning_warnings_total 1"))
         XCTAssertTrue(lines.contains("corscope_packets_total 42"))
