@@ -39,7 +39,7 @@ struct DiffCommand: ParsableCommand {
     @Option(name: .customLong("far-filter"), help: ArgumentHelp("Keep only the far point's packets this filter matches.", valueName: "bpf"))
     var farFilter: String?
 
-    @Option(name: .long, help: "markdown or json.")
+    @Option(name: .long, help: "markdown, html, json, sarif or junit.")
     var format: DiffFormatChoice = .markdown
 
     @Option(name: [.customShort("o"), .long], help: "Write the diff to this file instead of standard output.", completion: .file())
@@ -131,13 +131,12 @@ struct DiffCommand: ParsableCommand {
         }
         let t = diff.totals
         Terminal.warn("\(points[0].label): \(t.nearExchanges) exchanges, \(points[1].label): \(t.farExchanges); \(t.matched) matched, \(t.changed) changed, \(t.verdictChanged) with another verdict, \(t.onlyNear) only at \(points[0].label), \(t.onlyFar) only at \(points[1].label)")
-        let nearOnlyBlocked = diff.groups.contains { $0.kind == .onlyNear && $0.nearVerdict?.hasPrefix("blocked") == true }
-        if failOn == .verdict && (t.verdictChanged > 0 || nearOnlyBlocked) { throw ExitCode(1) }
+        if failOn == .verdict && diff.groups.contains(where: \.isFailure) { throw ExitCode(1) }
     }
 }
 
 enum DiffFormatChoice: String, ExpressibleByArgument, CaseIterable {
-    case markdown, json
+    case markdown, html, json, sarif, junit
     var value: DiffFormat { DiffFormat(rawValue: rawValue)! }
 }
 

