@@ -162,6 +162,19 @@ final class TwoPointDiffTests: XCTestCase {
         XCTAssertTrue(duplicated.flatMap(\.examples).contains { $0.near?.contains(".s") == false }, "and HTTP/1.1 over TLS")
     }
 
+    /// A HAR against a capture of the same run (Chromium's HAR and its pcapng): the two points
+    /// agree on every exchange both saw; the capture alone holds the requests nginx made to its
+    /// upstream, the HAR alone the ones the browser never sent (a failed preflight's request, a
+    /// cached answer).
+    func testAHARAgainstTheCaptureOfTheSameRun() throws {
+        let d = diff(near: try Support.exchanges("chromium/chromium-cors.har"), far: try Support.exchanges("chromium/chromium-cors.pcapng"))
+        XCTAssertGreaterThanOrEqual(d.totals.matched, 70)
+        XCTAssertEqual(d.totals.verdictChanged, 0, "\(d.groups.filter(\.isFailure).map(\.summary))")
+        XCTAssertTrue(d.groups.contains { $0.kind == .onlyFar && $0.pathTemplate == "/upstream/cors" }, "nginx's upstream requests")
+        XCTAssertTrue(d.groups.contains { $0.kind == .onlyNear && $0.nearVerdict == "blocked (HeaderDisallowedByPreflightResponse)" },
+                      "requests the browser listed but never sent")
+    }
+
     func testTheClockOffsetBetweenCapturesIsEstimated() throws {
         let far = try Support.exchanges("layers/haproxy-app.pcap").map { exchange -> HTTPExchange in
             var shifted = exchange
