@@ -44,7 +44,9 @@ if [ -n "$TOTAL_SECONDS" ]; then
     [ "$SECONDS_PER_TARGET" -ge 3 ] || SECONDS_PER_TARGET=3
 fi
 
-FLAGS=(-c "$CONFIGURATION" -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -use-ld=lld)
+# The manifest lists Fuzz/Targets/* when it is evaluated: a cached evaluation (SwiftPM keys it on
+# the manifest, not on that folder) would miss a target added since. Evaluate it every time.
+FLAGS=(--manifest-cache none -c "$CONFIGURATION" -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -use-ld=lld)
 [ "$CONFIGURATION" = release ] && FLAGS+=(-Xswiftc -g)
 [ -n "${FUZZ_JOBS:-}" ] && FLAGS+=(-j "$FUZZ_JOBS")
 BIN="$SCRATCH/$CONFIGURATION"

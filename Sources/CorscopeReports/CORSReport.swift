@@ -33,6 +33,18 @@ public struct CORSReport: Sendable {
     public var notAnalysed: [NotAnalysedTraffic] = []
     public var skippedPackets: [(kind: String, count: Int)] = []
 
+    /// Exchanges the input's edges cut: requests still unanswered when it ended, answers whose
+    /// request came before it began. `corscope merge` compares them across parts (a split of one
+    /// capture cuts the exchanges that straddle it into one of each).
+    public var edges = Edges()
+
+    public struct Edges: Sendable, Equatable {
+        public var requestsWithoutResponse = 0
+        public var responsesWithoutRequest = 0
+        public init() {}
+        public var isEmpty: Bool { requestsWithoutResponse == 0 && responsesWithoutRequest == 0 }
+    }
+
     /// Blocked groups (and the blocked requests in them) left out by `keepingLargestGroups`.
     public var omittedGroups = 0
     public var omittedGroupRequests = 0

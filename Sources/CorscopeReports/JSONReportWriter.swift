@@ -44,6 +44,11 @@ public enum JSONReportWriter {
         ]
         // Only when an input was read in part, so reports of whole reads stay as they were.
         if !report.inputWarnings.isEmpty { fields["inputWarnings"] = .array(report.inputWarnings.map(JSONValue.string)) }
+        // Only when the input's edges cut an exchange, so other reports stay as they were.
+        if !report.edges.isEmpty {
+            fields["edges"] = .object(["requestsWithoutResponse": .int(report.edges.requestsWithoutResponse),
+                                       "responsesWithoutRequest": .int(report.edges.responsesWithoutRequest)])
+        }
         return .object(fields)
     }
 

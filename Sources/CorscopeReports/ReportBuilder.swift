@@ -45,6 +45,7 @@ public final class ReportBuilder {
 
     public let options: Options
     private var totals = CORSReport.Totals()
+    private var edges = CORSReport.Edges()
     private var origins: [String: OriginAccumulator] = [:]
     private var groupCount = 0
     /// Blocked requests whose group was not kept because `maxGroups` was reached.
@@ -68,6 +69,12 @@ public final class ReportBuilder {
     public func add(_ judged: JudgedExchange) {
         totals.exchanges += 1
         let exchange = judged.exchange
+        if exchange.response == nil || exchange.request == nil {
+            for anomaly in exchange.anomalies {
+                if anomaly == .requestWithoutResponse { edges.requestsWithoutResponse += 1 }
+                if anomaly == .responseWithoutRequest { edges.responsesWithoutRequest += 1 }
+            }
+        }
         guard let head = exchange.requestHead, let time = exchange.requestFirstByte else { return }
         let requestFacts = RequestFacts(head.headers)
         let requestOrigin = requestFacts.origin
@@ -191,11 +198,13 @@ public final class ReportBuilder {
         }
         originReports.sort { $0.origin < $1.origin }
         let findings = cache.finish(redactor: redactor)
-        return CORSReport(
+        var report = CORSReport(
             redacted: options.redact, browser: options.profile.engine.rawValue, inputs: options.inputs,
             totals: totals, origins: originReports, cacheFindings: findings, websocketFindings: websockets.finish(redactor: redactor),
             timeline: CORSReport.Timeline(start: timeline.count > 0 ? Timestamp(seconds: timeline.startSecond, nanoseconds: 0) : nil,
                                           binSeconds: Double(timeline.width), binCount: timeline.count))
+        report.edges = edges
+        return report
     }
 
     private func commonTimeline() -> (startSecond: Int64, width: Int64, count: Int) {

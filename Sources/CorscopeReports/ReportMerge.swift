@@ -24,7 +24,20 @@ public enum ReportMerge {
         for next in reports.dropFirst() {
             merged = try merge(merged, qualified(next), evidencePerGroup: evidencePerGroup, timelineBins: timelineBins)
         }
+        merged.inputWarnings = merged.inputWarnings.filter { !$0.hasPrefix(cutNotePrefix) }
+        if let note = cutNote(merged.edges) { merged.inputWarnings = (merged.inputWarnings + [note]).sorted() }
         return merged
+    }
+
+    static let cutNotePrefix = "Cut at the parts' edges: "
+
+    /// What the parts' edges cut, said once: a split of one capture leaves each exchange that
+    /// straddles it as an unanswered request at the end of one part and an answer without its
+    /// request at the start of the next, so it is counted twice.
+    static func cutNote(_ edges: CORSReport.Edges) -> String? {
+        guard edges.requestsWithoutResponse > 0 && edges.responsesWithoutRequest > 0 else { return nil }
+        let cut = min(edges.requestsWithoutResponse, edges.responsesWithoutRequest)
+        return cutNotePrefix + "\(edges.requestsWithoutResponse) requests went unanswered at the end of a part and \(edges.responsesWithoutRequest) answers had no request at its start: where the parts are a split of one capture, up to \(cut) exchanges were cut by the split and are counted in both parts (the request undecidable, the answer without its request)."
     }
 
     /// Ids qualified by the part's input, so two parts' `0.3` stay apart (idempotent: an id that
@@ -89,6 +102,8 @@ public enum ReportMerge {
         var skipped: [String: Int] = [:]
         for (kind, count) in a.skippedPackets + b.skippedPackets { skipped[kind, default: 0] += count }
         merged.skippedPackets = skipped.keys.sorted().map { ($0, skipped[$0]!) }
+        merged.edges.requestsWithoutResponse = a.edges.requestsWithoutResponse + b.edges.requestsWithoutResponse
+        merged.edges.responsesWithoutRequest = a.edges.responsesWithoutRequest + b.edges.responsesWithoutRequest
         merged.omittedGroups = a.omittedGroups + b.omittedGroups
         merged.omittedGroupRequests = a.omittedGroupRequests + b.omittedGroupRequests
         merged.isSummary = a.isSummary

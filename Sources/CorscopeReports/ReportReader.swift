@@ -42,6 +42,11 @@ public enum ReportReader {
                                           binSeconds: Double(try timeline.int("binSeconds")), binCount: try timeline.int("binCount")))
         report.unreadInputs = try r.strings("unreadInputs")
         report.inputWarnings = r.has("inputWarnings") ? try r.strings("inputWarnings") : []
+        if r.has("edges") {
+            let edges = try r.object("edges")
+            report.edges.requestsWithoutResponse = try edges.int("requestsWithoutResponse")
+            report.edges.responsesWithoutRequest = try edges.int("responsesWithoutRequest")
+        }
         let notAnalysed = try r.object("notAnalysed")
         report.notAnalysed = try notAnalysed.array("connections").map { c in
             guard let kind = NotAnalysedTraffic.Kind(rawValue: try c.string("kind")) else { throw c.problem("kind", "an unknown kind") }

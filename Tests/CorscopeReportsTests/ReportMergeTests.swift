@@ -81,10 +81,57 @@ final class ReportMergeTests: XCTestCase {
         }
         // Ids are qualified by their part, and the blocked totals come from all three.
         XCTAssertTrue(merged.stdout.contains("part0.pcap#"))
+        // A merged report is a corscope.report/1 report like any other.
+        let file = try Support.temporaryFile(Array(merged.stdout.utf8), suffix: ".json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let schema = Support.packageRoot.appendingPathComponent("docs/report.schema.json").path
+        try Support.python("""
+            import json, sys, jsonschema
+            schema = json.load(open(\(String(reflecting: schema))))
+            jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[1])))
+            """, file: file)
         let wholeReport = try ReportReader.read(whole)
         let mergedReport = try ReportReader.read(Array(merged.stdout.utf8))
         XCTAssertEqual(mergedReport.totals, wholeReport.totals)
         XCTAssertGreaterThan(mergedReport.totals.blocked, 10)
+    }
+
+    /// Split by time instead (editcap -B/-A), first between two scenarios (23:28:10 UTC): every
+    /// exchange is whole in one part and the merge equals the whole; then inside the long poll
+    /// (23:28:13.8, its answer came a second after its request): the merge counts that exchange
+    /// in both parts — an undecidable request in the first, an answer without its request in the
+    /// second — and says so.
+    func testSplitByTimeThenMergedEqualsTheWholeAndReportsWhatTheSplitCut() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("corscope-merge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func splitAndMerge(at time: String) throws -> [UInt8] {
+            var reports: [String] = []
+            for (index, flag) in ["-B", "-A"].enumerated() {
+                let part = folder.appendingPathComponent("t\(index).pcapng").path
+                let run = try Support.run("/usr/bin/env", ["TZ=UTC", "editcap", flag, time, capture, part])
+                XCTAssertEqual(run.status, 0, run.stderr)
+                let report = folder.appendingPathComponent("t\(index).json").path
+                try Data(try json([part])).write(to: URL(fileURLWithPath: report))
+                reports.append(report)
+            }
+            let merged = try Support.run(try Support.binary(), ["merge", "--format", "json", "--fail-on", "never"] + reports)
+            XCTAssertEqual(merged.status, 0, merged.stderr)
+            return Array(merged.stdout.utf8)
+        }
+        let whole = try json([capture])
+        let between = try splitAndMerge(at: "2026-12-04 23:28:10")
+        XCTAssertEqual(try canonical(try comparable(between)), try canonical(try comparable(whole)))
+
+        let inside = try ReportReader.read(try splitAndMerge(at: "2026-12-04 23:28:13.8"))
+        let all = try ReportReader.read(whole)
+        XCTAssertEqual(inside.edges.requestsWithoutResponse, 1)
+        XCTAssertEqual(inside.edges.responsesWithoutRequest, 1)
+        XCTAssertEqual(inside.totals.exchanges, all.totals.exchanges + 1, "the cut exchange is in both parts")
+        XCTAssertEqual(inside.totals.undecidable, all.totals.undecidable + 1)
+        XCTAssertEqual(inside.totals.passed, all.totals.passed - 1, "the long poll passed in the whole")
+        XCTAssertEqual(inside.inputWarnings.filter { $0.hasPrefix("Cut at the parts' edges: ") }.count, 1, "\(inside.inputWarnings)")
+        XCTAssertTrue(inside.inputWarnings.contains { $0.contains("up to 1 exchanges were cut by the split") })
     }
 
     func testMergeIsAssociativeAndCommutative() throws {

@@ -175,6 +175,40 @@ final class TwoPointDiffTests: XCTestCase {
                       "requests the browser listed but never sent")
     }
 
+    /// A request id both points carry pairs the two sightings however far apart their times are
+    /// (here every far exchange is shifted by another minute, beyond any window).
+    func testARequestIDBothPointsCarryPairsWhatTimeCannot() throws {
+        func tagged(_ exchanges: [HTTPExchange], shift: Bool) -> [HTTPExchange] {
+            exchanges.enumerated().map { index, exchange in
+                var tagged = exchange
+                let head = tagged.request!.head
+                tagged.request!.head.headers = Support.fields(head.headers, set: [("X-Request-Id", "\(head.method) \(head.target)")])
+                if shift {
+                    let minutes = Int64(60 * (index + 1))
+                    tagged.request!.firstByte.seconds += minutes
+                    tagged.request!.lastByte.seconds += minutes
+                    if tagged.response != nil {
+                        tagged.response!.firstByte.seconds += minutes
+                        tagged.response!.lastByte.seconds += minutes
+                    }
+                }
+                return tagged
+            }
+        }
+        let near = try Support.exchanges("layers/haproxy-edge.pcap"), far = try Support.exchanges("layers/haproxy-app.pcap")
+        let byID = diff(near: tagged(near, shift: false), far: tagged(far, shift: true))
+        XCTAssertEqual(byID.totals.matched, 4)
+        XCTAssertEqual(try group(byID, .changed, "/dup/items/{id}").changes.first?.kind, .duplicated)
+        // Without the ids, the same shifted times leave most of them unmatched.
+        var untagged = far
+        for index in untagged.indices {
+            let minutes = Int64(60 * (index + 1))
+            untagged[index].request!.firstByte.seconds += minutes
+            untagged[index].response?.firstByte.seconds += minutes
+        }
+        XCTAssertLessThan(diff(near: near, far: untagged).totals.matched, 4)
+    }
+
     func testTheClockOffsetBetweenCapturesIsEstimated() throws {
         let far = try Support.exchanges("layers/haproxy-app.pcap").map { exchange -> HTTPExchange in
             var shifted = exchange
