@@ -45,7 +45,7 @@ struct DiffCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Write the diff to this file instead of standard output.", completion: .file())
     var output: String?
 
-    @Option(name: .long, help: ArgumentHelp("Largest time between the two sightings of one exchange, after the clock offset (default 5).", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Largest time between the two sightings of one exchange, after the clock offset.", valueName: "seconds"))
     var window: Double = 5
 
     @Option(name: .long, help: "Exit with status 1 when: verdict (a verdict differs, or a request only the near point saw was blocked), never.")
