@@ -122,14 +122,7 @@ struct AnalyzeCommand: ParsableCommand {
         if format == .markdown, bytes.count > CORSReport.githubIssueLimit {
             Terminal.warn("note: the report is \(bytes.count) bytes, over a GitHub issue's 65,536 characters: --summary or --max-groups N make it fit")
         }
-        if let output {
-            guard Terminal.writeFile(output, bytes) == nil else {
-                Terminal.warn("error: cannot write \(output)")
-                throw ExitCode(2)
-            }
-        } else {
-            Terminal.writeAll(bytes, to: STDOUT_FILENO)
-        }
+        try Terminal.writeResult(bytes, to: output)
         let t = report.totals
         let seconds = Terminal.monotonicSeconds() - started
         let megabytes = Double(inputBytes()) / 1_000_000

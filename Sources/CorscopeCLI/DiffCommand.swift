@@ -121,14 +121,7 @@ struct DiffCommand: ParsableCommand {
         }
         let diff = builder.finish()
         let bytes = format.value.render(diff)
-        if let output {
-            guard Terminal.writeFile(output, bytes) == nil else {
-                Terminal.warn("error: cannot write \(output)")
-                throw ExitCode(2)
-            }
-        } else {
-            Terminal.writeAll(bytes, to: STDOUT_FILENO)
-        }
+        try Terminal.writeResult(bytes, to: output)
         let t = diff.totals
         Terminal.warn("\(points[0].label): \(t.nearExchanges) exchanges, \(points[1].label): \(t.farExchanges); \(t.matched) matched, \(t.changed) changed, \(t.verdictChanged) with another verdict, \(t.onlyNear) only at \(points[0].label), \(t.onlyFar) only at \(points[1].label)")
         if failOn == .verdict && diff.groups.contains(where: \.isFailure) { throw ExitCode(1) }

@@ -70,14 +70,7 @@ struct MergeCommand: ParsableCommand {
         report.isSummary = summary
         report.markdownFolds = details
         let bytes = format.value.render(report)
-        if let output {
-            guard Terminal.writeFile(output, bytes) == nil else {
-                Terminal.warn("error: cannot write \(output)")
-                throw ExitCode(2)
-            }
-        } else {
-            Terminal.writeAll(bytes, to: STDOUT_FILENO)
-        }
+        try Terminal.writeResult(bytes, to: output)
         let t = report.totals
         Terminal.warn("merged \(parts.count) reports: \(t.exchanges) exchanges, \(t.passed) passed, \(t.blocked) blocked in \(report.origins.reduce(0) { $0 + $1.groups.count }) groups, \(report.cacheFindings.count) cache findings")
         if report.meets(failOn.value) { throw ExitCode(1) }

@@ -1,3 +1,4 @@
+import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -52,6 +53,19 @@ enum Terminal {
 
     static func writeError(_ text: String) {
         writeAll(Array(text.utf8), to: STDERR_FILENO)
+    }
+
+    /// A command's result: to `output` when given (exit status 2, said on stderr, when it cannot
+    /// be written), else to standard output.
+    static func writeResult(_ bytes: [UInt8], to output: String?) throws {
+        guard let output else {
+            writeAll(bytes, to: STDOUT_FILENO)
+            return
+        }
+        if let reason = writeFile(output, bytes) {
+            warn("error: cannot write \(output): \(reason)")
+            throw ExitCode(2)
+        }
     }
 
     /// Writes every byte, retrying short writes and EINTR; a closed pipe ends the process quietly.

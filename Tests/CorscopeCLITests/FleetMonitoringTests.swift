@@ -149,32 +149,10 @@ extension WatchCommandTests {
 
     // MARK: Prometheus's HTTP API
 
+    /// Prometheus's answer to an API call ("" when it does not answer 200: not started yet, or a
+    /// query it refused, which the callers then report with the query).
     static func apiGet(_ port: UInt16, _ pathAndQuery: String) throws -> String {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard connected else { return "" }
-        let request = Array("GET \(pathAndQuery) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-        guard send(descriptor, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return "" }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 8192)
-        while response.count < 8 << 20 {
-            let count = recv(descriptor, &buffer, buffer.count, 0)
-            guard count > 0 else { break }
-            response += buffer[0..<count]
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        guard let headEnd = text.range(of: "\r\n\r\n") else { return "" }
-        return String(text[headEnd.upperBound...])
+        httpGet(host: "127.0.0.1", port: port, pathAndQuery: pathAndQuery, timeout: 5) ?? ""
     }
 
     static func query(_ port: UInt16, _ expr: String) throws -> [[String: Any]] {

@@ -441,30 +441,37 @@ final class WatchCommandTests: XCTestCase {
     /// FoundationNetworking on Linux; this needs nothing and is bounded by socket timeouts).
     static func httpGet(_ url: URL) -> String? {
         guard let host = url.host, let port = url.port else { return nil }
+        return httpGet(host: host, port: UInt16(port), pathAndQuery: url.path, timeout: 3)
+    }
+
+    /// The body of a 200 answer to `GET pathAndQuery` (HTTP/1.0, so the server closes and sends no
+    /// chunks), or nil.
+    static func httpGet(host: String, port: UInt16, pathAndQuery: String, timeout seconds: Int = 3) -> String? {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 3, tv_usec: 0)
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
+        address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr(host)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
         guard connected else { return nil }
-        let request = Array("GET \(url.path) HTTP/1.0\r\nHost: \(host)\r\n\r\n".utf8)
+        let request = Array("GET \(pathAndQuery) HTTP/1.0\r\nHost: \(host)\r\n\r\n".utf8)
         guard send(descriptor, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return nil }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 8192)
-        while response.count < 4 << 20 {
+        while response.count < 8 << 20 {
             let count = recv(descriptor, &buffer, buffer.count, 0)
             guard count > 0 else { break }
             response += buffer[0..<count]
         }
         let text = String(decoding: response, as: UTF8.self)
-        guard text.hasPrefix("HTTP/1.0 200"), let headEnd = text.range(of: "\r\n\r\n") else { return nil }
+        // Prometheus answers an HTTP/1.0 request as HTTP/1.1; the metrics server as HTTP/1.0.
+        guard text.hasPrefix("HTTP/1.0 200") || text.hasPrefix("HTTP/1.1 200"), let headEnd = text.range(of: "\r\n\r\n") else { return nil }
         return String(text[headEnd.upperBound...])
     }
 
