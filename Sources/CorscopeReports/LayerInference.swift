@@ -27,9 +27,10 @@ enum LayerInference {
     }
 
     static func infer(_ inputs: Inputs) -> LayerFinding {
-        var finding = inferLayer(inputs)
-        if let response = inputs.response {
-            finding.seen = LayerCatalogue.identify(response.headers, body: inputs.body).map { sighting in
+        let seen = inputs.response.map { LayerCatalogue.identify($0.headers, body: inputs.body) } ?? []
+        var finding = inferLayer(inputs, seen: seen)
+        if inputs.response != nil {
+            finding.seen = seen.map { sighting in
                 var shown = sighting
                 shown.evidence = sighting.evidence.map { redacted($0, inputs.redactor) }
                 return shown
@@ -38,14 +39,14 @@ enum LayerInference {
         return finding
     }
 
-    private static func inferLayer(_ inputs: Inputs) -> LayerFinding {
+    /// `seen`: the catalogue's products in the failing response (identified once, by `infer`).
+    private static func inferLayer(_ inputs: Inputs, seen: [SeenLayer]) -> LayerFinding {
         let failure = inputs.failure
         guard let response = inputs.response else {
             return LayerFinding(layer: .unknown, component: nil, confidence: "low",
                                 reasoning: ["The failing response was not captured, so no layer left evidence."])
         }
         var reasoning: [String] = []
-        let seen = LayerCatalogue.identify(response.headers, body: inputs.body)
         let server = serverComponent(response)
         let cdn = seen.first { LayerCatalogue.layer(id: $0.id)?.layer == .cdn }?.name ?? response.cdnHint
         let redactor = inputs.redactor
