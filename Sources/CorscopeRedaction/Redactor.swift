@@ -110,10 +110,47 @@ public final class Redactor {
         value.withUnsafeBufferPointer(mayHideSecret(bytes:))
     }
 
-    /// The same check on a string's UTF-8 (verdict texts, messages), without copying it.
-    static func mayHideSecret(text: String) -> Bool {
+    /// Whether `text` holds a run of 20 or more token bytes (base64url, `+/=.~`) with `eyJ` or an
+    /// alphanumeric stretch that mixes letters and digits in it. Every word `scrubTokens` replaces
+    /// and every value `valueLooksSecret` calls a JWT or a high-entropy token is inside such a
+    /// run, so text without one (a URL of words and numbers, a sentence) is returned as it is,
+    /// decided on bytes without splitting it into words.
+    static func mayHoldToken(_ text: String) -> Bool {
         var text = text
-        return text.withUTF8(mayHideSecret(bytes:))
+        return text.withUTF8 { bytes in
+            var run = 0
+            var runQualifies = false
+            var stretchHasDigit = false, stretchHasLetter = false
+            for (index, byte) in bytes.enumerated() {
+                guard isTokenByte(byte) else {
+                    run = 0
+                    runQualifies = false
+                    stretchHasDigit = false
+                    stretchHasLetter = false
+                    continue
+                }
+                run += 1
+                if byte &- 0x30 < 10 {
+                    stretchHasDigit = true
+                } else if (byte | 0x20) &- 0x61 < 26 {
+                    stretchHasLetter = true
+                } else {
+                    stretchHasDigit = false
+                    stretchHasLetter = false
+                }
+                if stretchHasDigit && stretchHasLetter { runQualifies = true }
+                if byte == UInt8(ascii: "J"), index >= 2, bytes[index - 2] == UInt8(ascii: "e"), bytes[index - 1] == UInt8(ascii: "y"), run >= 3 {
+                    runQualifies = true
+                }
+                if run >= 20 && runQualifies { return true }
+            }
+            return false
+        }
+    }
+
+    private static func isTokenByte(_ b: UInt8) -> Bool {
+        isBase64URL(b) || b == UInt8(ascii: "+") || b == UInt8(ascii: "/") || b == UInt8(ascii: "=")
+            || b == UInt8(ascii: ".") || b == UInt8(ascii: "~")
     }
 
     static func mayHideSecret(bytes value: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -214,7 +251,7 @@ public final class Redactor {
         // Only a query or userinfo can hold a secret: most targets have neither.
         guard url.utf8.contains(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "@") }) else { return url }
         var result = url
-        if let schemeEnd = result.firstRange(of: "://") {
+        if let schemeEnd = HTTPURL.schemeSeparator(in: result) {
             let authorityEnd = result[schemeEnd.upperBound...].firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" })
                 ?? result.endIndex
             if let at = result[schemeEnd.upperBound..<authorityEnd].lastIndex(of: "@") {
@@ -257,7 +294,7 @@ public final class Redactor {
             }
         }
         // Most texts have no token-shaped run at all: decided on bytes, no words split.
-        guard Self.mayHideSecret(text: result) else { return result }
+        guard Self.mayHoldToken(result) else { return result }
         return scrubTokens(result)
     }
 
@@ -297,15 +334,39 @@ public final class Redactor {
 
     // MARK: Classification
 
+    /// On the name's bytes: `String.contains(String)` takes the generic searcher of
+    /// _StringProcessing, which cost more than the rest of a HAR exchange's JSON together.
     static func nameLooksSecret(_ lowercasedName: String) -> Bool {
-        secretNameFragments.contains { lowercasedName.contains($0) }
+        var name = lowercasedName
+        return name.withUTF8 { bytes in secretFragments.contains { contains(bytes, $0) } }
     }
 
     func valueLooksSecret(_ value: String) -> Bool {
+        // Decided on bytes first: a high-entropy token is inside a run `mayHoldToken` finds; a
+        // JWT may be shorter than 20 bytes but starts with `eyJ`.
+        guard Self.mayHoldToken(value) || Self.startsWithCredentialScheme(value) || Self.mentionsJWTHeader(value) else { return false }
         let trimmed = value.trimmingSpaces
         let lower = trimmed.lowercased()
         if lower.hasPrefix("bearer ") || lower.hasPrefix("basic ") { return true }
         return Self.looksLikeJWT(trimmed) || Self.looksHighEntropy(trimmed)
+    }
+
+    private static let jwtHeaderStart = Array("eyJ".utf8)
+
+    private static func mentionsJWTHeader(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { contains($0, jwtHeaderStart) }
+    }
+
+    /// `Bearer ` or `Basic ` after leading spaces and tabs, any case: the check that follows, on bytes.
+    private static func startsWithCredentialScheme(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            var first = 0
+            while first < bytes.count, bytes[first] == 0x20 || bytes[first] == 0x09 { first += 1 }
+            let start = UnsafeBufferPointer(rebasing: bytes[first...])
+            return hasLowercasePrefix(start, bearer) || hasLowercasePrefix(start, basic)
+        }
     }
 
     /// Three base64url parts separated by dots, the first a JSON object (`eyJ`).

@@ -1,8 +1,9 @@
 import Foundation
 import CorscopeExchanges
 import CorscopeHTTP
-import CorscopeRedaction
+@testable import CorscopeRedaction
 import CorscopeReports
+import CorscopeTestSupport
 import CorscopeVerdicts
 import XCTest
 
@@ -123,6 +124,39 @@ final class RedactionTests: XCTestCase {
         XCTAssertTrue(Redactor.mayHideSecret(value: ArraySlice("Bearer abc".utf8)))
         XCTAssertTrue(Redactor.mayHideSecret(value: ArraySlice("/path?x=1".utf8)))
         XCTAssertFalse(Redactor.mayHideSecret(value: ArraySlice("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36".utf8)))
+    }
+
+    /// The byte checks `text` and `valueLooksSecret` ask first (a run of token bytes with `eyJ` or
+    /// letters mixed with digits; a credential scheme; `eyJ`) are necessary conditions: on random
+    /// texts built from the pieces tokens, URLs and sentences are made of, every word the scrubber
+    /// would replace and every value the classifier calls secret passes them.
+    func testTokenPrechecksNeverSkipASecret() {
+        var random = SeededGenerator(seed: 0xC0FFEE)
+        let pieces = ["eyJ", "hbGci", "OiJIUz", "I1NiJ9", ".", "/", "-", "_", "=", "+", "~", " ", "  ", "\t", "?", "&", ":",
+                      "k8Jq2", "LmZ0p", "Xr7Vt", "Y4nWc", "abcdef", "ghijkl", "0123", "4567", "89", "api", "items",
+                      "\"", "'", "(", ")", ",", ";", "<", ">", "[", "]", "Bearer ", "basic ", "BEARER", "é", "ü"]
+        var texts = 0, withRun = 0
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 1...14, using: &random)
+            let text = (0..<count).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &random)] }.joined()
+            texts += 1
+            let mayHold = Redactor.mayHoldToken(text)
+            if mayHold { withRun += 1 }
+            for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+                let core = word.trimmingCharacters(in: "\"'(),;<>[]")
+                if core.utf8.count >= 20, Redactor.looksLikeJWT(core) || Redactor.looksHighEntropy(core) {
+                    XCTAssertTrue(mayHold, "scrubTokens would replace \(core) in \(text)")
+                }
+            }
+            let trimmed = text.trimmingSpaces, lower = trimmed.lowercased()
+            let secretByTheOldRule = lower.hasPrefix("bearer ") || lower.hasPrefix("basic ")
+                || Redactor.looksLikeJWT(trimmed) || Redactor.looksHighEntropy(trimmed)
+            XCTAssertEqual(Redactor().valueLooksSecret(text), secretByTheOldRule, text)
+        }
+        XCTAssertGreaterThan(withRun, texts / 20, "the generator makes texts with token runs too")
+        XCTAssertLessThan(withRun, texts, "and texts without")
+        XCTAssertFalse(Redactor.mayHoldToken("http://127.0.0.1:24480/api/noalways/ok?scenario=simple-get-ok&copy=2"))
+        XCTAssertTrue(Redactor.mayHoldToken("see k8Jq2LmZ0pXr7VtY4nWc9sQe1bHf6dGa"))
     }
 
     func testNoRedactShowsSecretsAndSaysSoAtTheTop() throws {
