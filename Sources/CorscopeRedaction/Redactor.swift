@@ -117,35 +117,37 @@ public final class Redactor {
     /// decided on bytes without splitting it into words.
     static func mayHoldToken(_ text: String) -> Bool {
         var text = text
-        return text.withUTF8 { bytes in
-            var run = 0
-            var runQualifies = false
-            var stretchHasDigit = false, stretchHasLetter = false
-            for (index, byte) in bytes.enumerated() {
-                guard isTokenByte(byte) else {
-                    run = 0
-                    runQualifies = false
-                    stretchHasDigit = false
-                    stretchHasLetter = false
-                    continue
-                }
-                run += 1
-                if byte &- 0x30 < 10 {
-                    stretchHasDigit = true
-                } else if (byte | 0x20) &- 0x61 < 26 {
-                    stretchHasLetter = true
-                } else {
-                    stretchHasDigit = false
-                    stretchHasLetter = false
-                }
-                if stretchHasDigit && stretchHasLetter { runQualifies = true }
-                if byte == UInt8(ascii: "J"), index >= 2, bytes[index - 2] == UInt8(ascii: "e"), bytes[index - 1] == UInt8(ascii: "y"), run >= 3 {
-                    runQualifies = true
-                }
-                if run >= 20 && runQualifies { return true }
+        return text.withUTF8(mayHoldToken(bytes:))
+    }
+
+    static func mayHoldToken(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var run = 0
+        var runQualifies = false
+        var stretchHasDigit = false, stretchHasLetter = false
+        for (index, byte) in bytes.enumerated() {
+            guard isTokenByte(byte) else {
+                run = 0
+                runQualifies = false
+                stretchHasDigit = false
+                stretchHasLetter = false
+                continue
             }
-            return false
+            run += 1
+            if byte &- 0x30 < 10 {
+                stretchHasDigit = true
+            } else if (byte | 0x20) &- 0x61 < 26 {
+                stretchHasLetter = true
+            } else {
+                stretchHasDigit = false
+                stretchHasLetter = false
+            }
+            if stretchHasDigit && stretchHasLetter { runQualifies = true }
+            if byte == UInt8(ascii: "J"), index >= 2, bytes[index - 2] == UInt8(ascii: "e"), bytes[index - 1] == UInt8(ascii: "y"), run >= 3 {
+                runQualifies = true
+            }
+            if run >= 20 && runQualifies { return true }
         }
+        return false
     }
 
     private static func isTokenByte(_ b: UInt8) -> Bool {
@@ -250,6 +252,8 @@ public final class Redactor {
         guard isEnabled else { return url }
         // Only a query or userinfo can hold a secret: most targets have neither.
         guard url.utf8.contains(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "@") }) else { return url }
+        var bytes = url
+        guard bytes.withUTF8(Self.urlMayChange(bytes:)) else { return url }
         var result = url
         if let schemeEnd = HTTPURL.schemeSeparator(in: result) {
             let authorityEnd = result[schemeEnd.upperBound...].firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" })
@@ -273,6 +277,47 @@ public final class Redactor {
             return String(pair)
         }.joined(separator: "&")
         return String(result[...question]) + redacted + String(result[fragmentStart...])
+    }
+
+    /// Whether `url(_:)` could change these bytes: userinfo in the authority, or a query pair
+    /// whose name holds a secret fragment or whose value passes `mayBeSecretValue`. Most URLs
+    /// are returned without being split into strings.
+    static func urlMayChange(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        // `url(_:)` splits on Characters and lower-cases with Unicode rules (a Kelvin sign
+        // becomes "k"): a URL that is not ASCII takes that path.
+        if bytes.contains(where: { $0 >= 0x80 }) { return true }
+        let count = bytes.count
+        var i = 0
+        // "://" then the authority: an "@" in it is userinfo.
+        var schemeEnd: Int? = nil
+        while i + 2 < count {
+            if bytes[i] == UInt8(ascii: ":"), bytes[i + 1] == UInt8(ascii: "/"), bytes[i + 2] == UInt8(ascii: "/") { schemeEnd = i + 3; break }
+            i += 1
+        }
+        if let start = schemeEnd {
+            var j = start
+            while j < count, bytes[j] != UInt8(ascii: "/"), bytes[j] != UInt8(ascii: "?"), bytes[j] != UInt8(ascii: "#") {
+                if bytes[j] == UInt8(ascii: "@") { return true }
+                j += 1
+            }
+        }
+        guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return false }
+        var queryEnd = question + 1
+        while queryEnd < count, bytes[queryEnd] != UInt8(ascii: "#") { queryEnd += 1 }
+        var pairStart = question + 1
+        var lowered: [UInt8] = []
+        while pairStart <= queryEnd {
+            var pairEnd = pairStart
+            while pairEnd < queryEnd, bytes[pairEnd] != UInt8(ascii: "&") { pairEnd += 1 }
+            if let equals = bytes[pairStart..<pairEnd].firstIndex(of: UInt8(ascii: "=")) {
+                lowered.removeAll(keepingCapacity: true)
+                for k in pairStart..<equals { lowered.append(HTTPText.lowercased(bytes[k])) }
+                if secretFragments.contains(where: { contains(lowered, $0) }) { return true }
+                if mayBeSecretValue(bytes: UnsafeBufferPointer(rebasing: bytes[(equals + 1)..<pairEnd])) { return true }
+            }
+            pairStart = pairEnd + 1
+        }
+        return false
     }
 
     // MARK: Free text
@@ -344,7 +389,8 @@ public final class Redactor {
     func valueLooksSecret(_ value: String) -> Bool {
         // Decided on bytes first: a high-entropy token is inside a run `mayHoldToken` finds; a
         // JWT may be shorter than 20 bytes but starts with `eyJ`.
-        guard Self.mayHoldToken(value) || Self.startsWithCredentialScheme(value) || Self.mentionsJWTHeader(value) else { return false }
+        var bytes = value
+        guard bytes.withUTF8(Self.mayBeSecretValue(bytes:)) else { return false }
         let trimmed = value.trimmingSpaces
         let lower = trimmed.lowercased()
         if lower.hasPrefix("bearer ") || lower.hasPrefix("basic ") { return true }
@@ -353,20 +399,14 @@ public final class Redactor {
 
     private static let jwtHeaderStart = Array("eyJ".utf8)
 
-    private static func mentionsJWTHeader(_ value: String) -> Bool {
-        var value = value
-        return value.withUTF8 { contains($0, jwtHeaderStart) }
-    }
-
-    /// `Bearer ` or `Basic ` after leading spaces and tabs, any case: the check that follows, on bytes.
-    private static func startsWithCredentialScheme(_ value: String) -> Bool {
-        var value = value
-        return value.withUTF8 { bytes in
-            var first = 0
-            while first < bytes.count, bytes[first] == 0x20 || bytes[first] == 0x09 { first += 1 }
-            let start = UnsafeBufferPointer(rebasing: bytes[first...])
-            return hasLowercasePrefix(start, bearer) || hasLowercasePrefix(start, basic)
-        }
+    /// A necessary condition for `valueLooksSecret`, on bytes: a token run (`mayHoldToken`), `eyJ`
+    /// (a JWT may be shorter than 20 bytes), or `Bearer `/`Basic ` after leading spaces and tabs.
+    static func mayBeSecretValue(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if mayHoldToken(bytes: bytes) || contains(bytes, jwtHeaderStart) { return true }
+        var first = 0
+        while first < bytes.count, bytes[first] == 0x20 || bytes[first] == 0x09 { first += 1 }
+        let start = UnsafeBufferPointer(rebasing: bytes[first...])
+        return hasLowercasePrefix(start, bearer) || hasLowercasePrefix(start, basic)
     }
 
     /// Three base64url parts separated by dots, the first a JSON object (`eyJ`).

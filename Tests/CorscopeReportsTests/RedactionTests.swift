@@ -153,6 +153,24 @@ final class RedactionTests: XCTestCase {
                 || Redactor.looksLikeJWT(trimmed) || Redactor.looksHighEntropy(trimmed)
             XCTAssertEqual(Redactor().valueLooksSecret(text), secretByTheOldRule, text)
         }
+        // URLs: whatever the byte check lets through unsplit, the redactor would not change.
+        let urlPieces = ["https://", "http://", "u:pw@", "api.example", ":8443", "/x", "/api/items/42", "?", "&", "=", "#top",
+                         "page", "2", "token", "Sig", "apikey", "scenario", "preflight-405-static", "k8Jq2LmZ0pXr7VtY4nWc9sQe1bHf6dGa",
+                         "eyJhbGciOiJIUzI1NiJ9.e30.", "Bearer%20x", "é", "\u{212A}", "@", "copy"]
+        var unchanged = 0, skipped = 0
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 1...12, using: &random)
+            let url = (0..<count).map { _ in urlPieces[Int.random(in: 0..<urlPieces.count, using: &random)] }.joined()
+            let redacted = Redactor().url(url)
+            if redacted == url { unchanged += 1 }
+            var bytes = url
+            if !bytes.withUTF8(Redactor.urlMayChange(bytes:)) {
+                skipped += 1
+                XCTAssertEqual(redacted, url, "the byte check let through a URL the redactor changes")
+            }
+        }
+        XCTAssertGreaterThan(skipped, 1000, "most plain URLs are decided on bytes")
+        XCTAssertGreaterThan(unchanged - skipped, 0, "some URLs go the slow way and come back unchanged")
         XCTAssertGreaterThan(withRun, texts / 20, "the generator makes texts with token runs too")
         XCTAssertLessThan(withRun, texts, "and texts without")
         XCTAssertFalse(Redactor.mayHoldToken("http://127.0.0.1:24480/api/noalways/ok?scenario=simple-get-ok&copy=2"))
