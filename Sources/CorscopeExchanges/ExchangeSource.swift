@@ -192,23 +192,21 @@ final class ExchangeRelay {
 /// leaves from the front (a moving start index: no shifting of the whole window).
 struct TimeOrderBuffer {
     let capacity: Int
-    private var held: [HTTPExchange] = []
+    /// Each exchange with its request's first byte, read once (an exchange's start time is
+    /// derived from its messages on every read).
+    private var held: [(time: Timestamp, exchange: HTTPExchange)] = []
     private var start = 0
 
     init(capacity: Int) { self.capacity = capacity }
 
-    private static func time(_ exchange: HTTPExchange) -> Timestamp {
-        exchange.startTime
-    }
-
     /// Adds one; returns the earliest when the window is full.
     mutating func insert(_ exchange: HTTPExchange) -> HTTPExchange? {
-        let time = Self.time(exchange)
+        let time = exchange.startTime
         var index = held.count
-        while index > start, Self.time(held[index - 1]) > time { index -= 1 }
-        held.insert(exchange, at: index)
+        while index > start, held[index - 1].time > time { index -= 1 }
+        held.insert((time, exchange), at: index)
         guard held.count - start > capacity else { return nil }
-        let earliest = held[start]
+        let earliest = held[start].exchange
         start += 1
         if start >= capacity {
             held.removeFirst(start)
@@ -219,7 +217,7 @@ struct TimeOrderBuffer {
 
     mutating func drain() -> [HTTPExchange] {
         defer { held.removeAll(); start = 0 }
-        return Array(held[start...])
+        return held[start...].map(\.exchange)
     }
 }
 

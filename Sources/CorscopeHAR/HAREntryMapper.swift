@@ -199,24 +199,38 @@ struct HAREntryMapper {
         var dropped = false
         guard let ref, ref.kind == .array else { return (fields, false) }
         for element in ref.elements {
-            let name: [UInt8]?
+            let name: JSONRef?
             let value: JSONRef?
             switch element.kind {
             case .object:
-                name = element["name"]?.stringBytes
+                name = element["name"]
                 value = element["value"]
             case .array:
                 let pair = element.elements
-                name = pair.first?.stringBytes
+                name = pair.first
                 value = pair.count > 1 ? pair[1] : nil
             default:
                 continue
             }
-            guard let name, !name.isEmpty else { dropped = true; continue }
-            if name.contains(0x20) { dropped = true; continue }
-            fields.append(name: name, value: valueBytes(value))
+            // The bytes are copied once, from the document into the fields.
+            let appended = name?.withStringBytes { name -> Bool in
+                guard !name.isEmpty, !name.contains(0x20) else { return false }
+                withValueBytes(value) { fields.append(name: name, value: $0) }
+                return true
+            } ?? false
+            if !appended { dropped = true }
         }
         return (fields, dropped)
+    }
+
+    /// A header value's bytes (see `valueBytes`), read in place when they need no decoding.
+    private static func withValueBytes(_ value: JSONRef?, _ body: (UnsafeRawBufferPointer) -> Void) {
+        guard let value else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        if value.kind == .string {
+            _ = value.withStringBytes(body)
+            return
+        }
+        valueBytes(value).withUnsafeBytes(body)
     }
 
     /// A header value's bytes; numbers and booleans (seen in hand-written HARs) as their JSON text.
@@ -285,7 +299,7 @@ struct HAREntryMapper {
         if address.hasPrefix("["), address.hasSuffix("]") { address = String(address.dropFirst().dropLast()) }
         guard !address.isEmpty else { return nil }
         let host = address.contains(":") ? "[\(address)]" : address
-        guard let port = URLParts.port(of: url) ?? entry["_serverPort"]?.int else { return host }
+        guard let port = HTTPURL.port(of: url) ?? entry["_serverPort"]?.int else { return host }
         return "\(host):\(port)"
     }
 }
@@ -321,27 +335,6 @@ struct EntryTiming {
 
 /// Small URL pieces, without Foundation.
 enum URLParts {
-    /// The explicit port of an absolute URL, else the default port of its scheme.
-    static func port(of url: String) -> Int? {
-        guard let schemeEnd = url.utf8.firstIndex(of: UInt8(ascii: ":")),
-              url[schemeEnd...].hasPrefix("://") else { return nil }
-        let scheme = url[..<schemeEnd].lowercased()
-        let rest = url[url.index(schemeEnd, offsetBy: 3)...]
-        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        let hostPort = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? authority
-        if let close = hostPort.lastIndex(of: "]") {
-            let after = hostPort[hostPort.index(after: close)...]
-            if after.hasPrefix(":"), let port = Int(after.dropFirst()), (0...65535).contains(port) { return port }
-        } else if let colon = hostPort.lastIndex(of: ":") {
-            if let port = Int(hostPort[hostPort.index(after: colon)...]), (0...65535).contains(port) { return port }
-        }
-        switch scheme {
-        case "http", "ws": return 80
-        case "https", "wss": return 443
-        default: return nil
-        }
-    }
-
     /// True for an http(s) URL with a host and no whitespace (a page title that is a URL).
     static func isHTTPURL(_ text: String) -> Bool {
         let lower = text.lowercased()

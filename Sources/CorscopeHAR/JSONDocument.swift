@@ -29,8 +29,9 @@ final class JSONDocument {
         var next: Int32
     }
 
+    // Both `let`: read once per node visit, and a class's `var` would cost an exclusivity check each time.
     let bytes: [UInt8]
-    private(set) var nodes: [Node]
+    let nodes: [Node]
 
     private init(bytes: [UInt8], nodes: [Node]) {
         self.bytes = bytes
@@ -114,6 +115,17 @@ struct JSONRef {
         let n = node
         let raw = document.bytes[Int(n.start)..<Int(n.end)]
         return n.hasEscape ? JSONStringDecoder.unescape(raw) : Array(raw)
+    }
+
+    /// Calls `body` with the decoded string's bytes: the document's own bytes when the string has
+    /// no escape (no copy), else an unescaped copy. Nil when the value is not a string.
+    func withStringBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        guard kind == .string else { return nil }
+        let n = node
+        if n.hasEscape {
+            return JSONStringDecoder.unescape(document.bytes[Int(n.start)..<Int(n.end)]).withUnsafeBytes(body)
+        }
+        return document.bytes.withUnsafeBytes { all in body(UnsafeRawBufferPointer(rebasing: all[Int(n.start)..<Int(n.end)])) }
     }
 
     /// Byte length of the decoded string without building it when there is no escape.

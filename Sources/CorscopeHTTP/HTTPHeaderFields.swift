@@ -60,6 +60,16 @@ public struct HTTPHeaderFields: Sendable, Hashable {
         spans.append(Span(nameStart: nameStart, nameEnd: valueStart, valueStart: valueStart, valueEnd: Int32(storage.count)))
     }
 
+    /// Appends a field from raw bytes (a HAR's strings, read in place): non-generic, so a caller
+    /// in another module copies with two memcpys instead of an unspecialised element walk.
+    public mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let nameStart = Int32(storage.count)
+        storage.append(contentsOf: name)
+        let valueStart = Int32(storage.count)
+        storage.append(contentsOf: value)
+        spans.append(Span(nameStart: nameStart, nameEnd: valueStart, valueStart: valueStart, valueEnd: Int32(storage.count)))
+    }
+
     /// Appends a field given as strings (HTTP/2's decoded headers) by copying their UTF-8
     /// storage: the generic `append(name:value:)` walks a `String.UTF8View` byte by byte through
     /// an unspecialised path when called from another module.

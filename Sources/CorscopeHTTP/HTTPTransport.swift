@@ -75,6 +75,40 @@ public enum HTTPURL {
         return nil
     }
 
+    /// The explicit port of an absolute URL (`scheme://[userinfo@]host[:port]`), else the
+    /// default port of `http`, `ws` (80) or `https`, `wss` (443); nil for other URLs. Read on the
+    /// UTF-8 bytes: the delimiters are ASCII code points (as in the URL standard), not Characters.
+    public static func port(of url: String) -> Int? {
+        let utf8 = url.utf8
+        guard let schemeEnd = utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        var i = utf8.index(after: schemeEnd)
+        for _ in 0..<2 {
+            guard i != utf8.endIndex, utf8[i] == UInt8(ascii: "/") else { return nil }
+            i = utf8.index(after: i)
+        }
+        var close: String.Index? = nil, colon: String.Index? = nil
+        while i != utf8.endIndex {
+            let byte = utf8[i]
+            if byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") { break }
+            if byte == UInt8(ascii: "@") { close = nil; colon = nil }  // userinfo ends: the host starts
+            else if byte == UInt8(ascii: "]") { close = i; colon = nil }
+            else if byte == UInt8(ascii: ":") { colon = i }
+            i = utf8.index(after: i)
+        }
+        // After an IPv6 literal only a colon right behind `]` starts the port.
+        if let close {
+            if let colon, utf8.index(after: close) == colon,
+               let port = Int(url[utf8.index(after: colon)..<i]), (0...65535).contains(port) { return port }
+        } else if let colon, let port = Int(url[utf8.index(after: colon)..<i]), (0...65535).contains(port) {
+            return port
+        }
+        switch url[..<schemeEnd].lowercased() {
+        case "http", "ws": return 80
+        case "https", "wss": return 443
+        default: return nil
+        }
+    }
+
     /// `https://app.example:8443/page?x` → `https://app.example:8443` (lower-cased).
     public static func origin(of url: String) -> String? {
         guard let schemeEnd = schemeSeparator(in: url) else { return nil }
