@@ -127,6 +127,9 @@ cat "$capture" > /dev/null
 
 read -r stats_s stats_kb < <(run stats "$CORSCOPE" exchanges --stats "$capture")
 exchanges=$(grep -Eo '"?exchanges"?[=: ]+[0-9]+' "$work/stats.out" | grep -Eo '[0-9]+$' | head -1)
+# The same with reassembly and parsing on the reading thread (the default shards them over one
+# worker per core): what the workers gain on this machine.
+read -r stats1_s stats1_kb < <(run stats1 "$CORSCOPE" exchanges --stats --workers 1 "$capture")
 read -r plain_s plain_kb < <(run plain "$CORSCOPE" exchanges --json --no-cors "$capture")
 read -r json_s json_kb < <(run json "$CORSCOPE" exchanges --json "$capture")
 read -r analyze_s analyze_kb < <(run analyze "$CORSCOPE" analyze --format json --fail-on never "$capture")
@@ -144,6 +147,7 @@ echo
 echo "capture: $capture  $mb MB  $exchanges exchanges (tshark saw $tshark_requests requests)"
 printf "%-36s %10s %12s %14s %10s\n" "" "seconds" "MB/s" "exchanges/s" "peak RSS"
 printf "%-36s %10s %12s %14s %9sM\n" "corscope exchanges --stats" "$stats_s" "$(rate "$mb" "$stats_s")" "$(rate "$exchanges" "$stats_s")" "$((stats_kb / 1024))"
+printf "%-36s %10s %12s %14s %9sM\n" "corscope exchanges --stats --workers 1" "$stats1_s" "$(rate "$mb" "$stats1_s")" "$(rate "$exchanges" "$stats1_s")" "$((stats1_kb / 1024))"
 printf "%-36s %10s %12s %14s %9sM\n" "corscope exchanges --json --no-cors" "$plain_s" "$(rate "$mb" "$plain_s")" "$(rate "$exchanges" "$plain_s")" "$((plain_kb / 1024))"
 printf "%-36s %10s %12s %14s %9sM\n" "corscope exchanges --json" "$json_s" "$(rate "$mb" "$json_s")" "$(rate "$exchanges" "$json_s")" "$((json_kb / 1024))"
 printf "%-36s %10s %12s %14s %9sM\n" "corscope analyze --format json" "$analyze_s" "$(rate "$mb" "$analyze_s")" "$(rate "$exchanges" "$analyze_s")" "$((analyze_kb / 1024))"

@@ -68,7 +68,7 @@ struct AnalyzeCommand: ParsableCommand {
         options.inputs = files
         let builder = ReportBuilder(options: options)
         let judge = ExchangeJudge(profile: browser.profile)
-        let (configuration, keyLogProblems) = try input.configured(.init())
+        let (configuration, keyLogProblems) = try input.configured(.init(), judges: true)
         let (inputs, inputBytes) = Self.sources(for: files, configuration: configuration)
         let sources = inputs.sources
         let showProgress = progress ?? Terminal.stderrIsTerminal

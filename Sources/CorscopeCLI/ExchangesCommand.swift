@@ -53,7 +53,7 @@ struct ExchangesCommand: ParsableCommand {
         var json = JSONWriter(capacity: 1 << 16)
         let files = input.paths
         let selection = input.selection.selection
-        var (configuration, keyLogProblems) = try input.configured(ExchangePipeline.Configuration())
+        var (configuration, keyLogProblems) = try input.configured(ExchangePipeline.Configuration(), judges: !stats)
         for problem in keyLogProblems { Terminal.warn("warning: key log: \(problem)") }
         configuration.http.keptBodyBytes = keptBodyBytes
         let printEach = !stats

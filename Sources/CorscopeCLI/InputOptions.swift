@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CorscopeCapture
 import CorscopeExchanges
 
@@ -15,6 +16,16 @@ struct InputOptions: ParsableArguments {
     @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Keep only the capture packets this tcpdump-syntax filter matches, e.g. \"tcp port 8080\" (HAR files have no packets: use --host/--origin).", valueName: "bpf"))
     var filter: String?
 
+    @Option(help: ArgumentHelp("Threads that reassemble and analyse a capture's connections, each its own share, while one more reads the file (default: one per core, less the one that judges when exchanges are judged, at most 8; 1: reassembly on the reading thread). The output is the same for any number.", valueName: "n"))
+    var workers: Int?
+
+    /// One worker per core, but for the core the judging thread takes (`judges`): on two cores,
+    /// analyze measured fastest with reading and reassembly on one thread and judging on the
+    /// other, `exchanges --stats` and HTTPS with two workers.
+    static func automaticWorkers(judges: Bool) -> Int {
+        min(8, max(1, ProcessInfo.processInfo.activeProcessorCount - (judges ? 1 : 0)))
+    }
+
     @OptionGroup var tls: TLSKeyLogOptions
 
     @OptionGroup var selection: SelectionOptions
@@ -22,6 +33,7 @@ struct InputOptions: ParsableArguments {
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("no input: give capture or HAR files (or - for standard input)") }
         guard paths.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input (-) can be read only once") }
+        if let workers, !(1...64).contains(workers) { throw ValidationError("--workers \(workers): give 1 to 64 threads") }
         if let filter, let reason = CaptureFileReader.filterSyntaxError(filter) {
             throw ValidationError("--filter '\(filter)': \(reason)")
         }
@@ -32,9 +44,13 @@ struct InputOptions: ParsableArguments {
 
     /// `configuration` with the packet filter and the TLS keys set, and what was wrong with the
     /// key logs (line by line, for the report's warnings).
-    func configured(_ configuration: ExchangePipeline.Configuration) throws -> (ExchangePipeline.Configuration, problems: [String]) {
+    ///
+    /// - Parameter judges: whether the command judges exchanges on a thread of its own (see
+    ///   `automaticWorkers`).
+    func configured(_ configuration: ExchangePipeline.Configuration, judges: Bool) throws -> (ExchangePipeline.Configuration, problems: [String]) {
         var configuration = configuration
         configuration.packetFilter = filter
+        configuration.workers = workers ?? Self.automaticWorkers(judges: judges)
         let (keys, problems) = try tls.keyStore()
         configuration.tlsKeys = keys
         return (configuration, problems)

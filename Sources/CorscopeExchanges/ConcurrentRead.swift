@@ -54,58 +54,65 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-/// A bounded, blocking queue of exchange batches between one producer and one consumer.
+/// Exchange batches from one producer to one consumer, through `BlockingQueue`s: batches one
+/// way, then the end with the producer's outcome; spent batches back, for the producer to free
+/// and refill.
 final class ExchangeHandoff: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var batches: [[HTTPExchange]] = []
-    /// Batches the consumer is done with, waiting for the producer to free and reuse them.
-    private var spent: [[HTTPExchange]] = []
-    private var outcome: Result<ExchangeSource.Outcome, any Error>?
-    private let capacity: Int
+    private enum Item {
+        case batch([HTTPExchange])
+        case end(Result<ExchangeSource.Outcome, any Error>)
+    }
 
-    init(capacity: Int) { self.capacity = capacity }
+    private let items: BlockingQueue<Item>
+    /// Batches the consumer is done with. Two parked are enough to keep the producer supplied;
+    /// more would only hold exchanges alive after a burst.
+    private let spent = BlockingQueue<[HTTPExchange]>(capacity: 2)
+    private let outcome = BlockingQueue<Result<ExchangeSource.Outcome, any Error>>(capacity: 1)
+    private let finishedOnce = NSLock()
+    private var isFinished = false
+    private var consumerSawEnd = false
+
+    init(capacity: Int) { items = BlockingQueue(capacity: capacity + 1) }
 
     /// Queues `batch` and hands back a spent one in its place (or an empty array); the caller
     /// empties it on its own thread.
     func put(_ batch: inout [HTTPExchange]) {
-        condition.lock()
-        while batches.count >= capacity { condition.wait() }
-        batches.append(batch)
-        batch = spent.popLast() ?? []
-        condition.broadcast()
-        condition.unlock()
+        items.put(.batch(batch))
+        batch = spent.takeIfAny() ?? []
     }
 
+    /// The producer is done (once; later calls are ignored).
     func finish(_ result: Result<ExchangeSource.Outcome, any Error>) {
-        condition.lock()
-        outcome = result
-        condition.broadcast()
-        condition.unlock()
+        finishedOnce.lock()
+        defer { finishedOnce.unlock() }
+        guard !isFinished else { return }
+        isFinished = true
+        items.put(.end(result))
     }
 
     /// The next batch, or nil once the producer finished and everything was taken. `spent`, the
     /// previous batch, is moved to the producer's side.
     func take(recycling spent: inout [HTTPExchange]) -> [HTTPExchange]? {
-        condition.lock()
-        defer { condition.unlock() }
-        // Two parked are enough to keep the producer supplied; more would only hold exchanges
-        // alive after a burst.
-        if spent.capacity > 0, self.spent.count < 2 {
-            self.spent.append(spent)
+        if spent.capacity > 0 {
+            self.spent.offer(spent)
             spent = []
         }
-        while batches.isEmpty && outcome == nil { condition.wait() }
-        guard !batches.isEmpty else { return nil }
-        let batch = batches.removeFirst()
-        condition.broadcast()
-        return batch
+        guard !consumerSawEnd else { return nil }
+        switch items.take() {
+        case .batch(let batch):
+            return batch
+        case .end(let result):
+            consumerSawEnd = true
+            outcome.put(result)
+            return nil
+        }
     }
 
+    /// The producer's outcome, once the consumer has taken everything before it.
     func result() -> Result<ExchangeSource.Outcome, any Error> {
-        condition.lock()
-        defer { condition.unlock() }
-        while outcome == nil { condition.wait() }
-        return outcome!
+        let result = outcome.take()
+        outcome.put(result)
+        return result
     }
 }
 

@@ -26,6 +26,11 @@ public final class ExchangePipeline {
         /// (0: no wait, for files whose key logs were all read first). `watch` waits while it
         /// follows a key log the browser is still appending to.
         public var lateKeyWait: Double = 0
+        /// Threads that reassemble and analyse connections, each its own share (by a hash of
+        /// the connection's addresses and ports), while the calling thread reads and decodes
+        /// packets. 1: everything on the calling thread. The exchanges, their order and ids are
+        /// the same either way (`ShardedCaptureRead`).
+        public var workers = 1
         public init() {}
     }
 
@@ -73,6 +78,7 @@ public final class ExchangePipeline {
     }
 
     private func read(_ reader: CaptureFileReader, progress: ((Int64, Int64) -> Void)?) throws -> FileResult {
+        if configuration.workers > 1 { return try readSharded(reader, progress: progress) }
         let path = reader.path
         if let filter = configuration.packetFilter { try reader.setFilter(filter) }
         // A pcapng's own secrets (editcap --inject-secrets, Wireshark) join the user's key logs
@@ -117,6 +123,53 @@ public final class ExchangePipeline {
         fileStatistics.capture = decoder.statistics
         fileStatistics.capture.filteredOut = reader.packetsFilteredOut
         fileStatistics.reassembly = assembler.statistics
+        fileStatistics.fileBytes = reader.fileSize > 0 ? reader.fileSize : reader.bytesConsumed
+        statistics.add(fileStatistics)
+        return FileResult(path: path, outcome: outcome, statistics: fileStatistics)
+    }
+}
+
+extension ExchangePipeline {
+    /// `read` with reassembly and analysis on `configuration.workers` threads.
+    private func readSharded(_ reader: CaptureFileReader, progress: ((Int64, Int64) -> Void)?) throws -> FileResult {
+        let path = reader.path
+        if let filter = configuration.packetFilter { try reader.setFilter(filter) }
+        var keyLogProblems = BoundedNotes()
+        let keys = configuration.tlsKeys
+        let shards = ShardedCaptureRead(workers: configuration.workers, configuration: configuration,
+                                        firstConnectionID: nextConnectionID, deliver: onExchange)
+        reader.onSecrets = { found in
+            for secrets in found where secrets.type == CaptureSecrets.tlsKeyLog {
+                for problem in keys.add(keyLog: secrets.data, source: "\(path) (Decryption Secrets Block)") {
+                    keyLogProblems.note(problem.description)
+                }
+            }
+            shards.recheckKeys()
+        }
+        let decoder = PacketDecoder()
+        var packetsSinceProgress = 0
+        let outcome = reader.forEachPacket { packet in
+            decoder.decode(packet) { segment in shards.process(segment) }
+            shards.packetDone()
+            if let progress {
+                packetsSinceProgress += 1
+                if packetsSinceProgress == 8192 {
+                    packetsSinceProgress = 0
+                    progress(reader.bytesConsumed, reader.fileSize)
+                }
+            }
+        }
+        reader.onSecrets = nil
+        if let problem = reader.secretsProblem { keyLogProblems.note("\(path): decryption secrets: \(problem)") }
+        decoder.finish()
+        let (sinkStatistics, reassembly) = shards.finish()
+        nextConnectionID = shards.nextConnectionID
+
+        var fileStatistics = sinkStatistics
+        fileStatistics.keyLogProblems.add(keyLogProblems)
+        fileStatistics.capture = decoder.statistics
+        fileStatistics.capture.filteredOut = reader.packetsFilteredOut
+        fileStatistics.reassembly = reassembly
         fileStatistics.fileBytes = reader.fileSize > 0 ? reader.fileSize : reader.bytesConsumed
         statistics.add(fileStatistics)
         return FileResult(path: path, outcome: outcome, statistics: fileStatistics)

@@ -315,8 +315,12 @@ public struct HAREvidence: Sendable, Hashable {
 public struct HTTPExchange: Sendable {
     /// Immutable: reads of `let` fields need no exclusivity bookkeeping, and exchanges are read
     /// far more often than changed (a change builds a new box).
-    private final class Storage: Sendable {
-        let connection: ConnectionInfo
+    ///
+    /// One exception: `connection` is changed in place when no other exchange shares the box (a
+    /// sharded read renumbers the connection of every exchange it merges); unchecked, as a box
+    /// shared by nobody is touched by one thread.
+    private final class Storage: @unchecked Sendable {
+        @exclusivity(unchecked) var connection: ConnectionInfo
         let har: HAREvidence?
         let index: Int
         let request: HTTPRequest?
@@ -346,6 +350,10 @@ public struct HTTPExchange: Sendable {
     public var connection: ConnectionInfo {
         _read { yield storage.connection }
         _modify {
+            if isKnownUniquelyReferenced(&storage) {
+                yield &storage.connection
+                return
+            }
             var value = storage.connection
             yield &value
             storage = Storage(connection: value, har: storage.har, index: storage.index, request: storage.request, interimResponses: storage.interimResponses, response: storage.response, anomalies: storage.anomalies, transport: storage.transport, streamID: storage.streamID, http2: storage.http2)

@@ -25,8 +25,18 @@ public final class TCPAssembler {
     private var connections: [FlowKey: Connection] = [:]
     /// The same connections, least recently active first: eviction takes the front.
     private var activity = ConnectionActivity()
-    /// The id the next new connection gets; ids count up from `firstConnectionID`.
-    public private(set) var nextConnectionID: Int
+    /// The id the next new connection gets; ids count up from `firstConnectionID`. A sharded
+    /// reader sets it before each segment to the segment's position in the capture (a packet
+    /// opens at most one connection), and numbers connections in capture order afterwards.
+    public var nextConnectionID: Int
+    /// Whether `process` closes idle connections and expires holes as capture time advances
+    /// (`flush(olderThan:)`). A sharded reader turns it off and calls `expireHoles` and
+    /// `closeIdle` itself, at the packet where one assembler over the whole capture would.
+    public var sweepsAsTimeAdvances = true
+    /// Told of every connection as it is opened and as it is removed, with its id, whether or
+    /// not a handler was made for it (a sharded reader numbers connections from these).
+    public var onConnectionOpened: ((Int) -> Void)?
+    public var onConnectionRemoved: ((Int) -> Void)?
     private var bufferedBytesTotal = 0
     private var bufferedSegmentsTotal = 0
     /// Connections holding out-of-order segments, the costliest buffer on top.
@@ -69,7 +79,7 @@ public final class TCPAssembler {
         statistics.segments += 1
         statistics.payloadBytes += segment.payload.count
         if segment.time > now { now = segment.time }
-        sweepIfDue()
+        if sweepsAsTimeAdvances { sweepIfDue() }
 
         guard let connection = connection(for: segment) else { return }
         connection.lastSeen = now
@@ -123,15 +133,22 @@ public final class TCPAssembler {
     /// list (ordered by last packet), and holes old enough are in connections at the top of the
     /// heap ordered by their oldest buffered segment.
     public func flush(olderThan time: Timestamp) {
+        expireHoles(olderThan: time)
+        closeIdle(olderThan: time)
+    }
+
+    /// Capture time is at least `time` (a sharded reader passes the time of the whole capture,
+    /// so connections are stamped as one assembler would stamp them).
+    public func advanceClock(to time: Timestamp) {
+        if time > now { now = time }
+    }
+
+    /// The first half of `flush(olderThan:)`: gives up on holes older than the hole timeout in
+    /// connections that are not idle (an idle one has every hole skipped when it is closed).
+    public func expireHoles(olderThan time: Timestamp) {
         if time > now { now = time }
         let idleCutoff = now.adding(seconds: -configuration.idleTimeout)
         let holeCutoff = now.adding(seconds: -configuration.holeTimeout)
-        var idle: [Connection] = []
-        var current = activity.front
-        while let connection = current, connection.lastSeen < idleCutoff {
-            idle.append(connection)
-            current = connection.activityNext
-        }
         var expired: [Connection] = []
         while let connection = byOldestPending.top, connection.oldestPendingTime < holeCutoff {
             byOldestPending.remove(connection)
@@ -153,6 +170,19 @@ public final class TCPAssembler {
                 connection.oldestPendingTime = oldest
                 byOldestPending.update(connection)
             }
+        }
+    }
+
+    /// The second half of `flush(olderThan:)`: closes connections idle longer than the idle
+    /// timeout, in id order.
+    public func closeIdle(olderThan time: Timestamp) {
+        if time > now { now = time }
+        let idleCutoff = now.adding(seconds: -configuration.idleTimeout)
+        var idle: [Connection] = []
+        var current = activity.front
+        while let connection = current, connection.lastSeen < idleCutoff {
+            idle.append(connection)
+            current = connection.activityNext
         }
         for connection in idle.sorted(by: { $0.info.id < $1.info.id }) {
             statistics.idleConnections += 1
@@ -225,6 +255,7 @@ public final class TCPAssembler {
         let info = ConnectionInfo(id: nextConnectionID, client: client, server: server,
                                   sawHandshake: closed?.sawHandshake ?? false, firstSeen: segment.time)
         nextConnectionID += 1
+        onConnectionOpened?(info.id)
         let connection = Connection(key: key, info: info, time: now)
         if let closed {
             for (index, next) in closed.nextSequence.enumerated() {
@@ -307,6 +338,7 @@ public final class TCPAssembler {
         byOldestPending.remove(connection)
         if lastConnection === connection { lastConnection = nil }
         if let handler = connection.handler { factory.connectionClosed(connection.info, handler: handler) }
+        onConnectionRemoved?(connection.info.id)
     }
 
     // MARK: - Bytes
