@@ -178,13 +178,15 @@ extension ExchangePipeline {
 
 /// Makes one handler per connection (a `ConnectionDispatcher`: TLS, HTTP/2 or HTTP/1.x, found
 /// from the first bytes) and counts what they emit and what they could not analyse.
+/// Stored properties `@exclusivity(unchecked)`: an instance belongs to one thread, and the runtime's
+/// check of every access was 7-10% of the instructions on the bench captures (README, Architecture).
 final class ExchangeSink: TCPStreamFactory {
     private let context: ConnectionDispatcher.Context
     private let onExchange: (HTTPExchange) -> Void
-    var statistics = PipelineStatistics()
+    @exclusivity(unchecked) var statistics = PipelineStatistics()
     /// Connections whose protocol switched after a 101 (or a tunnel, or the HTTP/2 preface),
     /// and to what; only those few are remembered.
-    private var switched: [Int: NotAnalysedTraffic.Kind] = [:]
+    @exclusivity(unchecked) private var switched: [Int: NotAnalysedTraffic.Kind] = [:]
 
     init(configuration: ExchangePipeline.Configuration, budget: PendingRequestBudget? = nil, onExchange: @escaping (HTTPExchange) -> Void) {
         context = ConnectionDispatcher.Context(http: configuration.http, budget: budget ?? PendingRequestBudget(configuration: configuration.http),
@@ -197,7 +199,7 @@ final class ExchangeSink: TCPStreamFactory {
     var budget: PendingRequestBudget { context.budget }
 
     /// The connections open now, by id: new keys (a pcapng's secrets block) are tried on them.
-    private var open: [Int: ConnectionDispatcher] = [:]
+    @exclusivity(unchecked) private var open: [Int: ConnectionDispatcher] = [:]
 
     func makeHandler(for connection: ConnectionInfo) -> any TCPStreamHandler {
         let dispatcher = ConnectionDispatcher(connection: connection, context: context) { [unowned self] exchange in
@@ -228,7 +230,7 @@ final class ExchangeSink: TCPStreamFactory {
     }
 
     /// TLS connections that ended while their key may still come, oldest first.
-    private var parked: [(dispatcher: ConnectionDispatcher, connection: ConnectionInfo, since: Double)] = []
+    @exclusivity(unchecked) private var parked: [(dispatcher: ConnectionDispatcher, connection: ConnectionInfo, since: Double)] = []
     private let lateKeyWait: Double
     /// Each parked connection holds at most `TLSConfiguration.maximumBufferedCiphertextBytes`.
     static let maximumParked = 256

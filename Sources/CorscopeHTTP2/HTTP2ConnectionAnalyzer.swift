@@ -78,6 +78,8 @@ import CorscopeReassembly
 /// `BodyAccumulator`, with the same caps and anomalies as HTTP/1.
 ///
 /// Not thread-safe: feed one connection from one thread.
+/// Stored properties `@exclusivity(unchecked)`: an instance belongs to one thread, and the runtime's
+/// check of every access was 7-10% of the instructions on the bench captures (README, Architecture).
 public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
     /// `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n` (RFC 9113 §3.4).
     public static let clientPreface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
@@ -96,31 +98,31 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
     public let connection: ConnectionInfo
     public let transport: HTTPTransport
     public let configuration: HTTPConfiguration
-    public private(set) var statistics = HTTP2Statistics()
+    @exclusivity(unchecked) public private(set) var statistics = HTTP2Statistics()
     /// Called for each exchange just before it is emitted, with the stream's own counts (DATA and
     /// padding bytes per side) beside what the exchange already carries (its HTTP/2 anomalies,
     /// `HTTPExchange.http2`).
-    public var onStreamDetails: ((HTTPExchange, HTTP2StreamDetails) -> Void)?
+    @exclusivity(unchecked) public var onStreamDetails: ((HTTPExchange, HTTP2StreamDetails) -> Void)?
 
     private let emit: (HTTPExchange) -> Void
     private let sides: [Side]
-    private var streams: [UInt32: Stream] = [:]
+    @exclusivity(unchecked) private var streams: [UInt32: Stream] = [:]
     /// Stream ids in open order; `orderHead` is the first not yet emitted.
-    private var order: [UInt32] = []
-    private var orderHead = 0
-    private var nextIndex = 0
-    private var finished = false
+    @exclusivity(unchecked) private var order: [UInt32] = []
+    @exclusivity(unchecked) private var orderHead = 0
+    @exclusivity(unchecked) private var nextIndex = 0
+    @exclusivity(unchecked) private var finished = false
     /// Highest stream id opened by each side (odd: client; even: server push).
-    private var highestOpened: [UInt32] = [0, 0]
+    @exclusivity(unchecked) private var highestOpened: [UInt32] = [0, 0]
     /// The last 4,096 stream ids emitted, so that a late frame for one (a response after the
     /// client's RST_STREAM) is not taken for a stream whose opening was not captured.
-    private var recentlyEmitted: Set<UInt32> = []
-    private var recentlyEmittedOrder: [UInt32] = []
-    private var recentlyEmittedNext = 0
+    @exclusivity(unchecked) private var recentlyEmitted: Set<UInt32> = []
+    @exclusivity(unchecked) private var recentlyEmittedOrder: [UInt32] = []
+    @exclusivity(unchecked) private var recentlyEmittedNext = 0
     private static let recentlyEmittedCap = 4096
-    private var serverGoAwayLastStream: UInt32?
+    @exclusivity(unchecked) private var serverGoAwayLastStream: UInt32?
     /// Set while the held bytes of a direction that ended are scanned one last time.
-    private var scanningAtEnd = false
+    @exclusivity(unchecked) private var scanningAtEnd = false
     private let blockLimit: Int
 
     /// - Parameters:
@@ -1035,25 +1037,27 @@ enum ReadState {
 }
 
 /// One direction of the connection: its frame reader and the HPACK decoder of its header blocks.
+/// Stored properties `@exclusivity(unchecked)`: an instance belongs to one thread, and the runtime's
+/// check of every access was 7-10% of the instructions on the bench captures (README, Architecture).
 final class Side {
     static let resyncWindow = 64 * 1024
 
     let direction: FlowDirection
-    var state: ReadState
-    var carry: [UInt8] = []
-    var carryTime = Timestamp.zero
-    var lastTime = Timestamp.zero
-    var ended = false
-    var block: HeaderBlock?
+    @exclusivity(unchecked) var state: ReadState
+    @exclusivity(unchecked) var carry: [UInt8] = []
+    @exclusivity(unchecked) var carryTime = Timestamp.zero
+    @exclusivity(unchecked) var lastTime = Timestamp.zero
+    @exclusivity(unchecked) var ended = false
+    @exclusivity(unchecked) var block: HeaderBlock?
     /// SETTINGS_MAX_FRAME_SIZE announced by the other side: the largest frame this side may send.
-    var maxFrameSize = 16_384
-    var decoder = HPACKBlockDecoder()
+    @exclusivity(unchecked) var maxFrameSize = 16_384
+    @exclusivity(unchecked) var decoder = HPACKBlockDecoder()
     /// The context is lost: the next block starts a fresh table (see hpack-rebuild).
-    var hpackLost = false
+    @exclusivity(unchecked) var hpackLost = false
     /// Once lost, blocks are decoded with rebuilt tables (marked so) for the rest of the connection.
-    var rebuilding = false
+    @exclusivity(unchecked) var rebuilding = false
     /// The other side's SETTINGS this side has not acknowledged yet (their table size, if any).
-    var settingsToAcknowledge: [Int?] = []
+    @exclusivity(unchecked) var settingsToAcknowledge: [Int?] = []
 
     init(direction: FlowDirection, state: ReadState) {
         self.direction = direction
@@ -1143,29 +1147,31 @@ extension Array {
 }
 
 /// One stream's story so far.
+/// Stored properties `@exclusivity(unchecked)`: an instance belongs to one thread, and the runtime's
+/// check of every access was 7-10% of the instructions on the bench captures (README, Architecture).
 final class Stream {
     let id: UInt32
-    var details: HTTP2StreamDetails
+    @exclusivity(unchecked) var details: HTTP2StreamDetails
     /// The h2c upgrade request (stream 1), given whole.
-    var request: HTTPRequest?
-    var requestHead: HTTPRequestHead?
-    var requestHeadSeen = false
-    var requestFirst: Timestamp?
-    var requestLast: Timestamp?
-    var requestBody = BodyCollector()
-    var requestTrailers = HTTPHeaderFields()
-    var requestEnded = false
-    var interim: [HTTPResponseHead] = []
-    var responseHead: HTTPResponseHead?
-    var finalResponseSeen = false
-    var responseFirst: Timestamp?
-    var responseLast: Timestamp?
-    var responseBody = BodyCollector()
-    var responseTrailers = HTTPHeaderFields()
-    var responseEnded = false
-    var wasReset = false
-    var headerTooLarge = false
-    var done = false
+    @exclusivity(unchecked) var request: HTTPRequest?
+    @exclusivity(unchecked) var requestHead: HTTPRequestHead?
+    @exclusivity(unchecked) var requestHeadSeen = false
+    @exclusivity(unchecked) var requestFirst: Timestamp?
+    @exclusivity(unchecked) var requestLast: Timestamp?
+    @exclusivity(unchecked) var requestBody = BodyCollector()
+    @exclusivity(unchecked) var requestTrailers = HTTPHeaderFields()
+    @exclusivity(unchecked) var requestEnded = false
+    @exclusivity(unchecked) var interim: [HTTPResponseHead] = []
+    @exclusivity(unchecked) var responseHead: HTTPResponseHead?
+    @exclusivity(unchecked) var finalResponseSeen = false
+    @exclusivity(unchecked) var responseFirst: Timestamp?
+    @exclusivity(unchecked) var responseLast: Timestamp?
+    @exclusivity(unchecked) var responseBody = BodyCollector()
+    @exclusivity(unchecked) var responseTrailers = HTTPHeaderFields()
+    @exclusivity(unchecked) var responseEnded = false
+    @exclusivity(unchecked) var wasReset = false
+    @exclusivity(unchecked) var headerTooLarge = false
+    @exclusivity(unchecked) var done = false
 
     init(id: UInt32) {
         self.id = id

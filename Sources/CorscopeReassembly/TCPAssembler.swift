@@ -17,38 +17,40 @@ import CorscopeCapture
 /// - **Cost:** no event looks at every connection. Eviction and the idle sweep take the front of
 ///   the least-recently-active list; a total buffer cap takes the top of a heap of connections by
 ///   buffer cost; the hole timeout takes the top of a heap by oldest buffered segment.
+/// Stored properties `@exclusivity(unchecked)`: an instance belongs to one thread, and the runtime's
+/// check of every access was 7-10% of the instructions on the bench captures (README, Architecture).
 public final class TCPAssembler {
     public let configuration: AssemblerConfiguration
-    public private(set) var statistics = AssemblerStatistics()
+    @exclusivity(unchecked) public private(set) var statistics = AssemblerStatistics()
     private let factory: any TCPStreamFactory
 
-    private var connections: [FlowKey: Connection] = [:]
+    @exclusivity(unchecked) private var connections: [FlowKey: Connection] = [:]
     /// The same connections, least recently active first: eviction takes the front.
-    private var activity = ConnectionActivity()
+    @exclusivity(unchecked) private var activity = ConnectionActivity()
     /// The id the next new connection gets; ids count up from `firstConnectionID`. A sharded
     /// reader sets it before each segment to the segment's position in the capture (a packet
     /// opens at most one connection), and numbers connections in capture order afterwards.
-    public var nextConnectionID: Int
+    @exclusivity(unchecked) public var nextConnectionID: Int
     /// Whether `process` closes idle connections and expires holes as capture time advances
     /// (`flush(olderThan:)`). A sharded reader turns it off and calls `expireHoles` and
     /// `closeIdle` itself, at the packet where one assembler over the whole capture would.
-    public var sweepsAsTimeAdvances = true
+    @exclusivity(unchecked) public var sweepsAsTimeAdvances = true
     /// Told of every connection as it is opened and as it is removed, with its id, whether or
     /// not a handler was made for it (a sharded reader numbers connections from these).
-    public var onConnectionOpened: ((Int) -> Void)?
-    public var onConnectionRemoved: ((Int) -> Void)?
-    private var bufferedBytesTotal = 0
-    private var bufferedSegmentsTotal = 0
+    @exclusivity(unchecked) public var onConnectionOpened: ((Int) -> Void)?
+    @exclusivity(unchecked) public var onConnectionRemoved: ((Int) -> Void)?
+    @exclusivity(unchecked) private var bufferedBytesTotal = 0
+    @exclusivity(unchecked) private var bufferedSegmentsTotal = 0
     /// Connections holding out-of-order segments, the costliest buffer on top.
-    private var byBufferCost = ConnectionHeap<LargestBufferFirst>()
+    @exclusivity(unchecked) private var byBufferCost = ConnectionHeap<LargestBufferFirst>()
     /// The same connections, the one whose oldest segment arrived first on top.
-    private var byOldestPending = ConnectionHeap<OldestPendingFirst>()
-    private var lastSweep: Timestamp?
-    private var now = Timestamp.zero
+    @exclusivity(unchecked) private var byOldestPending = ConnectionHeap<OldestPendingFirst>()
+    @exclusivity(unchecked) private var lastSweep: Timestamp?
+    @exclusivity(unchecked) private var now = Timestamp.zero
     /// Consecutive packets usually belong to the same connection: skip the hash lookup then.
-    private var lastConnection: Connection?
+    @exclusivity(unchecked) private var lastConnection: Connection?
     /// Where recently closed connections ended, so their late packets are recognised.
-    private var recentlyClosed = ClosedConnections()
+    @exclusivity(unchecked) private var recentlyClosed = ClosedConnections()
 
     /// - Parameter firstConnectionID: where connection ids start, so that several captures read
     ///   one after another keep distinct ids.
@@ -596,24 +598,26 @@ struct PendingSegment {
 }
 
 /// One direction of a connection.
+/// Stored properties `@exclusivity(unchecked)`: an instance belongs to one thread, and the runtime's
+/// check of every access was 7-10% of the instructions on the bench captures (README, Architecture).
 final class HalfStream {
-    var nextSequence: UInt32 = 0
+    @exclusivity(unchecked) var nextSequence: UInt32 = 0
     /// Where delivery started: the byte after the SYN, or the first byte seen mid-stream.
-    var startSequence: UInt32?
-    var isInitialised = false
-    var hasDelivered = false
-    var hasEnded = false
+    @exclusivity(unchecked) var startSequence: UInt32?
+    @exclusivity(unchecked) var isInitialised = false
+    @exclusivity(unchecked) var hasDelivered = false
+    @exclusivity(unchecked) var hasEnded = false
     /// Why this direction ended, for a handler made after it did.
-    var endReason = StreamEndReason.fin
-    var finSequence: UInt32?
-    var highestAcknowledged: UInt32?
+    @exclusivity(unchecked) var endReason = StreamEndReason.fin
+    @exclusivity(unchecked) var finSequence: UInt32?
+    @exclusivity(unchecked) var highestAcknowledged: UInt32?
     /// When (in connection packets) the peer first acknowledged data beyond the current hole.
-    var holeAcknowledgedAtPacket: Int?
+    @exclusivity(unchecked) var holeAcknowledgedAtPacket: Int?
     /// Out-of-order segments; `pending.first` is the first in the stream.
-    private(set) var pending = PendingSegments()
+    @exclusivity(unchecked) private(set) var pending = PendingSegments()
     var pendingBytes: Int { pending.bytes }
     /// The last holes given up on (start, length), newest last: bytes arriving for them are late.
-    private var gaps: [(start: UInt32, length: Int)] = []
+    @exclusivity(unchecked) private var gaps: [(start: UInt32, length: Int)] = []
     static let rememberedGaps = 4
 
     func noteGap(at start: UInt32, length: Int) {
@@ -661,26 +665,28 @@ final class HalfStream {
     }
 }
 
+/// Stored properties `@exclusivity(unchecked)`: an instance belongs to one thread, and the runtime's
+/// check of every access was 7-10% of the instructions on the bench captures (README, Architecture).
 final class Connection {
     let key: FlowKey
-    var info: ConnectionInfo
-    var handler: (any TCPStreamHandler)?
+    @exclusivity(unchecked) var info: ConnectionInfo
+    @exclusivity(unchecked) var handler: (any TCPStreamHandler)?
     let halves = [HalfStream(), HalfStream()]
-    var lastSeen: Timestamp
+    @exclusivity(unchecked) var lastSeen: Timestamp
     /// Neighbours in the assembler's `ConnectionActivity` list.
-    var activityPrevious: Connection?
-    var activityNext: Connection?
-    var clientInitialSequence: UInt32?
+    @exclusivity(unchecked) var activityPrevious: Connection?
+    @exclusivity(unchecked) var activityNext: Connection?
+    @exclusivity(unchecked) var clientInitialSequence: UInt32?
     /// Packets seen on this connection.
-    var packets = 0
+    @exclusivity(unchecked) var packets = 0
     /// Buffered bytes plus a fixed cost per buffered segment, and the place in the assembler's
     /// heap ordered by it (-1: nothing buffered).
-    var bufferCost = 0
-    var bufferHeapIndex = -1
+    @exclusivity(unchecked) var bufferCost = 0
+    @exclusivity(unchecked) var bufferHeapIndex = -1
     /// No later than the arrival of the oldest buffered segment, and the place in the assembler's
     /// heap ordered by it (-1: nothing buffered).
-    var oldestPendingTime = Timestamp.zero
-    var holeHeapIndex = -1
+    @exclusivity(unchecked) var oldestPendingTime = Timestamp.zero
+    @exclusivity(unchecked) var holeHeapIndex = -1
 
     init(key: FlowKey, info: ConnectionInfo, time: Timestamp) {
         self.key = key

@@ -70,6 +70,8 @@ public struct CacheFinding: Sendable, Equatable {
 
 /// Watches GET/HEAD answers per URL for the cache-poisoning patterns, keeping a small summary
 /// per URL (bounded in number) and one accumulator per finding.
+/// Stored properties `@exclusivity(unchecked)`: an instance belongs to one thread, and the runtime's
+/// check of every access was 7-10% of the instructions on the bench captures (README, Architecture).
 final class CachePoisoningAnalyzer {
     private struct URLState {
         var firstAllowOrigin: String?
@@ -98,23 +100,23 @@ final class CachePoisoningAnalyzer {
 
     private let maxTrackedURLs: Int
     private let evidencePerFinding: Int
-    private var urls: [String: URLState] = [:]
+    @exclusivity(unchecked) private var urls: [String: URLState] = [:]
     /// The last answer without ACAO to a request without Origin, per host and path (query
     /// dropped: caches are often told to ignore it), for a later cache hit to point back at.
     private struct UnoriginedAnswer {
         var exchangeID: String
         var date: String?
     }
-    private var answersWithoutOrigin: [String: UnoriginedAnswer] = [:]
-    private var findings: [FindingKey: Accumulator] = [:]
+    @exclusivity(unchecked) private var answersWithoutOrigin: [String: UnoriginedAnswer] = [:]
+    @exclusivity(unchecked) private var findings: [FindingKey: Accumulator] = [:]
     /// URLs not tracked once the table was full (their static single-response checks still run).
-    private(set) var untrackedURLs = 0
+    @exclusivity(unchecked) private(set) var untrackedURLs = 0
 
     /// The scheme of the exchange being observed (set for the length of `observe`).
-    private var scheme = "http"
+    @exclusivity(unchecked) private var scheme = "http"
     private let maxFindings: Int
     /// Occurrences not recorded because `maxFindings` distinct findings were already kept.
-    private(set) var droppedFindings = 0
+    @exclusivity(unchecked) private(set) var droppedFindings = 0
 
     init(maxTrackedURLs: Int, evidencePerFinding: Int, maxFindings: Int) {
         self.maxTrackedURLs = maxTrackedURLs

@@ -11,6 +11,8 @@ import CorscopeVerdicts
 /// small summary per URL for the cache analysis, and time bins that coarsen as they fill.
 /// Everything expensive (templates, strings, layer inference, fixes, redaction) happens either
 /// once per group or in `finish()`.
+/// Stored properties `@exclusivity(unchecked)`: an instance belongs to one thread, and the runtime's
+/// check of every access was 7-10% of the instructions on the bench captures (README, Architecture).
 public final class ReportBuilder {
     public struct Limits: Sendable {
         /// Exchange ids kept per blocked group and per cache finding.
@@ -44,14 +46,14 @@ public final class ReportBuilder {
     }
 
     public let options: Options
-    private var totals = CORSReport.Totals()
-    private var edges = CORSReport.Edges()
-    private var origins: [String: OriginAccumulator] = [:]
-    private var groupCount = 0
+    @exclusivity(unchecked) private var totals = CORSReport.Totals()
+    @exclusivity(unchecked) private var edges = CORSReport.Edges()
+    @exclusivity(unchecked) private var origins: [String: OriginAccumulator] = [:]
+    @exclusivity(unchecked) private var groupCount = 0
     /// Blocked requests whose group was not kept because `maxGroups` was reached.
-    public private(set) var blockedOutsideGroups = 0
+    @exclusivity(unchecked) public private(set) var blockedOutsideGroups = 0
     /// What each host's answers showed across the capture (bounded by `Limits.maxTrackedHosts`).
-    private var hosts: [String: HostEvidence] = [:]
+    @exclusivity(unchecked) private var hosts: [String: HostEvidence] = [:]
     private let cache: CachePoisoningAnalyzer
     private let websockets: WebSocketOriginAnalyzer
 
@@ -385,11 +387,13 @@ private struct GroupKey: Hashable {
     var template: String
 }
 
+/// Stored properties `@exclusivity(unchecked)`: an instance belongs to one thread, and the runtime's
+/// check of every access was 7-10% of the instructions on the bench captures (README, Architecture).
 private final class GroupAccumulator {
-    var count = 1
-    var firstSeen: Timestamp
-    var lastSeen: Timestamp
-    var exchangeIDs: [String]
+    @exclusivity(unchecked) var count = 1
+    @exclusivity(unchecked) var firstSeen: Timestamp
+    @exclusivity(unchecked) var lastSeen: Timestamp
+    @exclusivity(unchecked) var exchangeIDs: [String]
     let example: JudgedExchange
     let failure: CORSFailure
 
@@ -402,14 +406,16 @@ private final class GroupAccumulator {
     }
 }
 
+/// Stored properties `@exclusivity(unchecked)`: an instance belongs to one thread, and the runtime's
+/// check of every access was 7-10% of the instructions on the bench captures (README, Architecture).
 private final class OriginAccumulator {
-    var passed = 0
-    var blocked = 0
-    var undecidable = 0
-    var warnings = 0
-    var warningCounts: [String: (summary: String, count: Int)] = [:]
-    var groups: [GroupKey: GroupAccumulator] = [:]
-    var timeline = TimeHistogram()
+    @exclusivity(unchecked) var passed = 0
+    @exclusivity(unchecked) var blocked = 0
+    @exclusivity(unchecked) var undecidable = 0
+    @exclusivity(unchecked) var warnings = 0
+    @exclusivity(unchecked) var warningCounts: [String: (summary: String, count: Int)] = [:]
+    @exclusivity(unchecked) var groups: [GroupKey: GroupAccumulator] = [:]
+    @exclusivity(unchecked) var timeline = TimeHistogram()
 
     func countWarning(_ warning: CORSWarning) {
         warningCounts[warning.code, default: (warning.summary, 0)].count += 1

@@ -45,16 +45,18 @@ public struct JudgedExchange: Sendable {
 /// until its request shows up — the browser sent it, so the preflight passed — or until the
 /// pairing window closes — no request, so the page used the mode that fails it; everything else
 /// is handed back at once. At most `maxHeld` are held.
+/// Stored properties `@exclusivity(unchecked)`: an instance belongs to one thread, and the runtime's
+/// check of every access was 7-10% of the instructions on the bench captures (README, Architecture).
 public final class ExchangeJudge {
     public let profile: BrowserProfile
     private let pairer: PreflightPairer
-    private var redirects = RedirectTracker()
+    @exclusivity(unchecked) private var redirects = RedirectTracker()
     /// Undecided preflights waiting for their request, oldest first (`heldStart` on), and
     /// their ids. A browser sends the request right after the preflight's answer, so the wait is
     /// short and the number held small.
-    private var held: [(judged: JudgedExchange, deadline: Timestamp)?] = []
-    private var heldStart = 0
-    private var heldIndex: [HeldKey: Int] = [:]
+    @exclusivity(unchecked) private var held: [(judged: JudgedExchange, deadline: Timestamp)?] = []
+    @exclusivity(unchecked) private var heldStart = 0
+    @exclusivity(unchecked) private var heldIndex: [HeldKey: Int] = [:]
     /// An exchange's identity (what `HTTPExchange.id` spells) without building the string.
     private struct HeldKey: Hashable {
         let connection: Int
@@ -68,9 +70,9 @@ public final class ExchangeJudge {
     public static let maxHeld = 1024
 
     /// Verdicts of exchanges that differ only in what CORS does not read (see `VerdictMemo`).
-    private var memo: VerdictMemo?
+    @exclusivity(unchecked) private var memo: VerdictMemo?
     /// Exchanges judged from a remembered verdict (for tests and profiling).
-    private(set) var memoHits = 0
+    @exclusivity(unchecked) private(set) var memoHits = 0
 
     /// - Parameter memoize: reuse verdicts across exchanges that differ only in inputs the
     ///   rules never read (the path, cookie values, other response fields). Output is the same
@@ -168,7 +170,7 @@ public final class ExchangeJudge {
 
     /// HAR requests failed without a response and not (yet) paired with a preflight, by what a
     /// preflight for them would ask.
-    private var harFailedRequests: [HARRequestKey: HeldKey] = [:]
+    @exclusivity(unchecked) private var harFailedRequests: [HARRequestKey: HeldKey] = [:]
 
     /// The key to wait on for `judged`, a HAR request the browser failed with no response and
     /// no reason known yet (see `harFailure`).
@@ -208,8 +210,8 @@ public final class ExchangeJudge {
         let method: String
         let url: String
     }
-    private var harRequestsSent: [HARRequestKey: (id: String, time: Timestamp)] = [:]
-    private var browserCache = BrowserCacheMemory()
+    @exclusivity(unchecked) private var harRequestsSent: [HARRequestKey: (id: String, time: Timestamp)] = [:]
+    @exclusivity(unchecked) private var browserCache = BrowserCacheMemory()
     private static let maxHARRequestsRemembered = 4096
 
     private func rememberHARRequest(_ judged: JudgedExchange) {
@@ -307,7 +309,7 @@ public final class ExchangeJudge {
 
     /// The last verdict settled for an unanswered preflight, by the (shared, memoised) verdict it
     /// came from: a stream of identical lone preflights settles once.
-    private var lastSettled: (from: CORSVerdict, to: CORSVerdict?)?
+    @exclusivity(unchecked) private var lastSettled: (from: CORSVerdict, to: CORSVerdict?)?
 
     private func settledUnanswered(_ verdict: CORSVerdict) -> CORSVerdict? {
         if let last = lastSettled, last.from.isSameInstance(as: verdict) { return last.to }
@@ -331,10 +333,10 @@ public final class ExchangeJudge {
         /// A digest of the `Host` value (ASCII case folded), or of the HAR URL's origin: no string.
         let host: UInt64
     }
-    private var cookieHosts: Set<CookieHost> = []
+    @exclusivity(unchecked) private var cookieHosts: Set<CookieHost> = []
     private static let maxCookieHosts = 4096
     /// The credentials evidence of the exchange being judged (computed once per exchange).
-    private var currentEvidence = CredentialsEvidence.none
+    @exclusivity(unchecked) private var currentEvidence = CredentialsEvidence.none
 
     private func cookieHostKey(_ exchange: HTTPExchange) -> CookieHost? {
         guard let headers = exchange.requestHead?.headers else { return nil }
