@@ -21,6 +21,8 @@ final class ConnectionDispatcher: TCPStreamHandler {
         /// Hold a TLS connection's end while its key may still come (`watch` follows a key log the
         /// browser appends to; a short connection can close before its line is read).
         var holdEndsForLateKeys: Bool
+        /// HPACK's repeated Huffman strings, for every HTTP/2 connection of this context's thread.
+        var huffmanCache = HPACKHuffmanCache()
     }
 
     enum Route {
@@ -135,7 +137,8 @@ final class ConnectionDispatcher: TCPStreamHandler {
         var transport = transport
         transport.isHTTP2 = true
         return HTTP2ConnectionAnalyzer(connection: connection, transport: transport, configuration: context.http,
-                                       upgradedRequest: upgradedRequest, upgradeResponse: upgradeResponse) { [unowned self] exchange in
+                                       upgradedRequest: upgradedRequest, upgradeResponse: upgradeResponse,
+                                       huffmanCache: context.huffmanCache) { [unowned self] exchange in
             emit(exchange)
         }
     }

@@ -232,7 +232,9 @@ public final class HTTP1ConnectionAnalyzer: TCPStreamHandler {
     }
 
     private func emitExchange(_ pending: consuming PendingExchange) {
-        emitExchange(request: pending.request, interim: pending.interimResponses, response: pending.response, anomalies: pending.anomalies)
+        // Taken out of the pending exchange: moved, not copied.
+        var pending = pending
+        emitExchange(request: pending.request.take(), interim: pending.interimResponses, response: pending.response.take(), anomalies: pending.anomalies)
     }
 
     private func emitExchange(request: consuming HTTPRequest?, interim: [HTTPResponseHead], response: consuming HTTPResponse?, anomalies: [HTTPAnomaly]) {
@@ -305,11 +307,10 @@ extension HTTP1ConnectionAnalyzer: HTTP1MessageParserDelegate {
             if clientSaidClose { anomalies.appendOnce(.dataAfterClose) }
             if head.headers.listContains("close", inFieldsNamed: "Connection") { clientSaidClose = true }
             let request = HTTPRequest(head: head, body: message.takeBody(), trailers: message.takeTrailers(), firstByte: message.firstByte, lastByte: message.lastByte)
-            if !queue.completeRequest(request, anomalies: anomalies) {
-                // Not announced (cannot happen with the parser as written); keep it anyway.
-                queue.appendRequestHead(message.methodKind)
-                _ = queue.completeRequest(request, anomalies: anomalies)
-            }
+            // Not announced (cannot happen with the parser as written): announced now, kept anyway.
+            // (Asked first, so that the request is handed over once, moved, never copied.)
+            if !queue.awaitsRequest() { queue.appendRequestHead(message.methodKind) }
+            _ = queue.completeRequest(request, anomalies: anomalies)
             budget.remember(owner, serial: queue.completedSerials - 1)
             emitReady()
             syncBudget()

@@ -277,10 +277,11 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
                     return end
                 case .complete(let headEnd):
                     sawFirstByte = true
-                    let parsed = parseHeadSection(UnsafeRawBufferPointer(rebasing: buf[p..<headEnd]), time: time)
+                    let head = UnsafeRawBufferPointer(rebasing: buf[p..<headEnd])
                     bytesParsed &+= headEnd - p
                     p = headEnd
-                    if let parsed { startBody(parsed, time: time) } else { state = .idle }
+                    // Bound straight from the call: the message is moved on, not copied.
+                    if let parsed = parseHeadSection(head, time: time) { startBody(parsed, time: time) } else { state = .idle }
                 }
 
             case .resync:
@@ -500,13 +501,13 @@ final class HTTP1MessageParser<Delegate: HTTP1MessageParserDelegate> {
         }
         switch framing {
         case .none:
-            deliver(current, time: time)
+            deliver(consume current, time: time)
             return
         case .length(let n): state = .lengthBody(remaining: n)
         case .chunked: state = .chunkSizeLine
         case .untilClose: state = .closeDelimitedBody
         }
-        message = current
+        message = consume current
     }
 
     /// Transfer-Encoding, then Content-Length. Policy, following RFC 9112 §6.3:

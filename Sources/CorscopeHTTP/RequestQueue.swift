@@ -62,9 +62,15 @@ struct RequestQueue {
     }
 
     /// Fills the oldest request still in progress. Returns false when no head was announced.
-    mutating func completeRequest(_ request: consuming HTTPRequest, anomalies: [HTTPAnomaly]) -> Bool {
+    /// Whether a request head was announced whose request is not complete yet (what
+    /// `completeRequest` needs).
+    mutating func awaitsRequest() -> Bool {
         while nextRequestToComplete < items.count && items[nextRequestToComplete].requestDone { nextRequestToComplete += 1 }
-        guard nextRequestToComplete < items.count else { return false }
+        return nextRequestToComplete < items.count
+    }
+
+    mutating func completeRequest(_ request: consuming HTTPRequest, anomalies: [HTTPAnomaly]) -> Bool {
+        guard awaitsRequest() else { return false }
         let bytes = Self.estimatedBytes(of: request)
         items[nextRequestToComplete].charged = true
         items[nextRequestToComplete].chargedBytes = bytes

@@ -79,9 +79,13 @@ struct HPACKBlockDecoder {
         var size: Int { length + 32 }
     }
 
-    init(maxTableSize: Int = 4096) {
+    /// Repeated Huffman strings are looked up here instead of decoded again (nil: always decoded).
+    var huffmanCache: HPACKHuffmanCache?
+
+    init(maxTableSize: Int = 4096, huffmanCache: HPACKHuffmanCache? = nil) {
         self.maxTableSize = maxTableSize
         tableSize = maxTableSize
+        self.huffmanCache = huffmanCache
     }
 
     var dynamicEntryCount: Int { entries.count - oldest }
@@ -96,7 +100,7 @@ struct HPACKBlockDecoder {
         spans.reserveCapacity(min(maxFields, block.count, 24))
         var tooLarge = false
         var emptyNames = 0
-        var reader = Reader(block)
+        var reader = Reader(block, huffmanCache: huffmanCache)
         while !reader.atEnd {
             let first = reader.peek()
             if first & 0x80 != 0 {
@@ -238,7 +242,12 @@ private struct Reader {
     let bytes: UnsafeRawBufferPointer
     var position = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    let huffmanCache: HPACKHuffmanCache?
+
+    init(_ bytes: UnsafeRawBufferPointer, huffmanCache: HPACKHuffmanCache? = nil) {
+        self.bytes = bytes
+        self.huffmanCache = huffmanCache
+    }
 
     var atEnd: Bool { position >= bytes.count }
 
@@ -271,7 +280,11 @@ private struct Reader {
         let literal = UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
         position += length
         if huffman {
-            try HPACKHuffman.decode(literal, into: &out)
+            if let huffmanCache {
+                try huffmanCache.decode(literal, into: &out)
+            } else {
+                try HPACKHuffman.decode(literal, into: &out)
+            }
         } else {
             out.append(contentsOf: literal)
         }

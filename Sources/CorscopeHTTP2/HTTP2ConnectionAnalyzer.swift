@@ -129,9 +129,10 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
     ///   - upgradedRequest, upgradeResponse: for `h2c`, the HTTP/1.1 request that asked for the
     ///     upgrade (it is stream 1, already complete) and the `101` (its interim response).
     ///   - emit: called synchronously, in stream-open order, for every exchange.
+    /// - Parameter huffmanCache: shared by the connections one thread analyses (see `HPACKHuffmanCache`).
     public init(connection: ConnectionInfo, transport: HTTPTransport, configuration: HTTPConfiguration = .init(),
                 upgradedRequest: HTTPRequest? = nil, upgradeResponse: HTTPResponseHead? = nil,
-                emit: @escaping (HTTPExchange) -> Void) {
+                huffmanCache: HPACKHuffmanCache? = nil, emit: @escaping (HTTPExchange) -> Void) {
         self.connection = connection
         self.transport = transport
         self.configuration = configuration
@@ -139,6 +140,7 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
         blockLimit = max(2 * configuration.maxHeadBytes, 32 * 1024)
         let client = Side(direction: .clientToServer, state: .preface)
         let server = Side(direction: .serverToClient, state: .frames)
+        for side in [client, server] { side.decoder.huffmanCache = huffmanCache }
         sides = [client, server]
         if upgradedRequest == nil && !connection.sawHandshake {
             // Picked up mid-connection: neither side's frame boundaries nor HPACK context are
@@ -890,35 +892,52 @@ public final class HTTP2ConnectionAnalyzer: TCPStreamHandler {
             recentlyEmittedNext = (recentlyEmittedNext + 1) % Self.recentlyEmittedCap
         }
         recentlyEmitted.insert(stream.id)
-        // The stream is done with: its heads and trailers are moved out, not copied.
-        let request: HTTPRequest? = stream.requestHead.take().map { head in
-            HTTPRequest(head: head, body: stream.requestBody.finish(codings: Self.codings(head.headers), keep: configuration.keptBodyBytes),
-                        trailers: stream.requestTrailers.take(), firstByte: stream.requestFirst ?? connection.firstSeen,
-                        lastByte: stream.requestLast ?? stream.requestFirst ?? connection.firstSeen)
-        } ?? stream.request.take()
-        let response: HTTPResponse? = stream.responseHead.take().map { head in
-            HTTPResponse(head: head, body: stream.responseBody.finish(codings: Self.codings(head.headers), keep: configuration.keptBodyBytes),
-                         trailers: stream.responseTrailers.take(), firstByte: stream.responseFirst ?? connection.firstSeen,
-                         lastByte: stream.responseLast ?? stream.responseFirst ?? connection.firstSeen)
+        // The stream is done with: its heads and trailers are moved out, not copied, and the
+        // messages are only moved on from here (each test of an optional message below reads
+        // a flag: a comparison with nil copied the whole message, six times per exchange).
+        let keep = configuration.keptBodyBytes
+        var bodyTruncated = false
+        // As HTTP/1 does: the kept prefix filled the cap and the body was longer.
+        func truncated(_ body: HTTPBody) -> Bool { keep > 0 && body.isTruncated && body.kept.count >= keep }
+        var request: HTTPRequest? = nil
+        var hasRequest = true
+        if let head = stream.requestHead.take() {
+            let body = stream.requestBody.finish(codings: Self.codings(head.headers), keep: keep)
+            bodyTruncated = truncated(body)
+            request = HTTPRequest(head: head, body: body, trailers: stream.requestTrailers.take(),
+                                  firstByte: stream.requestFirst ?? connection.firstSeen,
+                                  lastByte: stream.requestLast ?? stream.requestFirst ?? connection.firstSeen)
+        } else if let pushed = stream.request.take() {
+            bodyTruncated = truncated(pushed.body)
+            request = pushed
+        } else {
+            hasRequest = false
         }
-        guard request != nil || response != nil else {
+        var response: HTTPResponse? = nil
+        var hasResponse = false
+        if let head = stream.responseHead.take() {
+            hasResponse = true
+            let body = stream.responseBody.finish(codings: Self.codings(head.headers), keep: keep)
+            if truncated(body) { bodyTruncated = true }
+            response = HTTPResponse(head: head, body: body, trailers: stream.responseTrailers.take(),
+                                    firstByte: stream.responseFirst ?? connection.firstSeen,
+                                    lastByte: stream.responseLast ?? stream.responseFirst ?? connection.firstSeen)
+        }
+        guard hasRequest || hasResponse else {
             statistics.streamsLost += 1
             return
         }
         var anomalies: [HTTPAnomaly] = []
         func flag(_ anomaly: HTTPAnomaly) { if !anomalies.contains(anomaly) { anomalies.append(anomaly) } }
-        if request == nil { flag(.responseWithoutRequest) }
-        if request != nil && response == nil { flag(.requestWithoutResponse) }
-        let completeResponse = response != nil && stream.responseEnded
+        if !hasRequest { flag(.responseWithoutRequest) }
+        if hasRequest && !hasResponse { flag(.requestWithoutResponse) }
+        let completeResponse = hasResponse && stream.responseEnded
         if stream.requestHeadSeen && !stream.requestEnded && !(completeResponse && stream.wasReset) { flag(.incompleteMessage) }
-        if response != nil && !stream.responseEnded { flag(.incompleteMessage) }
+        if hasResponse && !stream.responseEnded { flag(.incompleteMessage) }
         if stream.headerTooLarge { flag(.headerTooLarge) }
         for anomaly in stream.requestBody.anomalies + stream.responseBody.anomalies { flag(anomaly) }
-        // As HTTP/1 does: the kept prefix filled the cap and the body was longer.
-        for body in [request?.body, response?.body] {
-            if let body, body.isTruncated, body.kept.count >= configuration.keptBodyBytes, configuration.keptBodyBytes > 0 { flag(.bodyTruncated) }
-        }
-        if let last = serverGoAwayLastStream, stream.id % 2 == 1, stream.id > last, response == nil {
+        if bodyTruncated { flag(.bodyTruncated) }
+        if let last = serverGoAwayLastStream, stream.id % 2 == 1, stream.id > last, !hasResponse {
             stream.details.flag(.refusedByGoAway)
         }
         // HTTP/2's own anomalies (reset, push, HPACK loss…) join the message ones on the exchange.
@@ -1077,7 +1096,7 @@ final class Side {
         if hpackLost {
             hpackLost = false
             rebuilding = true
-            decoder = HPACKBlockDecoder(maxTableSize: max(decoder.maxTableSize, 4096))
+            decoder = HPACKBlockDecoder(maxTableSize: max(decoder.maxTableSize, 4096), huffmanCache: decoder.huffmanCache)
         }
         return rebuilding
     }

@@ -2,7 +2,8 @@
 // same blocks with the same table. The input is a configuration byte and a sequence of chunks
 // `[op][length: u16 BE]…`: op 0–191 is a header block of `length` bytes; op 192–255 sets the
 // table maximum both decoders allow (SETTINGS_HEADER_TABLE_SIZE) to `length`. Configuration:
-// bits 0–1 the first maximum (4096, 256, 0, 65536); bit 2: small field limits.
+// bits 0–1 the first maximum (4096, 256, 0, 65536); bit 2: small field limits; bit 3: the
+// Huffman string cache.
 // Checks: the table never passes its size, nor its size the maximum; the fields kept stay
 // within the limits and have names. Wherever NIOHPACK decodes a block, corscope decodes it too, to the same
 // fields (its Strings against our octets read as UTF-8, limits permitting); once either fails
@@ -22,7 +23,8 @@ public func fuzzHPACK(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var maximum = [4096, 256, 0, 65536][Int(configuration & 3)]
     let maxFields = configuration & 4 != 0 ? 3 : 1000
     let maxBytes = configuration & 4 != 0 ? 64 : 1 << 20
-    var ours = HPACKBlockDecoder(maxTableSize: maximum)
+    // Bit 3: with the cache of repeated Huffman strings (fresh per input, so an input replays alone).
+    var ours = HPACKBlockDecoder(maxTableSize: maximum, huffmanCache: configuration & 8 != 0 ? HPACKHuffmanCache() : nil)
     let allocator = ByteBufferAllocator()
     var theirs: HPACKDecoder? = HPACKDecoder(allocator: allocator, maxDynamicTableSize: maximum, maxHeaderListSize: 1 << 24)
     while input.remaining > 0 {
