@@ -75,8 +75,7 @@ struct ExchangesCommand: ParsableCommand {
             }
         }
         let verdictTexts = VerdictJSONCache(profile: profile, redactor: redactor)
-        let emit = { (judged: JudgedExchange) in
-            guard printEach else { return }
+        let render = { (judged: JudgedExchange) in
             if asJSON {
                 ExchangeJSON.write(judged.exchange, to: &json, redactor: redactor) { json in
                     VerdictJSON.write(judged, profile: profile, to: &json, cache: verdictTexts)
@@ -90,6 +89,11 @@ struct ExchangesCommand: ParsableCommand {
                 output.write(ExchangeLine.format(judged, redactor: redactor))
             }
         }
+        // Judged exchanges are rendered on a thread of their own (the redactor, the verdict texts
+        // and the output are that thread's until `finish`): reading, judging and writing each
+        // take a core where there are three, and writing no longer waits for judging.
+        let writer = printEach && judgeEach ? BatchConsumer<JudgedExchange>(name: "corscope-write", consume: render) : nil
+        let emit = { (judged: JudgedExchange) in writer?.submit(judged) }
         // The counts are the pipeline's; verdict counts come from `analyze`, so --stats
         // measures the pipeline alone.
         let inputs = ExchangeSources(paths: files, configuration: configuration)
@@ -127,6 +131,7 @@ struct ExchangesCommand: ParsableCommand {
             }
         }
         for judged in judge.finish() { emit(judged) }
+        writer?.finish()
         output.write(json.bytes)
         json.removeAll()
 

@@ -190,6 +190,62 @@ public final class ExchangeConsumerThread: @unchecked Sendable {
     }
 }
 
+/// Runs `consume` on a thread of its own for items the calling thread submits, in order and in
+/// batches (a third stage of a pipeline: `exchanges` renders the judged exchanges there while
+/// another thread judges and a third reads). Spent batches go back to the submitting thread for
+/// reuse. `finish` hands over the rest and waits until everything was consumed.
+public final class BatchConsumer<Item>: @unchecked Sendable {
+    private let batches: BlockingQueue<[Item]?>
+    private let spent = BlockingQueue<[Item]>(capacity: 2)
+    private let ended = DispatchSemaphore(value: 0)
+    private let batchSize: Int
+    private var batch: [Item] = []
+    private var isFinished = false
+
+    public init(name: String, batchSize: Int = 64, queuedBatches: Int = 8, consume: @escaping (Item) -> Void) {
+        self.batchSize = batchSize
+        batches = BlockingQueue(capacity: queuedBatches + 1)
+        batch.reserveCapacity(batchSize)
+        let batches = self.batches, spent = self.spent, ended = self.ended
+        let consumer = UncheckedSendable(consume)
+        let thread = Thread {
+            nameThisThread(name)
+            while let batch = batches.take() {
+                for item in batch { consumer.value(item) }
+                var emptied = batch
+                emptied.removeAll(keepingCapacity: true)
+                spent.offer(emptied)
+            }
+            ended.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    public func submit(_ item: Item) {
+        batch.append(item)
+        guard batch.count >= batchSize else { return }
+        batches.put(batch)
+        batch = spent.takeIfAny() ?? []
+        if batch.capacity < batchSize { batch.reserveCapacity(batchSize) }
+    }
+
+    /// Hands over what is left and waits until every item was consumed; the thread ends.
+    public func finish() {
+        guard !isFinished else { return }
+        isFinished = true
+        if !batch.isEmpty { batches.put(batch) }
+        batch = []
+        batches.put(nil)
+        ended.wait()
+    }
+
+    deinit {
+        // Never finished (an error path): let the thread end instead of waiting forever.
+        if !isFinished { batches.put(nil) }
+    }
+}
+
 /// Names the calling thread as `top` and `perf` show it (pthread_setname_np is not visible to
 /// Swift without _GNU_SOURCE; the kernel's own file does the same).
 func nameThisThread(_ name: String) {
