@@ -16,12 +16,13 @@ struct InputOptions: ParsableArguments {
     @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Keep only the capture packets this tcpdump-syntax filter matches, e.g. \"tcp port 8080\" (HAR files have no packets: use --host/--origin).", valueName: "bpf"))
     var filter: String?
 
-    @Option(help: ArgumentHelp("Threads that reassemble and analyse a capture's connections, each its own share, while one more reads the file (default: one per core, less the one that judges when exchanges are judged, at most 8; 1: reassembly on the reading thread). The output is the same for any number.", valueName: "n"))
+    @Option(help: ArgumentHelp("Threads that reassemble and analyse a capture's connections, each its own share, while one more reads the file (default: one per core less the judging thread when exchanges are judged, at least 1, at most 8; 1: reassembly on the reading thread). The output is the same for any number.", valueName: "n"))
     var workers: Int?
 
-    /// One worker per core, but for the core the judging thread takes (`judges`): on two cores,
-    /// analyze measured fastest with reading and reassembly on one thread and judging on the
-    /// other, `exchanges --stats` and HTTPS with two workers.
+    /// One worker per core but for the judging thread's, when exchanges are judged (`judges`).
+    /// On two cores that is two for `exchanges --stats` (HTTPS 1.82 -> 1.46 s on the bench
+    /// capture) and one for `analyze`, whose judging thread is busy enough there (plaintext
+    /// `analyze` measured no faster with two; HTTPS `analyze` is, 3.6 -> 2.9 s: `--workers 2`).
     static func automaticWorkers(judges: Bool) -> Int {
         min(8, max(1, ProcessInfo.processInfo.activeProcessorCount - (judges ? 1 : 0)))
     }

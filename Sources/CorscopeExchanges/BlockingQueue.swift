@@ -37,19 +37,18 @@ final class BlockingQueue<Element>: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard items.count > head else { return nil }
-        let item = items[head].take()!
-        head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        }
-        condition.broadcast()
-        return item
+        return dequeue()
     }
 
     func take() -> Element {
         condition.lock()
+        defer { condition.unlock() }
         while items.count == head { condition.wait() }
+        return dequeue()
+    }
+
+    /// The first element, the lock held and the queue not empty; waiters are woken.
+    private func dequeue() -> Element {
         let item = items[head].take()!
         head += 1
         if head == items.count {
@@ -57,7 +56,6 @@ final class BlockingQueue<Element>: @unchecked Sendable {
             head = 0
         }
         condition.broadcast()
-        condition.unlock()
         return item
     }
 }

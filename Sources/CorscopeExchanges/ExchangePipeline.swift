@@ -78,30 +78,32 @@ public final class ExchangePipeline {
     }
 
     private func read(_ reader: CaptureFileReader, progress: ((Int64, Int64) -> Void)?) throws -> FileResult {
-        if configuration.workers > 1 { return try readSharded(reader, progress: progress) }
         let path = reader.path
         if let filter = configuration.packetFilter { try reader.setFilter(filter) }
+        let reassembly = configuration.workers > 1
+            ? Reassembly.sharded(ShardedCaptureRead(workers: configuration.workers, configuration: configuration,
+                                                    firstConnectionID: nextConnectionID, deliver: onExchange))
+            : Reassembly.here(ExchangeSink(configuration: configuration, budget: pendingRequests, onExchange: onExchange),
+                              configuration: configuration, firstConnectionID: nextConnectionID)
         // A pcapng's own secrets (editcap --inject-secrets, Wireshark) join the user's key logs
         // as the read reaches them, from files and streams alike; connections waiting for a key
         // try again with their next record or at their end.
         var keyLogProblems = BoundedNotes()
         let keys = configuration.tlsKeys
-        let sink = ExchangeSink(configuration: configuration, budget: pendingRequests, onExchange: onExchange)
-        reader.onSecrets = { [unowned sink] found in
+        reader.onSecrets = { found in
             for secrets in found where secrets.type == CaptureSecrets.tlsKeyLog {
                 for problem in keys.add(keyLog: secrets.data, source: "\(path) (Decryption Secrets Block)") {
                     keyLogProblems.note(problem.description)
                 }
             }
             // Records that waited for these keys are read now, not at their connection's next record.
-            sink.recheckKeys()
+            reassembly.recheckKeys()
         }
-        let assembler = TCPAssembler(factory: sink, configuration: configuration.assembler,
-                                     firstConnectionID: nextConnectionID)
         let decoder = PacketDecoder()
         var packetsSinceProgress = 0
         let outcome = reader.forEachPacket { packet in
-            decoder.decode(packet) { segment in assembler.process(segment) }
+            decoder.decode(packet) { segment in reassembly.process(segment) }
+            reassembly.packetDone()
             if let progress {
                 packetsSinceProgress += 1
                 if packetsSinceProgress == 8192 {
@@ -114,65 +116,59 @@ public final class ExchangePipeline {
         if let problem = reader.secretsProblem { keyLogProblems.note("\(path): decryption secrets: \(problem)") }
         // Fragments still waiting for the rest of their datagram are dropped and counted.
         decoder.finish()
-        assembler.flushAll()
-        sink.releaseParked(all: true)
-        nextConnectionID = assembler.nextConnectionID
+        let finished = reassembly.finish()
+        nextConnectionID = finished.nextConnectionID
 
-        var fileStatistics = sink.statistics
+        var fileStatistics = finished.sink
         fileStatistics.keyLogProblems.add(keyLogProblems)
         fileStatistics.capture = decoder.statistics
         fileStatistics.capture.filteredOut = reader.packetsFilteredOut
-        fileStatistics.reassembly = assembler.statistics
+        fileStatistics.reassembly = finished.reassembly
         fileStatistics.fileBytes = reader.fileSize > 0 ? reader.fileSize : reader.bytesConsumed
         statistics.add(fileStatistics)
         return FileResult(path: path, outcome: outcome, statistics: fileStatistics)
     }
 }
 
-extension ExchangePipeline {
-    /// `read` with reassembly and analysis on `configuration.workers` threads.
-    private func readSharded(_ reader: CaptureFileReader, progress: ((Int64, Int64) -> Void)?) throws -> FileResult {
-        let path = reader.path
-        if let filter = configuration.packetFilter { try reader.setFilter(filter) }
-        var keyLogProblems = BoundedNotes()
-        let keys = configuration.tlsKeys
-        let shards = ShardedCaptureRead(workers: configuration.workers, configuration: configuration,
-                                        firstConnectionID: nextConnectionID, deliver: onExchange)
-        reader.onSecrets = { found in
-            for secrets in found where secrets.type == CaptureSecrets.tlsKeyLog {
-                for problem in keys.add(keyLog: secrets.data, source: "\(path) (Decryption Secrets Block)") {
-                    keyLogProblems.note(problem.description)
-                }
-            }
-            shards.recheckKeys()
-        }
-        let decoder = PacketDecoder()
-        var packetsSinceProgress = 0
-        let outcome = reader.forEachPacket { packet in
-            decoder.decode(packet) { segment in shards.process(segment) }
-            shards.packetDone()
-            if let progress {
-                packetsSinceProgress += 1
-                if packetsSinceProgress == 8192 {
-                    packetsSinceProgress = 0
-                    progress(reader.bytesConsumed, reader.fileSize)
-                }
-            }
-        }
-        reader.onSecrets = nil
-        if let problem = reader.secretsProblem { keyLogProblems.note("\(path): decryption secrets: \(problem)") }
-        decoder.finish()
-        let (sinkStatistics, reassembly) = shards.finish()
-        nextConnectionID = shards.nextConnectionID
+/// Where a capture's segments are reassembled and analysed: on the reading thread, or sharded
+/// over worker threads (`ShardedCaptureRead`); the read loop is the same for both.
+private enum Reassembly {
+    case here(ExchangeSink, TCPAssembler)
+    case sharded(ShardedCaptureRead)
 
-        var fileStatistics = sinkStatistics
-        fileStatistics.keyLogProblems.add(keyLogProblems)
-        fileStatistics.capture = decoder.statistics
-        fileStatistics.capture.filteredOut = reader.packetsFilteredOut
-        fileStatistics.reassembly = reassembly
-        fileStatistics.fileBytes = reader.fileSize > 0 ? reader.fileSize : reader.bytesConsumed
-        statistics.add(fileStatistics)
-        return FileResult(path: path, outcome: outcome, statistics: fileStatistics)
+    static func here(_ sink: ExchangeSink, configuration: ExchangePipeline.Configuration, firstConnectionID: Int) -> Reassembly {
+        .here(sink, TCPAssembler(factory: sink, configuration: configuration.assembler, firstConnectionID: firstConnectionID))
+    }
+
+    func process(_ segment: TCPSegment) {
+        switch self {
+        case .here(_, let assembler): assembler.process(segment)
+        case .sharded(let shards): shards.process(segment)
+        }
+    }
+
+    func packetDone() {
+        if case .sharded(let shards) = self { shards.packetDone() }
+    }
+
+    func recheckKeys() {
+        switch self {
+        case .here(let sink, _): sink.recheckKeys()
+        case .sharded(let shards): shards.recheckKeys()
+        }
+    }
+
+    /// Ends every connection; what the sinks and assemblers counted, and the next connection id.
+    func finish() -> (sink: PipelineStatistics, reassembly: AssemblerStatistics, nextConnectionID: Int) {
+        switch self {
+        case .here(let sink, let assembler):
+            assembler.flushAll()
+            sink.releaseParked(all: true)
+            return (sink.statistics, assembler.statistics, assembler.nextConnectionID)
+        case .sharded(let shards):
+            let (sink, reassembly) = shards.finish()
+            return (sink, reassembly, shards.nextConnectionID)
+        }
     }
 }
 
