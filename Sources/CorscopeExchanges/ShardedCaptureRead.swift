@@ -95,7 +95,7 @@ final class ShardedCaptureRead {
     /// Keys arrived (a pcapng secrets block): every worker retries its waiting TLS records before
     /// the next packet, as the single pipeline does when the block is read.
     func recheckKeys() {
-        for index in batches.indices { batches[index].work.append(.recheckKeys(ordinal: nextOrdinal)) }
+        for index in batches.indices { batches[index].work.append(.recheckKeys(ordinal: nextOrdinal, time: clock)) }
     }
 
     /// Called after each packet: ends the round every `packetsPerRound` packets.
@@ -123,6 +123,10 @@ final class ShardedCaptureRead {
     private func endRound() {
         packetsInRound = 0
         for (index, worker) in workers.enumerated() {
+            // Every worker's clock reaches the capture's at the end of the round: what it ends
+            // next (the end of the capture above all) is stamped with the time one assembler
+            // would use, not with the time of its own last packet.
+            batches[index].clock = clock
             worker.input.put(batches[index])
             // A batch the worker is done with, emptied with its capacity kept: the arrays of a
             // round are reused, not allocated (and page-faulted) again.
@@ -214,10 +218,12 @@ struct ShardBatch {
     enum Work {
         case segment(ShardedSegment)
         case sweep(ordinal: Int, time: Timestamp)
-        case recheckKeys(ordinal: Int)
+        case recheckKeys(ordinal: Int, time: Timestamp)
     }
 
     var work: [Work] = []
+    /// The capture's clock at the end of the round.
+    var clock = Timestamp.zero
     var bytes: [UInt8] = []
     /// The end of the capture: the worker flushes every connection after this batch.
     var isLast = false
@@ -342,12 +348,14 @@ final class ShardWorker: @unchecked Sendable {
                         assembler.expireHoles(olderThan: time)
                         collector.at(ordinal, .idleClosed)
                         assembler.closeIdle(olderThan: time)
-                    case .recheckKeys(let ordinal):
+                    case .recheckKeys(let ordinal, let time):
                         collector.at(ordinal, .keysArrived)
+                        assembler.advanceClock(to: time)
                         sink.recheckKeys()
                     }
                 }
             }
+            assembler.advanceClock(to: batch.clock)
             if batch.isLast {
                 collector.at(Int.max, .endOfCapture)
                 assembler.flushAll()

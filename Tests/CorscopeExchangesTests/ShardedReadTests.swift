@@ -102,6 +102,24 @@ final class ShardedReadTests: XCTestCase {
         XCTAssertGreaterThan(idleClosed, 100, "short timeouts close connections in sweeps, across workers")
     }
 
+    /// The inputs FuzzShardedRead found a difference on (each a capture whose last byte picks the
+    /// workers, the timeouts and a second read), read as the fuzz target reads them.
+    func testFuzzFindingsReadTheSameSharded() throws {
+        let folder = PackagePaths.path("Fuzz/regressions/FuzzShardedRead")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        XCTAssertFalse(names.isEmpty)
+        for name in names {
+            let path = folder + "/" + name
+            let configuration = try Data(contentsOf: URL(fileURLWithPath: path)).last ?? 0
+            let shortTimeouts = configuration & 4 != 0, twice = configuration & 8 != 0
+            let one = try Self.read(path, workers: 1, keyLog: nil, shortTimeouts: shortTimeouts, twice: twice)
+            let sharded = try Self.read(path, workers: 2 + Int(configuration & 3), keyLog: nil, shortTimeouts: shortTimeouts, twice: twice)
+            XCTAssertEqual(sharded.counts, one.counts, name)
+            XCTAssertEqual(sharded.lines, one.lines, name)
+            XCTAssertFalse(one.lines.isEmpty, name)
+        }
+    }
+
     /// Several files through one pipeline: connection ids go on where the previous file stopped.
     func testConnectionIDsContinueAcrossFiles() throws {
         let path = PackagePaths.path("Captures/nginx-cors.pcap")
